@@ -1,0 +1,412 @@
+"""One extraction function for both envs: HTML in, numbered elements and compact lines out.
+
+DomEnv feeds it the tree it parsed itself; BrowserEnv feeds it the live DOM serialized
+after a small script has stamped every element (`data-dp`) and reflected live form values
+into attributes (`value`, `checked`, `selected`). Both envs therefore see the same
+Observation for the same page, and an observation id maps back to a stamp that each env
+can act on.
+
+Rendering is compact, one element per line, e.g.::
+
+    URL: http://127.0.0.1:8000/shop/product/17
+    Title: Nordic Wool Sweater - shop
+    [4] heading "Nordic Wool Sweater"
+    [5] text "$89.00"
+    [6] combobox "Colour" value="Red" options=["Red", "Navy"]
+    [7] textbox "Quantity" value="1"
+    [8] button "Add to cart"
+    [cut: 42 more elements below; scroll("down") shows them]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+STAMP_ATTR = "data-dp"
+"""Attribute holding an element's stamp: its index in document order on that page."""
+HIDDEN_ATTR = "data-dp-hidden"
+"""Set by BrowserEnv on elements the browser does not render (computed style)."""
+
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg", "iframe",
+                       "object", "embed", "canvas", "meta", "link", "-comment"})
+TEXT_INPUT_TYPES = frozenset({"text", "search", "email", "password", "number", "tel", "url", "date",
+                              "datetime-local", "month", "week", "time", "color", "range", ""})
+BUTTON_INPUT_TYPES = frozenset({"submit", "button", "reset", "image"})
+ROLE_BY_ATTR = frozenset({"button", "link", "tab", "checkbox", "radio", "menuitem", "option",
+                          "switch", "combobox", "textbox", "searchbox"})
+INLINE_TAGS = frozenset({"em", "strong", "b", "i", "small", "abbr", "code", "sup", "sub", "mark",
+                         "u", "s", "span", "time", "data", "q", "cite", "kbd", "var", "bdi", "br"})
+INTERACTIVE_CSS = "a[href], button, input, select, textarea, summary, [role], [contenteditable]"
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_WS = re.compile(r"\s+")
+
+TokenCounter = Callable[[str], int]
+
+
+def approx_tokens(text: str) -> int:
+    """Cheap token estimate (about 3.5 characters per token for English web text)."""
+    return math.ceil(len(text) / 3.5)
+
+
+@dataclass(frozen=True)
+class Element:
+    """One line of an observation: an interactive or text element of the page."""
+
+    id: int
+    """Observation id shown to the agent (`[id]`), numbered from 1 in document order."""
+    stamp: int
+    """The element's `data-dp` stamp: how the env finds it on the page."""
+    role: str
+    name: str
+    tag: str
+    value: str | None = None
+    options: tuple[str, ...] = ()
+    checked: bool | None = None
+    disabled: bool = False
+    input_type: str | None = None
+    href: str | None = None
+
+    @property
+    def interactive(self) -> bool:
+        return self.role not in ("text", "heading", "cell", "columnheader", "image")
+
+    def line(self, max_name_chars: int = 120, max_options: int = 12) -> str:
+        """The compact rendering of this element."""
+        parts = [f"[{self.id}] {self.role} {_quote(self.name, max_name_chars)}"]
+        if self.input_type not in (None, "text", "") and self.role == "textbox":
+            parts.append(f"type={self.input_type}")
+        if self.value is not None:
+            parts.append(f"value={_quote(self.value, max_name_chars)}")
+        if self.options:
+            shown = ", ".join(_quote(o, 40) for o in self.options[:max_options])
+            more = f", +{len(self.options) - max_options} more" if len(self.options) > max_options else ""
+            parts.append(f"options=[{shown}{more}]")
+        if self.checked:
+            parts.append("checked")
+        if self.disabled:
+            parts.append("disabled")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything extracted from one page, before budgeting."""
+
+    url: str
+    title: str
+    elements: tuple[Element, ...]
+    requires_js: bool = False
+
+    def by_id(self, element_id: int) -> Element | None:
+        if 1 <= element_id <= len(self.elements):
+            return self.elements[element_id - 1]
+        return None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the agent sees after reset or a step."""
+
+    url: str
+    title: str
+    elements: tuple[Element, ...]
+    """All elements of the page (the rendered text may show only part of them)."""
+    text: str
+    """The rendered observation within the token budget."""
+    error: str | None = None
+    """The last action's error, if any (also in `text`)."""
+    offset: int = 0
+    """Index of the first element shown (moved by scroll)."""
+    shown: int = 0
+    """How many elements `text` shows."""
+    cut_note: str | None = None
+    """What was cut to fit the budget, in words (also in `text`)."""
+
+    def element(self, element_id: int) -> Element | None:
+        if 1 <= element_id <= len(self.elements):
+            return self.elements[element_id - 1]
+        return None
+
+    @property
+    def ids(self) -> frozenset[int]:
+        """Ids the agent can act on (all elements, shown or not)."""
+        return frozenset(e.id for e in self.elements)
+
+
+# -- stamping ---------------------------------------------------------------------------
+def stamp_tree(tree: LexborHTMLParser) -> dict[int, LexborNode]:
+    """Stamp every element of `tree` with `data-dp` in document order; return stamp → node."""
+    nodes: dict[int, LexborNode] = {}
+    root = tree.root
+    if root is None:
+        return nodes
+    for i, node in enumerate(root.traverse(include_text=False)):
+        node.attrs[STAMP_ATTR] = str(i)
+        nodes[i] = node
+    return nodes
+
+
+# -- extraction -------------------------------------------------------------------------
+def extract_page(tree: LexborHTMLParser, url: str) -> Page:
+    """The elements of a stamped page, numbered from 1 in document order."""
+    labels = _label_texts(tree)
+    out: list[Element] = []
+    body = tree.body
+    if body is not None:
+        _walk(body, labels, tree, out)
+    title_node = tree.css_first("title")
+    title = _collapse(title_node.text()) if title_node is not None else ""
+    return Page(url=url, title=title, elements=tuple(out), requires_js=requires_js(tree))
+
+
+def requires_js(tree: LexborHTMLParser) -> bool:
+    """True when a page says it needs JavaScript.
+
+    Built-in sites mark such pages with `<meta name="domplay:requires" content="javascript">`;
+    other pages are judged by a `<noscript>` with text next to scripts (the common way a
+    page says "enable JavaScript").
+    """
+    meta = tree.css_first('meta[name="domplay:requires"]')
+    if meta is not None and "javascript" in (meta.attributes.get("content") or ""):
+        return True
+    if tree.css_first("script") is None:
+        return False
+    return any(_collapse(n.text()) for n in tree.css("body noscript"))
+
+
+def _walk(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
+          out: list[Element]) -> None:
+    for child in node.iter(include_text=False):
+        if child.tag not in SKIP_TAGS and not _hidden(child):
+            _walk_one(child, labels, tree, out)
+
+
+def _walk_one(child: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
+              out: list[Element]) -> None:
+    tag = child.tag
+    el = _interactive(child, tag, labels, tree, len(out) + 1)
+    if el is not None:
+        out.append(el)
+        return  # an interactive element's content is its name
+    own, absorbed = _own_text(child)
+    if own and not (tag == "label" and _labels_control(child)):
+        out.append(Element(id=len(out) + 1, stamp=_stamp(child), role=_text_role(tag), name=own,
+                           tag=tag))
+    elif tag == "img":
+        alt = _collapse(child.attributes.get("alt") or "")
+        if alt:
+            out.append(Element(id=len(out) + 1, stamp=_stamp(child), role="image", name=alt, tag=tag))
+    if absorbed:
+        for grandchild in child.iter(include_text=False):
+            if grandchild.mem_id not in absorbed and grandchild.tag not in SKIP_TAGS and not _hidden(grandchild):
+                _walk_one(grandchild, labels, tree, out)
+    else:
+        _walk(child, labels, tree, out)
+
+
+def _interactive(node: LexborNode, tag: str, labels: dict[str, str], tree: LexborHTMLParser,
+                 next_id: int) -> Element | None:
+    attrs = node.attributes
+    disabled = "disabled" in attrs
+    role = (attrs.get("role") or "").strip()
+    common = dict(id=next_id, stamp=_stamp(node), tag=tag, disabled=disabled)
+    if tag == "a" and attrs.get("href") is not None:
+        return Element(role="link", name=_name(node, labels, tree), href=attrs.get("href"), **common)
+    if tag == "button" or tag == "summary":
+        return Element(role="button", name=_name(node, labels, tree), **common)
+    if tag == "input":
+        itype = (attrs.get("type") or "text").lower()
+        if itype == "hidden":
+            return None
+        if itype in BUTTON_INPUT_TYPES:
+            name = _name(node, labels, tree) or attrs.get("value") or {"submit": "Submit", "reset": "Reset"}.get(itype, itype)
+            return Element(role="button", name=name, input_type=itype, **common)
+        if itype in ("checkbox", "radio"):
+            return Element(role=itype, name=_name(node, labels, tree), checked="checked" in attrs,
+                           input_type=itype, **common)
+        if itype == "file":
+            return Element(role="button", name=_name(node, labels, tree) or "Choose file", input_type=itype, **common)
+        return Element(role="textbox", name=_name(node, labels, tree), value=attrs.get("value") or "",
+                       input_type=itype, **common)
+    if tag == "textarea":
+        value = attrs.get("value")
+        if value is None:
+            value = node.text(deep=True)
+        return Element(role="textbox", name=_name(node, labels, tree), value=value, input_type="textarea", **common)
+    if tag == "select":
+        options = [o for o in node.css("option")]
+        texts = tuple(_collapse(o.text()) for o in options)
+        selected = next((t for o, t in zip(options, texts) if "selected" in o.attributes), texts[0] if texts else "")
+        return Element(role="combobox", name=_name(node, labels, tree), value=selected, options=texts, **common)
+    if role in ROLE_BY_ATTR:
+        checked = None
+        if role in ("checkbox", "radio", "switch"):
+            checked = (attrs.get("aria-checked") or "") == "true"
+        return Element(role=role, name=_name(node, labels, tree), checked=checked, **common)
+    if attrs.get("contenteditable") in ("", "true"):
+        return Element(role="textbox", name=_name(node, labels, tree), value=_collapse(node.text()), **common)
+    return None
+
+
+def _name(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser) -> str:
+    """Accessible name, simplified: aria-label, aria-labelledby, label, text, placeholder, title, alt."""
+    attrs = node.attributes
+    if attrs.get("aria-label"):
+        return _collapse(attrs["aria-label"])
+    if attrs.get("aria-labelledby"):
+        parts = [tree.css_first(f"#{i}") for i in attrs["aria-labelledby"].split() if _css_ident(i)]
+        text = " ".join(_collapse(p.text()) for p in parts if p is not None)
+        if text:
+            return text
+    el_id = attrs.get("id")
+    if el_id and el_id in labels:
+        return labels[el_id]
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "form"):
+        if parent.tag == "label":
+            return _collapse(_text_without(parent, node))
+        parent = parent.parent
+    if node.tag not in ("input", "select", "textarea"):
+        text = _collapse(node.text())
+        if text:
+            return text
+        img = node.css_first("img[alt]")
+        if img is not None:
+            return _collapse(img.attributes.get("alt") or "")
+    for key in ("placeholder", "title", "alt", "name"):
+        if attrs.get(key):
+            return _collapse(attrs[key])
+    return ""
+
+
+def _label_texts(tree: LexborHTMLParser) -> dict[str, str]:
+    return {lab.attributes["for"]: _collapse(lab.text()) for lab in tree.css("label[for]")
+            if lab.attributes.get("for")}
+
+
+def _labels_control(label: LexborNode) -> bool:
+    return bool(label.attributes.get("for")) or label.css_first("input, select, textarea") is not None
+
+
+def _text_without(label: LexborNode, control: LexborNode) -> str:
+    parts = []
+    for child in label.iter(include_text=True):
+        if child.tag in ("input", "select", "textarea") or child.mem_id == control.mem_id:
+            continue
+        parts.append(child.text(deep=True) if child.tag != "-text" else (child.text_content or ""))
+    return " ".join(parts)
+
+
+def _own_text(node: LexborNode) -> tuple[str, set[int]]:
+    """The element's own text with its plain inline children (`Price: <b>$5</b>`) folded in.
+
+    Returns the text and the mem_ids of the inline children folded into it (they get no
+    line of their own). Folding happens only when the element has text of its own, so
+    `<div><span>A</span><span>B</span></div>` still gives two lines.
+    """
+    children = list(node.iter(include_text=True))
+    if not any(c.tag == "-text" and (c.text_content or "").strip() for c in children):
+        return "", set()
+    parts: list[str] = []
+    absorbed: set[int] = set()
+    for c in children:
+        if c.tag == "-text":
+            parts.append(c.text_content or "")
+        elif c.tag in INLINE_TAGS and not _hidden(c) and not _has_interactive(c):
+            parts.append(c.text(deep=True) or "")
+            absorbed.add(c.mem_id)
+        else:
+            parts.append(" ")
+    return _collapse("".join(parts)), absorbed
+
+
+def _has_interactive(node: LexborNode) -> bool:
+    return node.css_first(INTERACTIVE_CSS) is not None
+
+
+def _hidden(node: LexborNode) -> bool:
+    attrs = node.attributes
+    if "hidden" in attrs or HIDDEN_ATTR in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    if style:
+        s = style.replace(" ", "").lower()
+        return "display:none" in s or "visibility:hidden" in s
+    return False
+
+
+def _text_role(tag: str) -> str:
+    if tag in HEADINGS:
+        return "heading"
+    return {"td": "cell", "th": "columnheader"}.get(tag, "text")
+
+
+def _stamp(node: LexborNode) -> int:
+    raw = node.attributes.get(STAMP_ATTR)
+    return int(raw) if raw is not None and raw.isdigit() else -1
+
+
+def _collapse(text: str | None) -> str:
+    return _WS.sub(" ", text or "").strip()
+
+
+def _css_ident(s: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][\w-]*", s))
+
+
+def _quote(text: str, limit: int) -> str:
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- budgeting --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ObservationConfig:
+    """How observations are rendered; recorded with every run."""
+
+    max_tokens: int = 1024
+    """Token budget of the rendered observation (header included)."""
+    max_name_chars: int = 120
+    max_options: int = 12
+    count_tokens: TokenCounter = field(default=approx_tokens, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 64:
+            raise ValueError(f"ObservationConfig.max_tokens={self.max_tokens} is too small; use >= 64")
+
+
+def render(page: Page, *, error: str | None = None, offset: int = 0,
+           config: ObservationConfig = ObservationConfig()) -> Observation:
+    """Render `page` from element `offset` within the token budget, saying what was cut."""
+    offset = max(0, min(offset, max(0, len(page.elements) - 1)))
+    header = [f"URL: {page.url}", f"Title: {page.title}"]
+    if error is not None:
+        header.append(f"Error: {error}")
+    if offset > 0:
+        header.append(f'[above: {offset} elements; scroll("up") shows them]')
+    reserve = 24  # tokens kept for the cut note
+    budget = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header) - reserve
+    lines: list[str] = []
+    for el in page.elements[offset:]:
+        line = el.line(config.max_name_chars, config.max_options)
+        cost = config.count_tokens(line) + 1
+        if cost > budget:
+            break
+        budget -= cost
+        lines.append(line)
+    rest = len(page.elements) - offset - len(lines)
+    cut_note = None
+    if rest > 0:
+        cut_note = f'[cut: {rest} more elements below; scroll("down") shows them]'
+        lines.append(cut_note)
+    if not page.elements:
+        lines.append("[the page has no visible elements]")
+    return Observation(url=page.url, title=page.title, elements=page.elements,
+                       text="\n".join(header + lines), error=error, offset=offset,
+                       shown=len(lines) - (1 if cut_note else 0), cut_note=cut_note)
