@@ -137,11 +137,13 @@ def parse_action(text: str) -> Action:
     values = [_literal(a, src) for a in node.args]
     if node.func.id == "scroll" and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
         values = ["down" if values[1] > 0 or (values[1] == 0 and values[0] > 0) else "up"]  # BrowserGym's scroll(dx, dy)
-    kwargs = {k.arg: _literal(k.value, src) for k in node.keywords if k.arg is not None}
+    if any(k.arg is None for k in node.keywords):
+        raise ActionError(f"**kwargs are not allowed in actions: {_short(src)}")
+    kwargs = [(k.arg, _literal(k.value, src)) for k in node.keywords]
     if len(values) > len(params):
         raise ActionError(f"{fname}() takes {len(params)} argument(s), got {len(values)}: {_short(src)}")
     bound = dict(zip([p.name for p in params], values))
-    for key, value in kwargs.items():
+    for key, value in kwargs:
         key = {"bid": "id", "value": _value_name(cls), "options": "option", "key_comb": "key",
                "text": _value_name(cls)}.get(key, key)
         if key not in {p.name for p in params} or key in bound:

@@ -42,6 +42,7 @@ ROLE_BY_ATTR = frozenset({"button", "link", "tab", "checkbox", "radio", "menuite
 INLINE_TAGS = frozenset({"em", "strong", "b", "i", "small", "abbr", "code", "sup", "sub", "mark",
                          "u", "s", "span", "time", "data", "q", "cite", "kbd", "var", "bdi", "br"})
 INTERACTIVE_CSS = "a[href], button, input, select, textarea, summary, [role], [contenteditable]"
+_MAYBE_INTERACTIVE = frozenset({"a", "button", "summary", "input", "textarea", "select"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _WS = re.compile(r"\s+")
 
@@ -182,39 +183,64 @@ def requires_js(tree: LexborHTMLParser) -> bool:
 def _walk(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
           out: list[Element]) -> None:
     for child in node.iter(include_text=False):
-        if child.tag not in SKIP_TAGS and not _hidden(child):
+        if child.tag not in SKIP_TAGS:
             _walk_one(child, labels, tree, out)
 
 
 def _walk_one(child: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
               out: list[Element]) -> None:
+    attrs = child.attributes  # selectolax builds a new dict per access: read it once
+    if _hidden(attrs):
+        return
     tag = child.tag
-    el = _interactive(child, tag, labels, tree, len(out) + 1)
+    el = _interactive(child, tag, attrs, labels, tree, len(out) + 1)
     if el is not None:
         out.append(el)
         return  # an interactive element's content is its name
-    own, absorbed = _own_text(child)
-    if own and not (tag == "label" and _labels_control(child)):
-        out.append(Element(id=len(out) + 1, stamp=_stamp(child), role=_text_role(tag), name=own,
-                           tag=tag))
-    elif tag == "img":
-        alt = _collapse(child.attributes.get("alt") or "")
+    if tag == "img":
+        alt = _collapse(attrs.get("alt") or "")
         if alt:
-            out.append(Element(id=len(out) + 1, stamp=_stamp(child), role="image", name=alt, tag=tag))
-    if absorbed:
-        for grandchild in child.iter(include_text=False):
-            if grandchild.mem_id not in absorbed and grandchild.tag not in SKIP_TAGS and not _hidden(grandchild):
-                _walk_one(grandchild, labels, tree, out)
-    else:
-        _walk(child, labels, tree, out)
+            out.append(Element(id=len(out) + 1, stamp=_stamp(attrs), role="image", name=alt, tag=tag))
+        return
+    if tag == "label" and _labels_control(child):
+        _walk(child, labels, tree, out)  # its text is the control's name
+        return
+    # Text runs in document order: text nodes and plain inline children (`Price: <b>$5</b>`)
+    # join into one line; any other child ends the run and is walked on its own.
+    role, stamp = _text_role(tag), _stamp(attrs)
+    run: list[str] = []
+    for c in child.iter(include_text=True):
+        ctag = c.tag
+        if ctag == "-text":
+            run.append(c.text_content or "")
+            continue
+        if ctag in SKIP_TAGS:
+            continue
+        if ctag in INLINE_TAGS:
+            cattrs = c.attributes
+            if not _hidden(cattrs) and not _has_interactive(c) and (ctag != "span" or "class" not in cattrs):
+                run.append(c.text(deep=True) or "")
+                continue
+        _flush(run, role, stamp, tag, out)
+        _walk_one(c, labels, tree, out)
+    _flush(run, role, stamp, tag, out)
 
 
-def _interactive(node: LexborNode, tag: str, labels: dict[str, str], tree: LexborHTMLParser,
-                 next_id: int) -> Element | None:
-    attrs = node.attributes
+def _flush(run: list[str], role: str, stamp: int, tag: str, out: list[Element]) -> None:
+    if run:
+        text = _collapse("".join(run))
+        run.clear()
+        if text:
+            out.append(Element(id=len(out) + 1, stamp=stamp, role=role, name=text, tag=tag))
+
+
+def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str],
+                 tree: LexborHTMLParser, next_id: int) -> Element | None:
+    if tag not in _MAYBE_INTERACTIVE and "role" not in attrs and "contenteditable" not in attrs:
+        return None
     disabled = "disabled" in attrs
     role = (attrs.get("role") or "").strip()
-    common = dict(id=next_id, stamp=_stamp(node), tag=tag, disabled=disabled)
+    common = dict(id=next_id, stamp=_stamp(attrs), tag=tag, disabled=disabled)
     if tag == "a" and attrs.get("href") is not None:
         return Element(role="link", name=_name(node, labels, tree), href=attrs.get("href"), **common)
     if tag == "button" or tag == "summary":
@@ -302,35 +328,11 @@ def _text_without(label: LexborNode, control: LexborNode) -> str:
     return " ".join(parts)
 
 
-def _own_text(node: LexborNode) -> tuple[str, set[int]]:
-    """The element's own text with its plain inline children (`Price: <b>$5</b>`) folded in.
-
-    Returns the text and the mem_ids of the inline children folded into it (they get no
-    line of their own). Folding happens only when the element has text of its own, so
-    `<div><span>A</span><span>B</span></div>` still gives two lines.
-    """
-    children = list(node.iter(include_text=True))
-    if not any(c.tag == "-text" and (c.text_content or "").strip() for c in children):
-        return "", set()
-    parts: list[str] = []
-    absorbed: set[int] = set()
-    for c in children:
-        if c.tag == "-text":
-            parts.append(c.text_content or "")
-        elif c.tag in INLINE_TAGS and not _hidden(c) and not _has_interactive(c):
-            parts.append(c.text(deep=True) or "")
-            absorbed.add(c.mem_id)
-        else:
-            parts.append(" ")
-    return _collapse("".join(parts)), absorbed
-
-
 def _has_interactive(node: LexborNode) -> bool:
     return node.css_first(INTERACTIVE_CSS) is not None
 
 
-def _hidden(node: LexborNode) -> bool:
-    attrs = node.attributes
+def _hidden(attrs: dict) -> bool:
     if "hidden" in attrs or HIDDEN_ATTR in attrs or attrs.get("aria-hidden") == "true":
         return True
     style = attrs.get("style")
@@ -346,8 +348,8 @@ def _text_role(tag: str) -> str:
     return {"td": "cell", "th": "columnheader"}.get(tag, "text")
 
 
-def _stamp(node: LexborNode) -> int:
-    raw = node.attributes.get(STAMP_ATTR)
+def _stamp(attrs: dict) -> int:
+    raw = attrs.get(STAMP_ATTR)
     return int(raw) if raw is not None and raw.isdigit() else -1
 
 
