@@ -66,6 +66,8 @@ class DomEnv(WebEnv):
         self.config: DomEnvConfig = config
         self.sites = sites
         self._local = InProcessTransport(sites.asgi) if sites is not None else None
+        self._local_origin = origin_of(config.base_url)
+        self._local_cookies: dict[str, str] = {}
         self._remote = httpx.HTTPTransport()
         self._client: httpx.Client | None = None
         self._history: list[str] = []
@@ -78,13 +80,11 @@ class DomEnv(WebEnv):
     def _begin(self, ns: str, url: str) -> None:
         if self._client is not None:
             self._client.close()
-        self._client = httpx.Client(
-            transport=_Router(self._local, origin_of(self.config.base_url), self._remote),
-            follow_redirects=False, timeout=self.config.request_timeout_s,
-            headers={"user-agent": self.config.user_agent},
-        )
-        host = httpx.URL(self.config.base_url).host
-        self._client.cookies.set(NS_COOKIE, ns, domain=host, path="/")
+        self._client = httpx.Client(transport=self._remote, follow_redirects=False,
+                                    timeout=self.config.request_timeout_s,
+                                    headers={"user-agent": self.config.user_agent})
+        self._client.cookies.set(NS_COOKIE, ns, domain=httpx.URL(self.config.base_url).host, path="/")
+        self._local_cookies = {NS_COOKIE: ns}
         self._history = []
         if not self.allowed(url):
             raise ConfigError(f"start URL {url!r} is outside the allowed origins; add its origin "
@@ -194,32 +194,54 @@ class DomEnv(WebEnv):
         self._navigate("GET", url)
 
     def _navigate(self, method: str, url: str, data: list[tuple[str, str]] | None = None) -> None:
-        assert self._client is not None
         for _ in range(self.config.max_redirects + 1):
             if not self.allowed(url):
                 raise ActionError(f"{url} is outside the allowed sites; the request was blocked")
-            try:
-                if method == "GET":
-                    resp = self._client.get(url)
-                else:
-                    resp = self._client.post(url, content=_form_body(data or []),
-                                             headers={"content-type": "application/x-www-form-urlencoded"})
-            except httpx.TimeoutException:
-                raise ActionError(f"{url} did not answer within {self.config.request_timeout_s} s") from None
-            except httpx.HTTPError as exc:
-                raise ActionError(f"request to {url} failed: {type(exc).__name__}") from None
-            if resp.is_redirect and "location" in resp.headers:
-                url = urljoin(url, resp.headers["location"])
-                if resp.status_code in (301, 302, 303) and method == "POST":
+            body = _form_body(data or []).encode() if method == "POST" else b""
+            status, headers, content = self._request(method, url, body)
+            location = headers.get("location")
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                if status in (301, 302, 303) and method == "POST":
                     method, data = "GET", None
                 continue
-            ctype = resp.headers.get("content-type", "")
-            if "html" not in ctype and ctype:
+            ctype = headers.get("content-type", "")
+            if ctype and "html" not in ctype:
                 raise ActionError(f"{url} is not a web page (content-type {ctype.split(';')[0]}); "
                                   f"the page was not changed")
-            self._load(str(resp.url) if resp.url else url, resp.text)
+            self._load(url, content.decode(_charset(ctype), errors="replace"))
             return
         raise ActionError(f"too many redirects (more than {self.config.max_redirects}) from {url}")
+
+    def _request(self, method: str, url: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP exchange: built-in sites in-process, everything else over the network."""
+        headers = {"user-agent": self.config.user_agent}
+        if method == "POST":
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        if self._local is not None and origin_of(url) == self._local_origin:
+            parts = httpx.URL(url)
+            raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+            raw.append((b"host", parts.netloc))
+            if self._local_cookies:
+                raw.append((b"cookie", "; ".join(f"{k}={v}" for k, v in self._local_cookies.items()).encode()))
+            status, out, content = self._local.call(method, parts.scheme, parts.host, parts.port, parts.path,
+                                                    parts.query, raw, body)
+            result: dict[str, str] = {}
+            for key, value in out:
+                k, v = key.decode("latin-1").lower(), value.decode("latin-1")
+                if k == "set-cookie":
+                    _store_cookie(self._local_cookies, v)
+                else:
+                    result[k] = v
+            return status, result, content
+        assert self._client is not None
+        try:
+            resp = self._client.request(method, url, content=body or None, headers=headers)
+        except httpx.TimeoutException:
+            raise ActionError(f"{url} did not answer within {self.config.request_timeout_s} s") from None
+        except httpx.HTTPError as exc:
+            raise ActionError(f"request to {url} failed: {type(exc).__name__}") from None
+        return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
 
     def _load(self, url: str, html: str) -> None:
         self._raw_html = html
@@ -284,16 +306,24 @@ class DomEnv(WebEnv):
             self._navigate("POST", url, data)
 
 
-class _Router(httpx.BaseTransport):
-    """Built-in sites' origin in-process, everything else over the network."""
+def _store_cookie(jar: dict[str, str], header: str) -> None:
+    """Apply one Set-Cookie header to a simple name→value jar (expiry = deletion only)."""
+    first, *attrs = header.split(";")
+    name, _, value = first.strip().partition("=")
+    expired = any(a.strip().lower().startswith("max-age=0") for a in attrs) or \
+        any(a.strip().lower().startswith("expires=thu, 01 jan 1970") for a in attrs)
+    if expired:
+        jar.pop(name, None)
+    elif name:
+        jar[name] = value.strip('"')
 
-    def __init__(self, local: InProcessTransport | None, local_origin: str, remote: httpx.BaseTransport):
-        self.local, self.local_origin, self.remote = local, local_origin, remote
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.local is not None and origin_of(str(request.url)) == self.local_origin:
-            return self.local.handle_request(request)
-        return self.remote.handle_request(request)
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip('"')
+    return "utf-8"
 
 
 def _set_flag(node: LexborNode, name: str, on: bool) -> None:

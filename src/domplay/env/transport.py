@@ -21,24 +21,31 @@ class InProcessTransport(httpx.BaseTransport):
         self._loop = asyncio.new_event_loop()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
         url = request.url
+        status, headers, content = self.call(
+            request.method, url.scheme, url.host, url.port, url.path, url.query,
+            [(k.lower(), v) for k, v in request.headers.raw], request.read())
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def call(self, method: str, scheme: str, host: str, port: int | None, path: str, query: bytes,
+             headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One request straight into the app: (status, raw headers, body)."""
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": request.method,
-            "scheme": url.scheme,
-            "path": url.path,
-            "raw_path": url.raw_path.split(b"?", 1)[0],
-            "query_string": url.query,
+            "method": method,
+            "scheme": scheme,
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query,
             "root_path": "",
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "headers": headers,
             "client": self.client,
-            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+            "server": (host, port or (443 if scheme == "https" else 80)),
         }
         status = 500
-        headers: list[tuple[bytes, bytes]] = []
+        out_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
         sent = False
 
@@ -50,15 +57,15 @@ class InProcessTransport(httpx.BaseTransport):
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status, out_headers
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
+                out_headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
         self._loop.run_until_complete(self.app(scope, receive, send))
-        return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
+        return status, out_headers, b"".join(chunks)
 
     def close(self) -> None:
         if not self._loop.is_closed():

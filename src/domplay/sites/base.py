@@ -11,11 +11,13 @@ verification reads as the backend half of a Snapshot.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from abc import ABC, abstractmethod
 from functools import cached_property
 from http.cookies import SimpleCookie
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -99,6 +101,60 @@ def _valid_ns(ns: str) -> bool:
     return 0 < len(ns) <= 64 and all(c.isalnum() or c in "-_" for c in ns)
 
 
+class PageCache:
+    """Pure-ASGI cache of GET pages keyed by (path, query, the namespace's state JSON).
+
+    A built-in site's GET page is a function of its URL and the namespace's state (GET
+    handlers never change state; `tests/sites/test_page_cache.py` holds them to it), so
+    episodes that look at the same page in the same state share one rendering. During
+    rollouts most episodes start from fresh state, so most pages hit. Only 200 HTML
+    responses are stored; the cache is a bounded LRU.
+    """
+
+    def __init__(self, app: ASGIApp, site: Site, max_entries: int) -> None:
+        self.app, self.site, self.max_entries = app, site, max_entries
+        self._entries: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or self.max_entries <= 0:
+            await self.app(scope, receive, send)
+            return
+        ns = scope["state"]["dp_ns"]
+        state = json.dumps(self.site.state_json(ns), sort_keys=True, separators=(",", ":"))
+        key = (scope.get("root_path", ""), scope["path"], scope.get("query_string", b""), state)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+        if hit is not None:
+            status, headers, body = hit
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.misses += 1
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        headers = list(start.get("headers", []))
+        html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+        if start.get("status") == 200 and html and not any(k == b"set-cookie" for k, v in headers):
+            with self._lock:
+                self._entries[key] = (200, headers, b"".join(chunks))
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+
+
 class Site(ABC):
     """A built-in site: subclasses generate data from a seed, define state and routes.
 
@@ -110,6 +166,8 @@ class Site(ABC):
     name: ClassVar[str]
     needs_js: ClassVar[bool] = False
     """True for sites whose pages only work with JavaScript (DomEnv refuses them)."""
+    page_cache_entries: ClassVar[int] = 4096
+    """Size of the GET page cache (0 turns it off); see `PageCache`."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -159,6 +217,7 @@ class Site(ABC):
         return jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(own), str(_SHARED_TEMPLATES)]),
             autoescape=True,
+            auto_reload=False,  # templates are package data; skip a stat() per render
             trim_blocks=True,
             lstrip_blocks=True,
         )
@@ -171,4 +230,5 @@ class Site(ABC):
     @cached_property
     def app(self) -> ASGIApp:
         """The site as a standalone ASGI app (mounted at `/{name}` by `SitesApp`)."""
-        return NamespaceMiddleware(Starlette(routes=self.routes()))
+        self.page_cache = PageCache(Starlette(routes=self.routes()), self, self.page_cache_entries)
+        return NamespaceMiddleware(self.page_cache)

@@ -1,0 +1,31 @@
+"""Task templates of the built-in sites (see `base.Template`)."""
+
+from __future__ import annotations
+
+import importlib
+
+from domplay.tasks.templates.base import Draft, Step, Template
+
+TEMPLATE_MODULES: tuple[str, ...] = (
+    "domplay.tasks.templates.shop",
+    "domplay.tasks.templates.forum",
+    "domplay.tasks.templates.admin",
+    "domplay.tasks.templates.widgets",
+)
+
+
+def all_templates() -> list[Template]:
+    """One instance of every template, in a stable order."""
+    out: list[Template] = []
+    for module in TEMPLATE_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:  # that site has no templates yet
+                continue
+            raise
+        out.extend(cls() for cls in mod.TEMPLATES)
+    return out
+
+
+__all__ = ["Draft", "Step", "Template", "all_templates"]
