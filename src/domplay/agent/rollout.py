@@ -1,0 +1,187 @@
+"""The rollout engine: many episodes at once, model calls batched across them.
+
+A fixed number of *slots* (the concurrency) each own an env. Every tick, the engine asks
+the policy for the next action of every active episode in ONE batched generate call,
+steps each env, and refills slots whose episode ended from the queue of (task, sample)
+pairs. Each finished episode is handed to `on_episode` (the run store) at once, so a
+crash loses at most the episodes in flight.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from domplay.agent.episode import Episode, StepRecord, state_key
+from domplay.agent.policy import Policy, Query
+from domplay.agent.prompts import Demo, HistoryItem
+from domplay.env import actions as A
+from domplay.env.base import WebEnv
+from domplay.env.observation import Observation
+from domplay.errors import ConfigError, DomplayError
+from domplay.tasks.model import Task
+from domplay.verify.verdict import verify
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How rollouts run; recorded with every run."""
+
+    samples_per_task: int = 1
+    concurrency: int = 8
+    """Episodes in flight at once = the model's batch of prompts per tick."""
+    max_steps: int = 12
+    """Steps after which an episode is truncated (and verified as it stands)."""
+    episode_timeout_s: float = 600.0
+    """Wall-clock limit of one episode; it is then verified as it stands and marked timeout."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("samples_per_task", "concurrency", "max_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"RolloutConfig.{name}={getattr(self, name)}; it must be >= 1")
+        if self.episode_timeout_s <= 0:
+            raise ConfigError(f"RolloutConfig.episode_timeout_s={self.episode_timeout_s}; it must be > 0")
+
+
+@dataclass
+class _Live:
+    task: Task
+    sample: int
+    env: WebEnv
+    obs: Observation
+    started: float
+    steps: list[StepRecord] = field(default_factory=list)
+    history: list[HistoryItem] = field(default_factory=list)
+
+
+DemoPicker = Callable[[Task], Sequence[Demo]]
+
+
+class RolloutEngine:
+    """Runs a policy over tasks in slot-owned envs; see the module docstring."""
+
+    def __init__(self, policy: Policy, env_factory: Callable[[], WebEnv], config: RolloutConfig = RolloutConfig(),
+                 policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None):
+        self.policy = policy
+        self.env_factory = env_factory
+        self.config = config
+        self.policy_name = policy_name or getattr(policy.model, "name", "model")
+        self.env_kind = env_kind
+        self.demos = demos
+        self._envs: list[WebEnv] = []
+
+    def run(self, tasks: Sequence[Task], round: int = 0, skip: Iterable[str] = (),
+            on_episode: Callable[[Episode], None] | None = None,
+            progress: Callable[[Episode], None] | None = None) -> list[Episode]:
+        """Run `samples_per_task` episodes of every task (except episode ids in `skip`)."""
+        skip = set(skip)
+        queue = [(t, s) for t in tasks for s in range(self.config.samples_per_task)
+                 if Episode.make_id(t.id, self.policy_name, round, s) not in skip]
+        queue.reverse()  # pop() from the end keeps task order
+        while len(self._envs) < min(self.config.concurrency, max(1, len(queue))):
+            self._envs.append(self.env_factory())
+        slots: list[_Live | None] = [None] * len(self._envs)
+        done: list[Episode] = []
+
+        def finish(episode: Episode) -> None:
+            done.append(episode)
+            if on_episode is not None:
+                on_episode(episode)
+            if progress is not None:
+                progress(episode)
+
+        while queue or any(slots):
+            for i, live in enumerate(slots):
+                while live is None and queue:
+                    task, sample = queue.pop()
+                    live, failed = self._start(task, sample, i, round)
+                    if failed is not None:
+                        finish(failed)
+                slots[i] = live
+            active = [(i, live) for i, live in enumerate(slots) if live is not None]
+            if not active:
+                break
+            queries = [self._query(live, round) for _, live in active]
+            decisions = self.policy.act(queries)
+            for (i, live), query, decision in zip(active, queries, decisions, strict=True):
+                ended = self._advance(live, decision, round)
+                if ended is not None:
+                    finish(ended)
+                    slots[i] = None
+        return done
+
+    def close(self) -> None:
+        for env in self._envs:
+            env.close()
+        self._envs.clear()
+
+    # -- one episode ------------------------------------------------------------------------
+    def _start(self, task: Task, sample: int, slot: int, round: int) -> tuple[_Live | None, Episode | None]:
+        env = self._envs[slot]
+        started = time.perf_counter()
+        try:
+            obs, _ = env.reset(seed=self.config.seed, options={"task": task})
+        except DomplayError as exc:
+            return None, Episode(id=Episode.make_id(task.id, self.policy_name, round, sample), task_id=task.id,
+                                 policy=self.policy_name, round=round, sample=sample, env=self.env_kind,
+                                 status="error", error=f"reset failed: {type(exc).__name__}: {exc}",
+                                 seconds=time.perf_counter() - started)
+        return _Live(task, sample, env, obs, started), None
+
+    def _query(self, live: _Live, round: int) -> Query:
+        demos = tuple(self.demos(live.task)) if self.demos is not None else ()
+        key = f"{self.config.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
+        seed = zlib.crc32(key.encode())  # stable across processes, unlike hash()
+        return Query(intent=live.task.intent, observation=live.obs, history=tuple(live.history),
+                     demos=demos, seed=seed)
+
+    def _advance(self, live: _Live, decision, round: int) -> Episode | None:
+        """Apply one decision; return the finished Episode when the episode ends."""
+        env_started = time.perf_counter()
+        before = live.obs
+        terminated = truncated = False
+        info: dict = {}
+        error = decision.error
+        action_text = A.format_action(decision.action) if decision.action is not None else None
+        if decision.action is not None:
+            obs, _, terminated, truncated, info = live.env.step(decision.action)
+            error = obs.error
+            live.obs = obs
+        env_seconds = time.perf_counter() - env_started
+        live.steps.append(StepRecord(
+            index=len(live.steps), url=before.url, observation=before.text, prompt=decision.prompt,
+            completion=decision.completion,
+            action=action_text, error=error, state_key=state_key(decision.prompt),
+            model_seconds=decision.model_seconds, env_seconds=env_seconds,
+            completion_tokens=decision.completion_tokens))
+        live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error))
+        if decision.action is None:
+            # An unparseable reply is a step too: the agent sees the error next time.
+            live.obs = _with_error(live.obs, error)
+        elapsed = time.perf_counter() - live.started
+        over_steps = len(live.steps) >= self.config.max_steps
+        timed_out = elapsed > self.config.episode_timeout_s
+        if not (terminated or truncated or over_steps or timed_out):
+            return None
+        snapshot = live.env.snapshot()
+        verdict = info.get("verdict")
+        if verdict is None:
+            verdict = verify(live.task.checks, snapshot)
+        status = "done" if terminated else ("timeout" if timed_out else "truncated")
+        return Episode(id=Episode.make_id(live.task.id, self.policy_name, round, live.sample),
+                       task_id=live.task.id, policy=self.policy_name, round=round, sample=live.sample,
+                       env=self.env_kind, steps=live.steps, snapshot=snapshot, verdict=verdict,
+                       status=status, seconds=elapsed)
+
+
+def _with_error(obs: Observation, error: str | None) -> Observation:
+    from dataclasses import replace
+
+    lines = obs.text.split("\n")
+    lines = [line for line in lines if not line.startswith("Error: ")]
+    if error:
+        lines.insert(2, f"Error: {error}")
+    return replace(obs, text="\n".join(lines), error=error)

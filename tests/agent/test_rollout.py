@@ -1,0 +1,91 @@
+"""Policy parsing and the rollout engine, with a scripted model on the real shop site."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domplay.agent.policy import Policy, PolicyConfig, Query, parse_completion
+from domplay.agent.rollout import RolloutConfig, RolloutEngine
+from domplay.env import actions as A
+from domplay.env.dom import DomEnv, DomEnvConfig
+from domplay.errors import ActionError
+from domplay.llm.scripted import ScriptedModel
+from domplay.sites.app import SitesApp
+from domplay.tasks.model import Task
+from domplay.verify.checks import UrlCheck
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("click(12)", A.Click(12)), ("Action: click(12)", A.Click(12)), ('```\nfill(3, "a (b)")\n```', A.Fill(3, "a (b)")),
+    ('I will answer("x)") now', A.Answer("x)")), ("go_back()", A.Back()),
+])
+def test_parse_completion_finds_the_action(text, expected):
+    assert parse_completion(text) == expected
+
+
+def test_parse_completion_rejects_garbage():
+    with pytest.raises(ActionError, match="no action found"):
+        parse_completion("I think the answer is blue")
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return SitesApp(seed=0, names=["shop"])
+
+
+def cart_task(i: int) -> Task:
+    return Task(id=f"open-cart-{i}", intent="Open the shopping cart.", site="shop", start_url="/shop/",
+                checks=[UrlCheck(expected="/shop/cart")], difficulty="easy")
+
+
+def clicker(prompt):
+    """Clicks the cart link if it can see it (reads the id off the prompt), else stops."""
+    page = prompt[-1]["content"]
+    m = re.search(r"\[(\d+)\] link \"Cart", page)
+    return f"click({m.group(1)})" if m and "Previous actions" not in page else "stop()"
+
+
+def test_rollout_runs_episodes_batched_and_verifies(sites):
+    model = ScriptedModel(clicker)
+    engine = RolloutEngine(Policy(model, PolicyConfig()), lambda: DomEnv(DomEnvConfig(), sites=sites),
+                           RolloutConfig(samples_per_task=2, concurrency=3, max_steps=5))
+    stored = []
+    episodes = engine.run([cart_task(i) for i in range(4)], round=1, on_episode=stored.append)
+    assert len(episodes) == 8 and stored == episodes
+    assert len({e.id for e in episodes}) == 8
+    assert all(e.success for e in episodes), [e.verdict for e in episodes]
+    assert all([s.action for s in e.steps] == ["click(3)", "stop()"] or e.steps[0].action.startswith("click")
+               for e in episodes)
+    # Batched: 8 episodes x 2 steps with 3 slots needs far fewer than 16 generate calls.
+    assert len(model.params_seen) < 16
+    # Constraints went along with each prompt.
+    assert all(c is not None and 3 in c.ids for c in model.constraints_seen)
+    step = episodes[0].steps[0]
+    assert step.prompt[-1]["content"].startswith("Task: Open the shopping cart.") and step.state_key
+
+
+def test_rollout_skips_finished_episode_ids_and_records_parse_errors(sites):
+    model = ScriptedModel(lambda prompt: "I am not sure")
+    engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(), sites=sites),
+                           RolloutConfig(max_steps=3, concurrency=2))
+    first = engine.run([cart_task(0), cart_task(1)])
+    assert all(not e.success and e.status == "truncated" and len(e.steps) == 3 for e in first)
+    assert all(s.action is None and "no action found" in s.error for s in first[0].steps)
+    assert "error: no action found" in first[0].steps[1].prompt[-1]["content"]
+    again = engine.run([cart_task(0), cart_task(1)], skip={first[0].id})
+    assert [e.task_id for e in again] == ["open-cart-1"]
+
+
+def test_policy_prompt_shows_history_and_actions(sites):
+    env = DomEnv(DomEnvConfig(start_url="/shop/"), sites=sites)
+    obs, _ = env.reset()
+    policy = Policy(ScriptedModel(["click(1)"]), PolicyConfig(history_steps=1))
+    from domplay.agent.prompts import HistoryItem
+
+    prompt = policy.prompt(Query("Find socks", obs, (HistoryItem("click(9)", "boom"), HistoryItem("back()"))))
+    assert "click(id)" in prompt[0]["content"] and "answer(\"text\")" in prompt[0]["content"]
+    assert "back()" in prompt[-1]["content"] and "click(9)" not in prompt[-1]["content"]
+    decision = policy.act([Query("Find socks", obs)])[0]
+    assert decision.action == A.Click(1) and decision.error is None
