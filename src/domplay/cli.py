@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from domplay import __version__
@@ -39,6 +41,44 @@ def sites_list() -> None:
         first = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         click.echo(f"/{name}/  {'(needs JavaScript) ' if cls.needs_js else ''}{first}")
 
+
+@main.command("eval")
+@click.option("--model", "model_spec", default="embedded", show_default=True,
+              help="embedded | hf:/path | a model dir | openai:MODEL@URL | random")
+@click.option("--tasks", "tasks_spec", default="heldout", show_default=True,
+              help="A task file (YAML/JSONL) or a preset: heldout, heldout-full, train, smoke.")
+@click.option("--env", "env_kind", type=click.Choice(["dom", "browser"]), default="dom", show_default=True)
+@click.option("--samples", default=1, show_default=True, type=int, help="Episodes per task.")
+@click.option("--plan", is_flag=True, help="Plan mode: propose, score and follow plans.")
+@click.option("--max-steps", default=12, show_default=True, type=int)
+@click.option("--batch", "concurrency", default=8, show_default=True, type=int, help="Episodes in flight.")
+@click.option("--temperature", default=0.0, show_default=True, type=float)
+@click.option("--obs-tokens", default=512, show_default=True, type=int, help="Observation token budget.")
+@click.option("--no-constrain", is_flag=True, help="Turn off constrained action decoding.")
+@click.option("--site-seed", default=0, show_default=True, type=int)
+@click.option("--limit", default=None, type=int, help="Only the first N tasks.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
+def eval_command(model_spec, tasks_spec, env_kind, samples, plan, max_steps, concurrency, temperature,
+                 obs_tokens, no_constrain, site_seed, limit, json_out) -> None:
+    """Evaluate a model on a task set; print success by site, difficulty and template."""
+    from domplay.agent.evaluate import run_eval
+
+    report = run_eval(model_spec=model_spec, tasks_spec=tasks_spec, env_kind=env_kind, samples=samples,
+                      plan=plan, max_steps=max_steps, concurrency=concurrency, temperature=temperature,
+                      obs_tokens=obs_tokens, constrained=not no_constrain, site_seed=site_seed, limit=limit)
+    click.echo(report.table())
+    if json_out:
+        Path(json_out).write_text(report.to_json() + "\n", encoding="utf-8")
+        click.echo(f"wrote {json_out}")
+
+
+def _register() -> None:
+    from domplay.tasks.cli import tasks
+
+    main.add_command(tasks)
+
+
+_register()
 
 if __name__ == "__main__":
     main()
