@@ -1,0 +1,65 @@
+// One round trip per observation (BrowserEnv._tree): settle, stamp, reflect, mark hidden, serialize.
+// - waits (at most settleMs) for the document to be parsed, for fetch/XHR calls counted by
+//   browser_pending.js (so content a page loads by fetch is in the observation), and for a
+//   navigation that has started (so the observation never shows the page being left);
+// - stamps every element with data-dp = its index in document order, counting comments, exactly as
+//   domplay.env.observation.stamp_tree numbers a lexbor tree (so both envs agree on plain pages);
+// - reflects live form state into attributes (value, checked, selected) for the extractor;
+// - marks the topmost element of each subtree the browser does not render (computed display:none or
+//   visibility:hidden) with data-dp-hidden, and clears stale marks.
+async (settleMs) => {
+  const deadline = performance.now() + settleMs;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(0);  // let tasks the last action queued (e.g. a form submission) start first
+  let waited = false;
+  while ((document.readyState === "loading" || (window.__dpPending || 0) > 0) && performance.now() < deadline) {
+    waited = true;
+    await sleep(2);
+  }
+  if (waited) { await sleep(0); await sleep(0); }  // let the page's own .then() callbacks render
+  // Navigation under way (beforeunload fired): this document is about to be replaced, which ends
+  // this evaluation with an error that BrowserEnv answers by observing the new document. If the
+  // navigation was cancelled (204 response, refused download), observe this one after settleMs.
+  while (window.__dpLeaving === true && performance.now() < deadline) await sleep(2);
+  window.__dpLeaving = false;
+  const NOT_RENDERED = new Set(["SCRIPT", "STYLE", "TEMPLATE", "NOSCRIPT", "META", "LINK", "TITLE", "BASE"]);
+  const sync = (el, name, want) => {
+    if (want) { if (!el.hasAttribute(name)) el.setAttribute(name, ""); }
+    else if (el.hasAttribute(name)) el.removeAttribute(name);
+  };
+  const reflect = (el) => {
+    const tag = el.tagName;
+    if (tag === "INPUT") {
+      const type = (el.getAttribute("type") || "").toLowerCase();
+      if (type === "checkbox" || type === "radio") sync(el, "checked", el.checked);
+      else if (type !== "file" && el.getAttribute("value") !== el.value) el.setAttribute("value", el.value);
+    } else if (tag === "TEXTAREA") {
+      if (el.getAttribute("value") !== el.value) el.setAttribute("value", el.value);
+    } else if (tag === "OPTION") {
+      sync(el, "selected", el.selected);
+    }
+  };
+  let n = 0;
+  const walk = (el, inBody, hiddenAbove) => {
+    el.setAttribute("data-dp", String(n++));
+    let hidden = hiddenAbove;
+    if (inBody && !NOT_RENDERED.has(el.tagName)) {
+      if (!hiddenAbove) {
+        const style = getComputedStyle(el);
+        hidden = style.display === "none" || style.visibility === "hidden";
+        sync(el, "data-dp-hidden", hidden);
+      } else if (el.hasAttribute("data-dp-hidden")) {
+        el.removeAttribute("data-dp-hidden");
+      }
+    }
+    reflect(el);
+    for (let c = el.firstChild; c !== null; c = c.nextSibling) {
+      if (c.nodeType === Node.ELEMENT_NODE) walk(c, inBody || c === document.body, hidden);
+      else if (c.nodeType === Node.COMMENT_NODE) n++;
+    }
+  };
+  walk(document.documentElement, false, false);
+  const popups = window.__dpPopups || 0;
+  window.__dpPopups = 0;
+  return { html: document.documentElement.outerHTML, url: location.href, popups };
+}
