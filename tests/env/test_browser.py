@@ -236,9 +236,13 @@ def test_downloads_are_refused(env):
     assert obs.error is not None and obs.title == "Home"
 
 
-def test_start_url_outside_the_allowlist_is_a_config_error(env, outside):
-    with pytest.raises(ConfigError, match="outside the allowed origins"):
-        env.reset(options={"start_url": f"{outside.base_url}/start"})
+def test_start_url_outside_the_allowlist_is_a_config_error(inside, outside):
+    e = BrowserEnv(BrowserEnvConfig(base_url=inside.base_url, allowed_origins=(inside.base_url,)))
+    try:
+        with pytest.raises(ConfigError, match="outside the allowed origins"):
+            e.reset(options={"start_url": f"{outside.base_url}/start"})
+    finally:
+        e.close()
 
 
 # -- episodes -------------------------------------------------------------------------------

@@ -167,3 +167,27 @@ def test_scroll_moves_the_window_and_says_what_was_cut(site: FormSite) -> None:
 def test_gymnasium_check_env(site: FormSite) -> None:
     env = DomEnv(DomEnvConfig(base_url=BASE, start_url="/form"), sites=site)
     check_env(env, skip_render_check=True)
+
+
+def test_in_process_sites_work_inside_a_running_event_loop(site: FormSite) -> None:
+    """Playwright's sync API leaves an event loop running in its thread; DomEnv must still work."""
+    import asyncio
+
+    async def inside() -> str:
+        env = DomEnv(DomEnvConfig(base_url=BASE, start_url="/form"), sites=site)
+        obs, _ = env.reset()
+        obs, *_ = env.step(f'click({ids(obs, "link", "Home")})')
+        env.close()
+        return obs.title
+
+    assert asyncio.run(inside()) == "Home"
+
+
+def test_read_only_fields_cannot_be_filled(site: FormSite) -> None:
+    from domplay.env.observation import extract_page, stamp_tree
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser('<html><body><input id=a readonly value="x"><input id=b></body></html>')
+    stamp_tree(tree)
+    page = extract_page(tree, "http://x/")
+    assert page.elements[0].readonly and not page.elements[1].readonly

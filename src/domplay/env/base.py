@@ -79,6 +79,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         self.action_space = ActionSpace()
         self.task: Any = None
         self.ns = ""
+        self._start_url: str | None = None
         self._page: Page | None = None
         self._obs: Observation | None = None
         self._log: list[ActionRecord] = []
@@ -139,6 +140,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         if start is None:
             start = self.task.start_url if self.task is not None else self.config.start_url
         self.ns = new_namespace()
+        self._start_url = self.resolve_url(start) if urlsplit(start).scheme else None
         self._log, self._answer, self._steps, self._done, self._offset = [], None, 0, False, 0
         self._page = None
         self._begin(self.ns, self.resolve_url(start))
@@ -209,14 +211,19 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             base = self.config.base_url
         return urljoin(base, url)
 
+    def allowed_origins(self) -> frozenset[str]:
+        """Origins this episode may reach: the configured allowlist, or else the base URL's
+        origin and the episode's start URL's origin."""
+        origins = {o.lower().rstrip("/") for o in self.config.allowed_origins}
+        if not origins:
+            origins = {origin_of(self.config.base_url)}
+            if self._start_url is not None:
+                origins.add(origin_of(self._start_url))
+        return frozenset(origins)
+
     def allowed(self, url: str) -> bool:
         """True if `url` is inside the origin allowlist."""
-        allowed = set(o.lower().rstrip("/") for o in self.config.allowed_origins)
-        if not allowed:
-            allowed = {origin_of(self.config.base_url)}
-            if self.task is not None and urlsplit(self.task.start_url).scheme:
-                allowed.add(origin_of(self.task.start_url))
-        return urlsplit(url).scheme in ("http", "https") and origin_of(url) in allowed
+        return urlsplit(url).scheme in ("http", "https") and origin_of(url) in self.allowed_origins()
 
     def snapshot(self) -> Snapshot:
         """What verification reads now: final page, answer, action log, backend state."""
@@ -254,6 +261,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._require(el, el.role in ("textbox", "searchbox", "combobox") and el.tag != "select",
                           "cannot be filled; fill a textbox")
             self._require(el, not el.disabled, "is disabled")
+            self._require(el, not el.readonly, "is read-only")
             self._fill(el, action.text)
         elif isinstance(action, A.Select):
             assert el is not None

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
-from domplay.env.base import EnvConfig, WebEnv, origin_of
+from domplay.env.base import EnvConfig, WebEnv
 from domplay.env.browser_guard import OriginGuard
 from domplay.env.browser_pool import BrowserConfig, BrowserPool, shared_pool
 from domplay.env.dom import InProcessSites
@@ -93,16 +92,6 @@ class BrowserEnv(WebEnv):
         if self._page_obj is None:
             raise ConfigError("call reset() before using the browser page")
         return self._page_obj
-
-    def allowed_origins(self) -> frozenset[str]:
-        """The origins this episode may reach (same rule as `WebEnv.allowed`)."""
-        origins = {o.lower().rstrip("/") for o in self.config.allowed_origins}
-        if not origins:
-            origins = {origin_of(self.config.base_url)}
-            start = getattr(self.task, "start_url", None) if self.task is not None else None
-            if start is not None and urlsplit(start).scheme:
-                origins.add(origin_of(start))
-        return frozenset(origins)
 
     def _ensure_context(self, origins: frozenset[str]) -> None:
         guard = OriginGuard(origins)

@@ -69,6 +69,7 @@ class Element:
     options: tuple[str, ...] = ()
     checked: bool | None = None
     disabled: bool = False
+    readonly: bool = False
     input_type: str | None = None
     href: str | None = None
 
@@ -239,8 +240,9 @@ def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str]
     if tag not in _MAYBE_INTERACTIVE and "role" not in attrs and "contenteditable" not in attrs:
         return None
     disabled = "disabled" in attrs
+    readonly = "readonly" in attrs and tag in ("input", "textarea")
     role = (attrs.get("role") or "").strip()
-    common = dict(id=next_id, stamp=_stamp(attrs), tag=tag, disabled=disabled)
+    common = dict(id=next_id, stamp=_stamp(attrs), tag=tag, disabled=disabled, readonly=readonly)
     if tag == "a" and attrs.get("href") is not None:
         return Element(role="link", name=_name(node, labels, tree), href=attrs.get("href"), **common)
     if tag == "button" or tag == "summary":

@@ -7,6 +7,7 @@ without a socket, so this runs the app on a private event loop. One transport pe
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 from starlette.types import ASGIApp, Message
@@ -19,6 +20,20 @@ class InProcessTransport(httpx.BaseTransport):
         self.app = app
         self.client = client
         self._loop = asyncio.new_event_loop()
+        self._thread_loop: asyncio.AbstractEventLoop | None = None
+
+    def _run(self, coro) -> None:
+        """Run `coro` to completion: inline on the private loop, or on a helper thread's loop
+        when this thread already runs an event loop (e.g. after Playwright's sync API started one)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop.run_until_complete(coro)
+            return
+        if self._thread_loop is None:
+            self._thread_loop = asyncio.new_event_loop()
+            threading.Thread(target=self._thread_loop.run_forever, name="domplay-asgi", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(coro, self._thread_loop).result()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -64,9 +79,12 @@ class InProcessTransport(httpx.BaseTransport):
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        self._loop.run_until_complete(self.app(scope, receive, send))
+        self._run(self.app(scope, receive, send))
         return status, out_headers, b"".join(chunks)
 
     def close(self) -> None:
         if not self._loop.is_closed():
             self._loop.close()
+        if self._thread_loop is not None:
+            self._thread_loop.call_soon_threadsafe(self._thread_loop.stop)
+            self._thread_loop = None
