@@ -72,10 +72,47 @@ def eval_command(model_spec, tasks_spec, env_kind, samples, plan, max_steps, con
         click.echo(f"wrote {json_out}")
 
 
+@main.command("run")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Run config (YAML).")
+@click.option("--preset", type=click.Choice(["quick", "full"]), default=None,
+              help="Sizes: quick (2-core CPU, default) or full (GPU machine).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default runs/<preset>).")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
+              help="Continue the run in this directory where it stopped.")
+@click.option("--model", default=None, help="Starting model (overrides the config).")
+@click.option("--rounds", default=None, type=int, help="Improvement rounds after round 0.")
+def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None:
+    """Run the self-improvement loop: evaluate, propose, act, verify, train, repeat."""
+    from domplay.config import load_config
+    from domplay.loop import Run
+
+    if resume_dir is not None:
+        if config_path or preset or out_dir or model or rounds is not None:
+            raise click.UsageError("--resume takes the run's own config; give no other options")
+        run = Run.resume(resume_dir, echo=click.echo)
+    else:
+        overrides: dict = {}
+        if model is not None:
+            overrides["model"] = model
+        if rounds is not None:
+            overrides["stop"] = {"rounds": rounds}
+        config = load_config(config_path, preset, overrides)
+        run = Run(out_dir or f"runs/{config.preset}", config, echo=click.echo)
+    summaries = run.execute()
+    click.echo(f"run directory: {run.dir}  (report: domplay report {run.dir})")
+    if summaries:
+        first, last = summaries[0], summaries[-1]
+        click.echo(f"held-out success: round 0 {first.heldout_success:.1%} -> round {last.round} "
+                   f"{last.heldout_success:.1%}")
+
+
 def _register() -> None:
+    from domplay.report.cli import report
     from domplay.tasks.cli import tasks
 
     main.add_command(tasks)
+    main.add_command(report)
 
 
 _register()
