@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from collections.abc import Sequence
 
 from domplay.llm.base import Completion, GenerationParams, Message, check_constraints
@@ -18,17 +19,22 @@ class RandomModel:
 
     It reads the `[id] role` lines of the last user message, picks one element, and clicks,
     fills ("test") or selects (its first option) it; one time in ten it answers "unknown".
+    Its randomness is seeded by the prompt itself (and `seed`), so a prompt gets the same
+    action whichever batch it is in: runs with it are exactly reproducible, resumed or not.
     """
 
     name = "random"
 
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
     def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
                  constraints: Sequence[object] | None = None) -> list[list[Completion]]:
         check_constraints(prompts, constraints)
-        rng = random.Random(params.seed)
         out = []
         for prompt in prompts:
             page = prompt[-1]["content"]
+            rng = random.Random(zlib.crc32(page.encode()) ^ self.seed)
             out.append([self._one(page, rng) for _ in range(params.n)])
         return out
 

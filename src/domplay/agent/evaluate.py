@@ -129,14 +129,14 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     from domplay.tasks.presets import resolve_tasks
 
     tasks = resolve_tasks(tasks_spec, site_seed)[:limit]
-    model = _load(model_spec)
+    model = load_any_model(model_spec)
     policy = Policy(model, PolicyConfig(temperature=temperature, constrained=constrained))
     planner = None
     if plan:
         from domplay.agent.plan import Planner
 
         planner = Planner(model)
-    settings = EnvSettings(kind=env_kind, max_steps=max_steps, observation=ObservationConfig(max_tokens=obs_tokens))
+    settings = EnvSettings(kind=env_kind, observation=ObservationConfig(max_tokens=obs_tokens))
     sites = SitesApp(seed=site_seed, names=sorted({t.site for t in tasks if not t.is_external}) or None)
     config = RolloutConfig(samples_per_task=samples, concurrency=concurrency, max_steps=max_steps)
     with EnvFactory(settings, sites) as make_env:
@@ -151,7 +151,8 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     return summarize(tasks, episodes)
 
 
-def _load(spec: str):
+def load_any_model(spec: str):
+    """`load_model`, plus `random` for the random-policy baseline."""
     if spec == "random":
         from domplay.agent.baselines import RandomModel
 

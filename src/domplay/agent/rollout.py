@@ -9,12 +9,14 @@ crash loses at most the episodes in flight.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from domplay.agent.episode import Episode, StepRecord, state_key
+from domplay.agent.plan import Planner, PlanRequest, PlanState
 from domplay.agent.policy import Policy, Query
 from domplay.agent.prompts import Demo, HistoryItem
 from domplay.env import actions as A
@@ -34,6 +36,10 @@ class RolloutConfig:
     """Episodes in flight at once = the model's batch of prompts per tick."""
     max_steps: int = 12
     """Steps after which an episode is truncated (and verified as it stands)."""
+    steps_per_reference_step: float | None = 2.0
+    """With a reference solution of k steps, an episode gets at most `ceil(k * this) + 2` steps
+    (capped by max_steps); None gives every task max_steps. Failing episodes are the costly
+    ones, and twice the oracle's length is room enough to recover from a mistake."""
     episode_timeout_s: float = 600.0
     """Wall-clock limit of one episode; it is then verified as it stands and marked timeout."""
     seed: int = 0
@@ -55,6 +61,7 @@ class _Live:
     started: float
     steps: list[StepRecord] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
+    plan: PlanState | None = None
 
 
 DemoPicker = Callable[[Task], Sequence[Demo]]
@@ -64,13 +71,16 @@ class RolloutEngine:
     """Runs a policy over tasks in slot-owned envs; see the module docstring."""
 
     def __init__(self, policy: Policy, env_factory: Callable[[], WebEnv], config: RolloutConfig = RolloutConfig(),
-                 policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None):
+                 policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None,
+                 planner: Planner | None = None):
         self.policy = policy
         self.env_factory = env_factory
         self.config = config
-        self.policy_name = policy_name or getattr(policy.model, "name", "model")
+        self.policy_name = policy_name or getattr(policy, "name", None) or getattr(policy.model, "name", "model")
         self.env_kind = env_kind
         self.demos = demos
+        self.planner = planner
+        """Plan mode (see domplay.agent.plan) when given; None = act from the intent alone."""
         self._envs: list[WebEnv] = []
 
     def run(self, tasks: Sequence[Task], round: int = 0, skip: Iterable[str] = (),
@@ -104,6 +114,8 @@ class RolloutEngine:
             active = [(i, live) for i, live in enumerate(slots) if live is not None]
             if not active:
                 break
+            if self.planner is not None:
+                self._plan([live for _, live in active], round)
             queries = [self._query(live, round) for _, live in active]
             decisions = self.policy.act(queries)
             for (i, live), query, decision in zip(active, queries, decisions, strict=True):
@@ -112,6 +124,14 @@ class RolloutEngine:
                     finish(ended)
                     slots[i] = None
         return done
+
+    def step_limit(self, task: Task) -> int:
+        """How many steps an episode of `task` may take."""
+        factor = self.config.steps_per_reference_step
+        if factor is None or not task.reference:
+            return self.config.max_steps
+        budget = min(self.config.max_steps, math.ceil(len(task.reference) * factor) + 2)
+        return max(budget, len(task.reference) + 1)  # the oracle's own path (and a stop) always fits
 
     def close(self) -> None:
         for env in self._envs:
@@ -131,12 +151,24 @@ class RolloutEngine:
                                  seconds=time.perf_counter() - started)
         return _Live(task, sample, env, obs, started), None
 
+    def _seed(self, live: _Live, round: int) -> int:
+        key = f"{self.config.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
+        return zlib.crc32(key.encode())  # stable across processes, unlike hash()
+
+    def _plan(self, lives: Sequence[_Live], round: int) -> None:
+        """(Re)plan, in one batch, every episode that has no plan yet or a replan due."""
+        assert self.planner is not None
+        pending = [live for live in lives if self.planner.needs_plan(live.plan)]
+        requests = [PlanRequest(live.task.intent, live.obs, tuple(live.history), live.plan, self._seed(live, round))
+                    for live in pending]
+        for live, state in zip(pending, self.planner.plan(requests), strict=True):
+            live.plan = state
+
     def _query(self, live: _Live, round: int) -> Query:
         demos = tuple(self.demos(live.task)) if self.demos is not None else ()
-        key = f"{self.config.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
-        seed = zlib.crc32(key.encode())  # stable across processes, unlike hash()
+        plan = self.planner.prompt_text(live.plan) if self.planner is not None and live.plan is not None else None
         return Query(intent=live.task.intent, observation=live.obs, history=tuple(live.history),
-                     demos=demos, seed=seed)
+                     demos=demos, plan=plan, seed=self._seed(live, round), task=live.task)
 
     def _advance(self, live: _Live, decision, round: int) -> Episode | None:
         """Apply one decision; return the finished Episode when the episode ends."""
@@ -146,7 +178,14 @@ class RolloutEngine:
         info: dict = {}
         error = decision.error
         action_text = A.format_action(decision.action) if decision.action is not None else None
-        if decision.action is not None:
+        execute = decision.action is not None
+        plan_extra = {}
+        if self.planner is not None and live.plan is not None:
+            plan_extra = self.planner.step_extra(live.plan)
+            live.plan, refusal = self.planner.before_step(live.plan, decision.action)
+            if refusal is not None:  # e.g. stop() while subtasks remain: not executed, replanned
+                execute, error = False, refusal
+        if execute:
             obs, _, terminated, truncated, info = live.env.step(decision.action)
             error = obs.error
             live.obs = obs
@@ -156,13 +195,15 @@ class RolloutEngine:
             completion=decision.completion,
             action=action_text, error=error, state_key=state_key(decision.prompt),
             model_seconds=decision.model_seconds, env_seconds=env_seconds,
-            completion_tokens=decision.completion_tokens))
+            completion_tokens=decision.completion_tokens, extra=plan_extra))
         live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error))
-        if decision.action is None:
-            # An unparseable reply is a step too: the agent sees the error next time.
+        if not execute:
+            # An unparseable (or refused) reply is a step too: the agent sees the error next time.
             live.obs = _with_error(live.obs, error)
+        if self.planner is not None and live.plan is not None:
+            live.plan = self.planner.after_step(live.plan, before, live.obs, error)
         elapsed = time.perf_counter() - live.started
-        over_steps = len(live.steps) >= self.config.max_steps
+        over_steps = len(live.steps) >= self.step_limit(live.task)
         timed_out = elapsed > self.config.episode_timeout_s
         if not (terminated or truncated or over_steps or timed_out):
             return None
@@ -174,7 +215,8 @@ class RolloutEngine:
         return Episode(id=Episode.make_id(live.task.id, self.policy_name, round, live.sample),
                        task_id=live.task.id, policy=self.policy_name, round=round, sample=live.sample,
                        env=self.env_kind, steps=live.steps, snapshot=snapshot, verdict=verdict,
-                       status=status, seconds=elapsed)
+                       status=status, seconds=elapsed,
+                       plan=self.planner.record(live.plan) if self.planner is not None else None)
 
 
 def _with_error(obs: Observation, error: str | None) -> Observation:

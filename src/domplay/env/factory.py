@@ -20,7 +20,8 @@ class EnvSettings:
     """Which env and how it observes; recorded with every run."""
 
     kind: EnvKind = "dom"
-    max_steps: int = 12
+    max_steps: int = 100
+    """The env's own truncation; rollouts set tighter per-task limits themselves."""
     observation: ObservationConfig = field(default_factory=ObservationConfig)
     allowed_origins: tuple[str, ...] = ()
     chromium_path: str = "/usr/bin/chromium"
