@@ -17,6 +17,7 @@ from domplay.env.observation import Observation
 from domplay.errors import ActionError, ConfigError
 from domplay.llm.base import ChatModel, GenerationParams, Message
 from domplay.llm.constrained import Constraint
+from domplay.tasks.model import Task
 
 _CALL = re.compile(r"\b(" + "|".join(sorted(set(A.BY_NAME) | set(A.ALIASES), key=len, reverse=True)) + r")\s*\(")
 
@@ -54,6 +55,8 @@ class Query:
     demos: tuple[Demo, ...] = ()
     plan: str | None = None
     seed: int | None = None
+    task: Task | None = None
+    """The task (for oracle policies such as `ReferencePolicy`; the model never sees it)."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +136,28 @@ class Policy:
                                       model_seconds=elapsed / len(queries),
                                       completion_tokens=completion.completion_tokens))
         return decisions
+
+
+class ReferencePolicy(Policy):
+    """Replays each task's reference solution through the same prompts the model gets.
+
+    Its episodes are verified like any other, become SFT examples when they pass, and sit
+    at the same states (same `state_key`) as the model's own steps, so model-vs-reference
+    preference pairs compare like with like.
+    """
+
+    name = "reference"
+
+    def __init__(self, config: PolicyConfig = PolicyConfig()):
+        super().__init__(model=None, config=config)  # type: ignore[arg-type]
+
+    def act(self, queries: Sequence[Query]) -> list[Decision]:
+        out = []
+        for q in queries:
+            prompt = self.prompt(q)
+            reference = (q.task.reference or []) if q.task is not None else []
+            step = len(q.history)
+            text = reference[step] if step < len(reference) else "stop()"
+            out.append(Decision(prompt=prompt, completion=text, action=A.parse_action(text), error=None,
+                                model_seconds=0.0, completion_tokens=0))
+        return out

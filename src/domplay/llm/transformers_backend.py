@@ -1,0 +1,162 @@
+"""A local Hugging Face model as a ChatModel: batched, left-padded chat generation.
+
+CUDA with bfloat16 when a GPU is present, CPU float32 otherwise. Never downloads:
+the model directory must exist locally.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from domplay.errors import ConfigError, ModelError
+from domplay.llm.base import Completion, GenerationParams, Message, check_constraints, truncate_at_stop
+from domplay.llm.constrained import ActionGrammar, ActionLogitsProcessor, Constraint, TokenTexts
+
+SMALL_MODEL_PARAMS = 3_000_000_000
+"""Models with fewer parameters get constrained decoding by default ("auto")."""
+GRAMMAR_CACHE_SIZE = 256
+
+
+class TransformersConfig(BaseModel, extra="forbid", frozen=True):
+    """How a local model is loaded and batched."""
+
+    path: str = Field(description="a local directory with config.json, weights and tokenizer")
+    batch_size: int = Field(8, ge=1, description="prompts x samples per forward batch")
+    device: str | None = Field(None, description='"cuda", "cpu", ...; None picks CUDA when present')
+    constrained: bool | None = Field(None, description="enforce Constraints; None = on for small models")
+    constraint_top_k: int = Field(64, ge=1, description="tokens checked per step before a full vocabulary scan")
+    name: str | None = Field(None, description="model name in records; default: the directory name")
+    cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads for this process (a global "
+                                    "setting); None keeps torch's default. 1 is much faster on a busy machine")
+
+
+class TransformersModel:
+    """ChatModel over a local transformers checkpoint."""
+
+    def __init__(self, config: TransformersConfig) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(config.path).expanduser()
+        if not (path / "config.json").is_file():
+            raise ModelError(f"no model at {str(path)!r} (config.json missing); give a local "
+                             f"Hugging Face model directory, e.g. hf:/models/Qwen2.5-0.5B-Instruct")
+        self.config = config
+        self.name = config.name or path.name
+        if config.cpu_threads is not None:
+            torch.set_num_threads(config.cpu_threads)
+        self.device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
+        self.model.to(self.device).eval()
+        params = sum(p.numel() for p in self.model.parameters())
+        self.constrained = config.constrained if config.constrained is not None else params < SMALL_MODEL_PARAMS
+        self._tokens: TokenTexts | None = None
+        self._grammars: OrderedDict[Constraint, ActionGrammar] = OrderedDict()
+
+    def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
+                 constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
+        """Return `params.n` completions for each prompt, in batches of `config.batch_size` rows."""
+        import torch
+
+        check_constraints(prompts, constraints)
+        cons = list(constraints) if constraints is not None and self.constrained else [None] * len(prompts)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)  # once per call: later batches continue the same stream
+        # Greedy decoding gives n identical samples: decode once, repeat.
+        samples = params.n if params.temperature > 0 else 1
+        per_call = min(samples, self.config.batch_size)
+        per_batch = max(1, self.config.batch_size // per_call)
+        results: list[list[Completion]] = []
+        for start in range(0, len(prompts), per_batch):
+            chunk, chunk_cons = list(prompts[start:start + per_batch]), cons[start:start + per_batch]
+            groups: list[list[Completion]] = [[] for _ in chunk]
+            for first in range(0, samples, per_call):
+                done = self._generate_batch(chunk, params, min(per_call, samples - first), chunk_cons)
+                for group, more in zip(groups, done):
+                    group.extend(more)
+            results.extend(group * (params.n // samples) for group in groups)
+        return results
+
+    def _generate_batch(self, prompts: list[list[Message]], params: GenerationParams, samples: int,
+                        constraints: list[Constraint | None]) -> list[list[Completion]]:
+        import torch
+
+        texts = [self._render(p) for p in prompts]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        prompt_len = enc["input_ids"].shape[1]
+        kwargs = self._sampling_kwargs(params, samples)
+        processor = None
+        if any(c is not None for c in constraints):
+            grammars = [self._grammar(c) if c is not None else None for c in constraints for _ in range(samples)]
+            processor = ActionLogitsProcessor(self._token_texts(), grammars, prompt_len, params.max_new_tokens,
+                                              self.config.constraint_top_k)
+            kwargs["logits_processor"] = [processor]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        seconds = (time.perf_counter() - started) / max(1, len(prompts) * samples)
+        new = out[:, prompt_len:].tolist()  # (prompts * samples, generated)
+        prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
+        complete = processor.complete_rows(new) if processor is not None else [False] * len(new)
+        results: list[list[Completion]] = []
+        for i, count in enumerate(prompt_counts):
+            rows = range(i * samples, (i + 1) * samples)
+            results.append([self._completion(new[r], count, params, seconds, complete[r]) for r in rows])
+        return results
+
+    def _sampling_kwargs(self, params: GenerationParams, samples: int) -> dict:
+        kwargs: dict = {"max_new_tokens": params.max_new_tokens, "num_return_sequences": samples,
+                        "pad_token_id": self.tokenizer.pad_token_id}
+        if params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        return kwargs
+
+    def _completion(self, tokens: list[int], prompt_tokens: int, params: GenerationParams,
+                    seconds: float, action_complete: bool) -> Completion:
+        eos_ids = self._eos_ids()
+        end = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
+        used = tokens if end is None else tokens[: end + 1]
+        text = self.tokenizer.decode(used, skip_special_tokens=True)
+        text, stopped = truncate_at_stop(text, params.stop)
+        finished = end is not None or stopped or action_complete or len(used) < params.max_new_tokens
+        return Completion(text=text, prompt_tokens=int(prompt_tokens), completion_tokens=len(used),
+                          finish_reason="stop" if finished else "length", seconds=seconds)
+
+    def _render(self, messages: list[Message]) -> str:
+        if self.tokenizer.chat_template is None:
+            raise ModelError(f"the tokenizer of {self.name!r} has no chat template; use an instruct/chat "
+                             f"model or add chat_template.jinja to its directory")
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _eos_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id
+        ids = set(eos) if isinstance(eos, list) else ({eos} if eos is not None else set())
+        return ids | {self.tokenizer.eos_token_id}
+
+    def _token_texts(self) -> TokenTexts:
+        if self._tokens is None:
+            self._tokens = TokenTexts(self.tokenizer)
+        return self._tokens
+
+    def _grammar(self, constraint: Constraint) -> ActionGrammar:
+        if not isinstance(constraint, Constraint):
+            raise ConfigError(f"constraints must hold Constraint values or None, got {type(constraint).__name__}")
+        grammar = self._grammars.pop(constraint, None) or ActionGrammar(constraint)
+        self._grammars[constraint] = grammar  # most recently used last
+        while len(self._grammars) > GRAMMAR_CACHE_SIZE:
+            self._grammars.popitem(last=False)
+        return grammar

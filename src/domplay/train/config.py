@@ -1,0 +1,122 @@
+"""One config per trainer: SFT, DPO (and SPIN, which is DPO against the previous round's model).
+
+Every field is documented once and recorded next to the weights it produced. LoRA is the
+default; `finetune="full"` trains every weight. `learning_rate=None` picks a rate suited to
+the fine-tuning method (LoRA adapters tolerate ~10x the rate of full fine-tuning). On CPU the
+defaults are float32 without gradient checkpointing; with CUDA present bf16 is used unless
+`precision` says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from domplay.errors import ConfigError
+
+# Llama-style attention and MLP projections (SmolLM2, Llama, Qwen2, Mistral all use these names).
+LLAMA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+DEFAULT_LEARNING_RATES = {
+    # (trainer, finetune) -> rate; LoRA rates follow the PEFT/TRL examples, full rates the papers.
+    ("sft", "lora"): 2e-4,
+    ("sft", "full"): 2e-5,
+    ("dpo", "lora"): 5e-5,
+    ("dpo", "full"): 5e-7,
+}
+
+
+class LoraSettings(BaseModel, extra="forbid", frozen=True):
+    """The LoRA adapter trained when `finetune="lora"` (merged into a full model afterwards)."""
+
+    r: int = Field(16, ge=1, description="adapter rank")
+    alpha: int = Field(32, ge=1, description="scaling numerator: updates are scaled by alpha / r")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0, description="dropout on the adapter input")
+    target_modules: tuple[str, ...] = Field(LLAMA_TARGET_MODULES,
+                                            description="module names that get adapters (Llama-style by default)")
+
+    @field_validator("target_modules")
+    @classmethod
+    def _non_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not name.strip() for name in value):
+            raise ValueError(f"target_modules={value!r} must list module names, e.g. {LLAMA_TARGET_MODULES!r}")
+        return value
+
+
+class _TrainConfig(BaseModel, extra="forbid", frozen=True):
+    """Fields shared by every trainer."""
+
+    finetune: Literal["lora", "full"] = Field("lora", description="train a LoRA adapter (merged after) or all weights")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="adapter settings (finetune='lora' only)")
+    learning_rate: float = Field(description="peak AdamW learning rate; omitted = suited to the finetune method")
+    num_epochs: float = Field(1.0, gt=0.0, description="passes over the dataset (ignored when max_steps is set)")
+    max_steps: int | None = Field(None, ge=1, description="optimizer steps; overrides num_epochs when set")
+    batch_size: int = Field(4, ge=1, description="examples per device per forward pass")
+    grad_accum_steps: int = Field(1, ge=1, description="forward passes accumulated into one optimizer step")
+    max_length_tokens: int = Field(1024, ge=8, description="longest tokenized example; longer ones are truncated")
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of steps with linear LR warm-up")
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
+        "linear", description="learning-rate schedule after warm-up")
+    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay")
+    max_grad_norm: float = Field(1.0, gt=0.0, description="gradient clipping norm")
+    logging_steps: int = Field(1, ge=1, description="optimizer steps between recorded loss values")
+    seed: int = Field(0, description="seeds data order, dropout and adapter initialisation")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present, else CPU")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto = bfloat16 on a bf16-capable CUDA GPU, float32 otherwise")
+    gradient_checkpointing: bool = Field(False, description="trade compute for memory; off by default (slow on CPU)")
+    keep_adapter: bool = Field(True, description="also keep the unmerged LoRA adapter under <out>/adapter")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_learning_rate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("learning_rate") is None:
+            finetune = data.get("finetune", "lora")
+            # A bad finetune value is reported by its own field check, not as a missing rate.
+            rate = DEFAULT_LEARNING_RATES.get((cls.trainer_kind, finetune),
+                                              DEFAULT_LEARNING_RATES[(cls.trainer_kind, "lora")])
+            data = {**data, "learning_rate": rate}
+        return data
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _positive_rate(cls, value: float) -> float:
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"learning_rate={value!r} must be in (0, 1), e.g. 2e-4 for LoRA or 2e-5 for full")
+        return value
+
+    trainer_kind: ClassVar[str] = "sft"
+
+
+class SFTTrainConfig(_TrainConfig):
+    """Supervised fine-tuning on conversational prompt/completion data (TRL SFTTrainer)."""
+
+    trainer_kind: ClassVar[str] = "sft"
+    completion_only_loss: bool = Field(True, description="loss on the completion tokens only, not the prompt")
+
+
+class DPOTrainConfig(_TrainConfig):
+    """Direct preference optimisation on prompt/chosen/rejected data (TRL DPOTrainer).
+
+    With LoRA the reference model is the starting model with the adapter disabled; with full
+    fine-tuning it is a frozen copy of the starting model. SPIN uses this config too: its
+    reference is the previous round's model, which is exactly the starting model here.
+    """
+
+    trainer_kind: ClassVar[str] = "dpo"
+    beta: float = Field(0.1, gt=0.0, description="KL strength: higher keeps the policy nearer the reference")
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = Field("sigmoid", description="DPO loss variant")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="assumed preference-label noise (cDPO/robust)")
+
+
+def parse_config(cls: type[_TrainConfig], data: dict[str, Any] | None = None, **overrides: Any) -> Any:
+    """Build `cls` from a dict plus overrides; a bad value raises ConfigError naming field, value and fix."""
+    merged = {**(data or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return cls.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or cls.__name__}={err.get('input')!r}: {err['msg']}"
+            for err in exc.errors())
+        raise ConfigError(f"invalid {cls.__name__}: {problems}") from exc

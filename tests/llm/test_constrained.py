@@ -1,0 +1,110 @@
+"""The action grammar machine (fast) and constrained decoding on the embedded model (slow)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domplay.env.actions import Click, Fill, Select, parse_action
+from domplay.errors import ActionError, ConfigError
+from domplay.llm import Constraint, GenerationParams
+from domplay.llm.constrained import DONE, START, ActionGrammar
+
+PAGE = Constraint(ids=[3, 7, 12, 15], select_options={15: ["S", "M", "Large \"XL\""]})
+VALID = ['click(12)', 'click(3)', 'fill(7, "blue shirt")', 'fill(7,"")', 'select(15, "M")',
+         'select(15, "Large \\"XL\\"")', 'select(12, "anything")', 'press(7, "Enter")', 'scroll("down")',
+         'scroll("up")', 'goto("/cart?x=1")', 'back()', 'answer("42 items")', 'stop()']
+INVALID = ['click(1)', 'click(120)', 'click(012)', 'clik(12)', 'click(12))', 'click( 12)', 'fill(7, "a\\nb")',
+           'select(15, "XL")', 'press(7, "Return")', 'scroll("left")', 'goto(url)', 'back(1)', 'stop() ',
+           ' click(12)', 'fill(7, "multi\nline")']
+
+
+@pytest.mark.parametrize("text", VALID)
+def test_valid_actions_reach_done_and_parse(text):
+    grammar = ActionGrammar(PAGE)
+    assert grammar.advance(START, text) == DONE
+    action = parse_action(text)
+    assert getattr(action, "id", 12) in PAGE.ids
+    assert re.fullmatch(PAGE.to_regex(), text)
+
+
+@pytest.mark.parametrize("text", INVALID)
+def test_invalid_actions_are_refused(text):
+    assert ActionGrammar(PAGE).advance(START, text) != DONE
+    assert not re.fullmatch(PAGE.to_regex(), text)
+
+
+def test_prefixes_stay_alive_until_they_break():
+    grammar = ActionGrammar(PAGE)
+    assert grammar.advance(START, "cl") is not None
+    assert grammar.advance(START, "click(1") is not None  # could become 12 or 15
+    assert grammar.advance(START, "click(4") is None
+    assert grammar.in_free_text(grammar.advance(START, 'fill(7, "half'))
+    assert not grammar.in_free_text(grammar.advance(START, 'select(15, "'))
+
+
+def test_no_ids_means_no_element_actions():
+    grammar = ActionGrammar(Constraint(ids=[]))
+    assert grammar.advance(START, "click(") is None
+    assert grammar.advance(START, "stop()") == DONE
+
+
+def test_action_subset_and_json_round_trip():
+    only = Constraint(ids=[5], actions=["click", "answer"])
+    assert ActionGrammar(only).advance(START, "stop()") is None
+    assert Constraint.from_json(only.to_json()) == only
+    assert hash(Constraint.from_json(PAGE.to_json())) == hash(PAGE)
+
+
+def test_bad_constraints_fail_loudly():
+    with pytest.raises(ConfigError, match="unknown"):
+        Constraint(ids=[1], actions=["jump"])
+    with pytest.raises(ConfigError, match="non-negative integers"):
+        Constraint(ids=["12"])
+
+
+# ----- real decoding with the embedded model -----
+
+OBSERVATION = """Task: buy a medium blue shirt.
+Page: Shop - Blue shirt
+[3] link "Home"
+[7] textbox "Search"
+[12] button "Add to cart"
+[15] select "Size" (options: S, M, Large "XL")
+Reply with exactly one action such as click(3) or fill(7, "text")."""
+SAMPLES = 20
+
+
+def _parsed_ok(text: str, constraint: Constraint) -> bool:
+    try:
+        action = parse_action(text)
+    except ActionError:
+        return False
+    if isinstance(action, (Click, Fill, Select)) or hasattr(action, "id"):
+        return action.id in constraint.ids
+    return True
+
+
+@pytest.mark.slow
+def test_constrained_sampling_always_yields_valid_actions(embedded_model):
+    prompts = [[{"role": "user", "content": OBSERVATION}]]
+    params = GenerationParams(temperature=1.0, n=SAMPLES, max_new_tokens=16, seed=7)
+    constrained = embedded_model.generate(prompts, params, [PAGE])[0]
+    free = embedded_model.generate(prompts, params.model_copy(update={"n": SAMPLES // 2}))[0]
+    bad = [c.text for c in constrained if not _parsed_ok(c.text, PAGE)]
+    assert bad == [], bad
+    assert all(c.finish_reason == "stop" for c in constrained)
+    unconstrained_valid = sum(_parsed_ok(c.text, PAGE) for c in free)
+    assert unconstrained_valid <= len(free) // 2, [c.text for c in free]
+
+
+@pytest.mark.slow
+def test_token_budget_forces_the_closing_quote(embedded_model):
+    only_answer = Constraint(ids=[], actions=["answer"])
+    prompt = [[{"role": "user", "content": "Write a long story about the sea, then stop."}]]
+    out = embedded_model.generate(prompt, GenerationParams(temperature=1.0, max_new_tokens=10, seed=1, n=4),
+                                  [only_answer])[0]
+    for c in out:
+        assert c.text.startswith('answer("') and c.text.endswith('")'), c.text
+        parse_action(c.text)

@@ -1,0 +1,57 @@
+"""TransformersModel on the embedded checkpoint: batching, n samples, seeds, stop strings, counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from domplay.errors import ModelError
+from domplay.llm import GenerationParams, load_model
+
+pytestmark = pytest.mark.slow
+
+PROMPTS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [{"role": "system", "content": "Answer in one word."},
+     {"role": "user", "content": "Name a color that the sky often has on a clear summer day."}],
+    [{"role": "user", "content": "Hi"}],
+]
+SHORT_TOKENS = 8
+
+
+def test_batched_greedy_matches_single_prompt_and_repeats_n(embedded_model):
+    params = GenerationParams(max_new_tokens=SHORT_TOKENS, n=2)
+    batched = embedded_model.generate(PROMPTS, params)
+    assert [len(group) for group in batched] == [2, 2, 2]
+    assert all(group[0].text == group[1].text and group[0].text for group in batched)
+    alone = embedded_model.generate(PROMPTS[:1], params.model_copy(update={"n": 1}))
+    assert alone[0][0].text == batched[0][0].text  # left padding does not change the result
+    counts = [group[0].prompt_tokens for group in batched]
+    assert counts[0] > counts[2] > 0 and counts[1] > 0  # "Hi" is the shortest
+    assert all(0 < g[0].completion_tokens <= SHORT_TOKENS and g[0].seconds > 0 for g in batched)
+    assert {g[0].finish_reason for g in batched} <= {"stop", "length"}
+
+
+def test_seeds_make_sampling_reproducible(embedded_model):
+    params = GenerationParams(temperature=1.0, max_new_tokens=SHORT_TOKENS, n=3, seed=5)
+    first = [c.text for c in embedded_model.generate(PROMPTS[:1], params)[0]]
+    again = [c.text for c in embedded_model.generate(PROMPTS[:1], params)[0]]
+    other = [c.text for c in embedded_model.generate(PROMPTS[:1], params.model_copy(update={"seed": 6}))[0]]
+    assert first == again
+    assert first != other
+    assert len(set(first)) > 1  # n samples differ from each other
+
+
+def test_stop_strings_cut_the_text(embedded_model):
+    out = embedded_model.generate(PROMPTS[:1], GenerationParams(max_new_tokens=SHORT_TOKENS, stop=(" ",)))[0][0]
+    full = embedded_model.generate(PROMPTS[:1], GenerationParams(max_new_tokens=SHORT_TOKENS))[0][0]
+    assert " " in full.text and " " not in out.text
+    assert full.text.startswith(out.text) and out.finish_reason == "stop"
+
+
+def test_specs_resolve_local_directories(embedded_model, tmp_path):
+    path = embedded_model.config.path
+    model = load_model(f"hf:{path}", constrained=False, batch_size=2)
+    assert model.constrained is False and model.config.batch_size == 2
+    assert load_model(path, name="plain-dir").name == "plain-dir"
+    with pytest.raises(ModelError, match="config.json missing"):
+        load_model(f"hf:{tmp_path}")
