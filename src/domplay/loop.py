@@ -151,13 +151,10 @@ class Run:
         return self.store.tasks(split="heldout")
 
     def _propose_heldout(self) -> None:
-        from domplay.tasks.propose import TemplateProposer
+        from domplay.stages import proposer_for
 
-        proposer = TemplateProposer(self.sites)
-        try:
+        with proposer_for(self) as proposer:
             proposal = proposer.propose(self.config.tasks.heldout_tasks, "heldout", seed=self.config.seed)
-        finally:
-            proposer.close()
         if len(proposal.tasks) < self.config.tasks.heldout_tasks:
             raise ConfigError(f"only {len(proposal.tasks)} held-out tasks could be proposed "
                               f"({len(proposal.failures)} failures); see the proposer's failures")

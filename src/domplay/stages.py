@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,15 +78,33 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
             engine.close()
 
 
-def propose_stage(run: Run, r: int) -> None:
-    """Fresh training tasks for round `r` (train seeds of proposer seed `seed * 1000 + r`)."""
+@contextmanager
+def proposer_for(run: Run):
+    """A TemplateProposer over the run's sites; with the browser env it can also verify
+    JavaScript templates (widgets) by running their plans in Chromium."""
     from domplay.tasks.propose import TemplateProposer
 
-    proposer = TemplateProposer(run.sites)
-    try:
+    if run.config.env.kind != "browser":
+        proposer = TemplateProposer(run.sites)
+        try:
+            yield proposer
+        finally:
+            proposer.close()
+        return
+    with EnvFactory(EnvSettings(kind="browser"), run.sites) as make_browser:
+        dom = TemplateProposer(run.sites)
+        proposer = TemplateProposer(run.sites, env_factory=lambda needs_js: make_browser() if needs_js
+                                    else dom._dom_env(False))
+        try:
+            yield proposer
+        finally:
+            proposer.close()
+
+
+def propose_stage(run: Run, r: int) -> None:
+    """Fresh training tasks for round `r` (train seeds of proposer seed `seed * 1000 + r`)."""
+    with proposer_for(run) as proposer:
         proposal = proposer.propose(run.config.tasks.train_tasks_per_round, "train", seed=run.config.seed * 1000 + r)
-    finally:
-        proposer.close()
     run.store.add_tasks(proposal.tasks, round=r)
     run.store.record_metrics(r, "propose", {"tasks": len(proposal.tasks), "failures": len(proposal.failures)})
 

@@ -118,7 +118,9 @@ class TemplateProposer:
             if draft is None:
                 return None
             env = self._env(template.needs_js)
-            assert env is not None
+            if env is None:
+                raise ConfigError(f"template {template.name} needs JavaScript; pass an env_factory that "
+                                  f"makes a BrowserEnv")
             env.reset(options={"start_url": draft.start_url})
             reference = materialize(draft.plan, env)
             verdict = verify(draft.checks, env.snapshot())
