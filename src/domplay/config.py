@@ -30,13 +30,13 @@ class TasksConfig(_Model):
 
 class EnvConfigModel(_Model):
     kind: Literal["dom", "browser"] = "dom"
-    obs_tokens: int = Field(384, ge=64, description="observation token budget")
+    obs_tokens: int = Field(320, ge=64, description="observation token budget")
     max_steps: int = Field(12, ge=1, description="hard cap on steps per episode")
     steps_per_reference_step: float | None = Field(2.0, gt=0, description="per-task step budget factor")
 
 
 class PolicyConfigModel(_Model):
-    history_steps: int = Field(3, ge=0)
+    history_steps: int = Field(2, ge=0)
     max_new_tokens: int = Field(40, ge=8)
     constrained: bool = Field(True, description="constrained action decoding for local models")
     eval_temperature: float = Field(0.0, ge=0)

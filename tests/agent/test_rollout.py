@@ -89,3 +89,22 @@ def test_policy_prompt_shows_history_and_actions(sites):
     assert "back()" in prompt[-1]["content"] and "click(9)" not in prompt[-1]["content"]
     decision = policy.act([Query("Find socks", obs)])[0]
     assert decision.action == A.Click(1) and decision.error is None
+
+
+def test_reference_policy_scrolls_its_target_into_view(sites):
+    from domplay.agent.policy import ReferencePolicy
+    from domplay.env.observation import ObservationConfig
+
+    env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240)), sites=sites)
+    obs, _ = env.reset(options={"start_url": "/shop/"})
+    last = obs.elements[-1]
+    assert last.id > obs.offset + obs.shown  # not shown within the budget
+    task = Task(id="t", intent="x", site="shop", start_url="/shop/", checks=[UrlCheck(expected="/shop/")],
+                difficulty="easy", reference=[f"click({last.id})"])
+    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240)),
+                                                               sites=sites), RolloutConfig(max_steps=30))
+    episode = engine.run([task])[0]
+    actions = [s.action for s in episode.steps]
+    assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"
+    assert actions[:-2] and all(a == 'scroll("down")' for a in actions[:-2])
+    assert f"[{last.id}]" in episode.steps[-2].observation

@@ -106,6 +106,8 @@ def page_constraint(obs: Observation) -> Constraint:
 class Policy:
     """Builds prompts, samples actions in batches, parses them."""
 
+    oracle = False
+
     def __init__(self, model: ChatModel, config: PolicyConfig = PolicyConfig()):
         self.model = model
         self.config = config
@@ -147,6 +149,8 @@ class ReferencePolicy(Policy):
     """
 
     name = "reference"
+    oracle = True
+    """Rollouts give oracles the full max_steps: they never wander, but may need to scroll."""
 
     def __init__(self, config: PolicyConfig = PolicyConfig()):
         super().__init__(model=None, config=config)  # type: ignore[arg-type]
@@ -154,10 +158,25 @@ class ReferencePolicy(Policy):
     def act(self, queries: Sequence[Query]) -> list[Decision]:
         out = []
         for q in queries:
-            prompt = self.prompt(q)
-            reference = (q.task.reference or []) if q.task is not None else []
-            step = len(q.history)
-            text = reference[step] if step < len(reference) else "stop()"
-            out.append(Decision(prompt=prompt, completion=text, action=A.parse_action(text), error=None,
+            text = self.next_action(q)
+            out.append(Decision(prompt=self.prompt(q), completion=text, action=A.parse_action(text), error=None,
                                 model_seconds=0.0, completion_tokens=0))
         return out
+
+    @staticmethod
+    def next_action(q: Query) -> str:
+        """The reference's next action, after scrolling its target into view if the budgeted
+        observation does not show it (so replays teach what a reader of the page could do)."""
+        reference = (q.task.reference or []) if q.task is not None else []
+        step = sum(1 for h in q.history if not h.action.startswith("scroll("))
+        if step >= len(reference):
+            return "stop()"
+        text = reference[step]
+        target = getattr(A.parse_action(text), "id", None)
+        obs = q.observation
+        if target is not None and obs.element(target) is not None:
+            if target <= obs.offset:
+                return 'scroll("up")'
+            if target > obs.offset + obs.shown:
+                return 'scroll("down")'
+        return text

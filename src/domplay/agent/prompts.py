@@ -10,9 +10,8 @@ from domplay.env.actions import describe_actions
 Message = dict[str, str]
 
 SYSTEM_PROMPT = (
-    "You are a web agent. You see a web page as numbered elements and act on it to complete a task.\n"
-    "Actions (reply with exactly one, nothing else):\n{actions}\n"
-    "Use the ids shown in brackets. When the task asks a question, reply with answer(\"...\")."
+    "You are a web agent. The page is shown as elements with ids in brackets. "
+    "Reply with exactly one action:\n{actions}"
 )
 
 

@@ -128,7 +128,7 @@ class RolloutEngine:
     def step_limit(self, task: Task) -> int:
         """How many steps an episode of `task` may take."""
         factor = self.config.steps_per_reference_step
-        if factor is None or not task.reference:
+        if factor is None or not task.reference or self.policy.oracle:
             return self.config.max_steps
         budget = min(self.config.max_steps, math.ceil(len(task.reference) * factor) + 2)
         return max(budget, len(task.reference) + 1)  # the oracle's own path (and a stop) always fits

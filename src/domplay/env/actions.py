@@ -19,7 +19,7 @@ from domplay.errors import ActionError
 
 @dataclass(frozen=True)
 class Click:
-    """click(id): click the element with this id (link, button, checkbox, radio, ...)."""
+    """click(id): click an element (link, button, checkbox, radio)."""
 
     id: int
     name: ClassVar[str] = "click"
@@ -27,7 +27,7 @@ class Click:
 
 @dataclass(frozen=True)
 class Fill:
-    """fill(id, "text"): replace the text of the input or textarea with this id."""
+    """fill(id, "text"): type text into a textbox, replacing its value."""
 
     id: int
     text: str
@@ -36,7 +36,7 @@ class Fill:
 
 @dataclass(frozen=True)
 class Select:
-    """select(id, "option"): choose the option with this visible text in the select with this id."""
+    """select(id, "option"): choose an option of a combobox."""
 
     id: int
     option: str
@@ -45,7 +45,7 @@ class Select:
 
 @dataclass(frozen=True)
 class Press:
-    """press(id, "Enter"): press a key (e.g. "Enter" submits the form) in the element with this id."""
+    """press(id, "Enter"): press a key in an element (Enter submits its form)."""
 
     id: int
     key: str
@@ -54,7 +54,7 @@ class Press:
 
 @dataclass(frozen=True)
 class Scroll:
-    """scroll("down"): show the next part of a long page; scroll("up") shows the previous part."""
+    """scroll("down"): show more of a long page; scroll("up") goes back up."""
 
     direction: str
     name: ClassVar[str] = "scroll"
@@ -62,7 +62,7 @@ class Scroll:
 
 @dataclass(frozen=True)
 class Goto:
-    """goto("url"): open this URL (absolute, or a path on the current site)."""
+    """goto("url"): open a URL."""
 
     url: str
     name: ClassVar[str] = "goto"
@@ -77,7 +77,7 @@ class Back:
 
 @dataclass(frozen=True)
 class Answer:
-    """answer("text"): give the final answer to the task and finish."""
+    """answer("text"): give the answer to the task and finish."""
 
     text: str
     name: ClassVar[str] = "answer"
@@ -85,7 +85,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Stop:
-    """stop(): finish without an answer (when the task is done or impossible)."""
+    """stop(): finish when the task is done (or impossible)."""
 
     name: ClassVar[str] = "stop"
 
