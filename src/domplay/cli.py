@@ -110,8 +110,10 @@ def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None
 def _register() -> None:
     from domplay.report.cli import report
     from domplay.tasks.cli import tasks
+    from domplay.train.cli import train
 
     main.add_command(tasks)
+    main.add_command(train)
     main.add_command(report)
 
 

@@ -1,0 +1,75 @@
+"""Rollout speed with the embedded model on DomEnv: is domplay's share of the wall time small?
+
+Runs the embedded model (constrained decoding, batched across episodes) over held-out tasks
+on the built-in sites in DomEnv and measures the whole rollout's wall time, the part spent
+inside the model's generate calls, and the generated tokens.
+
+    python bench/rollout_speed.py [--tasks 16] [--concurrency 8] [--max-steps 4]
+
+Last line: one JSON object with `episodes_per_s`, `llm_time_share`, `gen_tokens_per_s`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from domplay.agent.policy import Policy, PolicyConfig
+from domplay.agent.rollout import RolloutConfig, RolloutEngine
+from domplay.env.dom import DomEnv, DomEnvConfig
+from domplay.env.observation import ObservationConfig
+from domplay.llm.load import load_model
+from domplay.sites.app import SitesApp
+from domplay.tasks.presets import PRESETS, propose_preset
+
+
+class TimedModel:
+    """Wraps a ChatModel and adds up the wall time and tokens of its generate calls."""
+
+    def __init__(self, model):
+        self.model, self.name = model, model.name
+        self.seconds = 0.0
+        self.tokens = 0
+
+    def generate(self, prompts, params, constraints=None):
+        started = time.perf_counter()
+        out = self.model.generate(prompts, params, constraints)
+        self.seconds += time.perf_counter() - started
+        self.tokens += sum(c.completion_tokens for per_prompt in out for c in per_prompt)
+        return out
+
+
+@click.command()
+@click.option("--tasks", "n_tasks", default=16, show_default=True)
+@click.option("--concurrency", default=8, show_default=True)
+@click.option("--max-steps", default=4, show_default=True)
+@click.option("--obs-tokens", default=320, show_default=True)
+def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int) -> None:
+    tasks = propose_preset(PRESETS["heldout"])[:n_tasks]
+    sites = SitesApp(seed=0)
+    model = TimedModel(load_model("embedded"))
+    policy = Policy(model, PolicyConfig())
+    config = RolloutConfig(concurrency=concurrency, max_steps=max_steps, steps_per_reference_step=None)
+    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
+                                                  sites=sites), config)
+    engine.run(tasks[:concurrency], round=99)  # warm-up: first calls pay one-off costs
+    model.seconds, model.tokens = 0.0, 0
+    started = time.perf_counter()
+    episodes = engine.run(tasks)
+    wall = time.perf_counter() - started
+    steps = sum(len(e.steps) for e in episodes)
+    result = {
+        "episodes": len(episodes), "steps": steps, "wall_s": round(wall, 2),
+        "episodes_per_s": round(len(episodes) / wall, 4),
+        "steps_per_s": round(steps / wall, 3),
+        "llm_time_share": round(model.seconds / wall, 4),
+        "outside_model_share": round(1 - model.seconds / wall, 4),
+        "gen_tokens_per_s": round(model.tokens / model.seconds, 2),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
