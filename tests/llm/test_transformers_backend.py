@@ -41,6 +41,16 @@ def test_seeds_make_sampling_reproducible(embedded_model):
     assert len(set(first)) > 1  # n samples differ from each other
 
 
+def test_per_prompt_seeds_make_samples_independent_of_the_batch(embedded_model):
+    params = GenerationParams(temperature=1.0, max_new_tokens=SHORT_TOKENS, n=2, seeds=(11, 12, 13))
+    batched = embedded_model.generate(PROMPTS, params)
+    alone = embedded_model.generate(PROMPTS[1:2], params.model_copy(update={"seeds": (12,)}))
+    assert [c.text for c in alone[0]] == [c.text for c in batched[1]]
+    reordered = embedded_model.generate([PROMPTS[1], PROMPTS[0]], params.model_copy(update={"seeds": (12, 11)}))
+    assert [c.text for c in reordered[0]] == [c.text for c in batched[1]]
+    assert batched[1][0].text != batched[1][1].text or batched[0][0].text != batched[0][1].text
+
+
 def test_stop_strings_cut_the_text(embedded_model):
     out = embedded_model.generate(PROMPTS[:1], GenerationParams(max_new_tokens=SHORT_TOKENS, stop=(" ",)))[0][0]
     full = embedded_model.generate(PROMPTS[:1], GenerationParams(max_new_tokens=SHORT_TOKENS))[0][0]

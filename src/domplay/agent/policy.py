@@ -122,8 +122,9 @@ class Policy:
             return []
         prompts = [self.prompt(q) for q in queries]
         constraints = [page_constraint(q.observation) for q in queries] if self.config.constrained else None
+        seeds = tuple(q.seed for q in queries) if all(q.seed is not None for q in queries) else None
         params = GenerationParams(temperature=self.config.temperature, top_p=self.config.top_p,
-                                  max_new_tokens=self.config.max_new_tokens, seed=queries[0].seed)
+                                  max_new_tokens=self.config.max_new_tokens, seed=queries[0].seed, seeds=seeds)
         started = time.perf_counter()
         outputs = self.model.generate(prompts, params, constraints)
         elapsed = time.perf_counter() - started

@@ -29,6 +29,9 @@ class GenerationParams(BaseModel, extra="forbid", frozen=True):
     max_new_tokens: int = Field(64, ge=1, description="completion length cap, in tokens")
     stop: tuple[str, ...] = Field((), description="completions are cut before the first of these")
     seed: int | None = Field(None, description="same seed and inputs give the same samples")
+    seeds: tuple[int, ...] | None = Field(
+        None, description="one seed per prompt: each prompt's samples then depend only on the prompt and its "
+                          "seed, not on which other prompts share its batch (resumed runs sample the same)")
     n: int = Field(1, ge=1, description="completions per prompt")
 
 

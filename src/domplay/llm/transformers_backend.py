@@ -69,6 +69,8 @@ class TransformersModel:
         import torch
 
         check_constraints(prompts, constraints)
+        if params.seeds is not None and len(params.seeds) != len(prompts):
+            raise ConfigError(f"GenerationParams.seeds has {len(params.seeds)} seeds for {len(prompts)} prompts")
         cons = list(constraints) if constraints is not None and self.constrained else [None] * len(prompts)
         if params.seed is not None:
             torch.manual_seed(params.seed)  # once per call: later batches continue the same stream
@@ -79,16 +81,22 @@ class TransformersModel:
         results: list[list[Completion]] = []
         for start in range(0, len(prompts), per_batch):
             chunk, chunk_cons = list(prompts[start:start + per_batch]), cons[start:start + per_batch]
+            chunk_seeds = params.seeds[start:start + per_batch] if params.seeds is not None else None
             groups: list[list[Completion]] = [[] for _ in chunk]
             for first in range(0, samples, per_call):
-                done = self._generate_batch(chunk, params, min(per_call, samples - first), chunk_cons)
+                row_seeds = None
+                if chunk_seeds is not None:
+                    count = min(per_call, samples - first)
+                    row_seeds = [_row_seed(seed, first + j) for seed in chunk_seeds for j in range(count)]
+                done = self._generate_batch(chunk, params, min(per_call, samples - first), chunk_cons, row_seeds)
                 for group, more in zip(groups, done):
                     group.extend(more)
             results.extend(group * (params.n // samples) for group in groups)
         return results
 
     def _generate_batch(self, prompts: list[list[Message]], params: GenerationParams, samples: int,
-                        constraints: list[Constraint | None]) -> list[list[Completion]]:
+                        constraints: list[Constraint | None],
+                        row_seeds: list[int] | None = None) -> list[list[Completion]]:
         import torch
 
         texts = [self._render(p) for p in prompts]
@@ -101,12 +109,21 @@ class TransformersModel:
             processor = ActionLogitsProcessor(self._token_texts(), grammars, prompt_len, params.max_new_tokens,
                                               self.config.constraint_top_k)
             kwargs["logits_processor"] = [processor]
+        if row_seeds is not None and params.temperature > 0:
+            # Per-row sampling: greedy decoding over Gumbel-perturbed logits samples exactly
+            # from softmax(logits / T), with each row's noise from its own seeded generator.
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None, num_return_sequences=1)
+            kwargs["logits_processor"] = kwargs.get("logits_processor", []) + [
+                SeededGumbelSampler(row_seeds, params.temperature)]
+            enc = {k: v.repeat_interleave(samples, dim=0) for k, v in enc.items()}  # rows = prompts x samples
         started = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         seconds = (time.perf_counter() - started) / max(1, len(prompts) * samples)
         new = out[:, prompt_len:].tolist()  # (prompts * samples, generated)
         prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
+        if len(prompt_counts) != len(prompts):  # rows were expanded for seeded sampling
+            prompt_counts = prompt_counts[::samples]
         complete = processor.complete_rows(new) if processor is not None else [False] * len(new)
         results: list[list[Completion]] = []
         for i, count in enumerate(prompt_counts):
@@ -160,3 +177,30 @@ class TransformersModel:
         while len(self._grammars) > GRAMMAR_CACHE_SIZE:
             self._grammars.popitem(last=False)
         return grammar
+
+
+def _row_seed(prompt_seed: int, sample: int) -> int:
+    return (prompt_seed * 1_000_003 + sample) % (2**63 - 1)
+
+
+class SeededGumbelSampler:
+    """A logits processor that turns greedy decoding into sampling with one RNG per row.
+
+    argmax(logits / T + Gumbel noise) is a sample of softmax(logits / T). Drawing each row's
+    noise from a generator seeded for that row makes a completion independent of the
+    other rows in its batch. (top_p is not applied in this mode.)
+    """
+
+    def __init__(self, seeds: list[int], temperature: float):
+        import torch
+
+        self.temperature = temperature
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        noise = torch.stack([
+            -torch.log(-torch.log(torch.rand(scores.shape[1], generator=g).clamp_(1e-20, 1.0)))
+            for g in self.generators]).to(scores.device, scores.dtype)
+        return scores / self.temperature + noise
