@@ -7,6 +7,7 @@ training writes its checkpoint atomically before the stage is marked done.
 
 from __future__ import annotations
 
+import random
 import shutil
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -66,7 +67,8 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
     c = run.config
     config = RolloutConfig(samples_per_task=samples, concurrency=c.rollout.concurrency, max_steps=c.env.max_steps,
                            steps_per_reference_step=c.env.steps_per_reference_step,
-                           episode_timeout_s=c.rollout.episode_timeout_s, seed=c.seed)
+                           episode_timeout_s=c.rollout.episode_timeout_s,
+                           stuck_after_repeats=c.rollout.stuck_after_repeats, seed=c.seed)
     with EnvFactory(env_settings(run), run.sites) as make_env:
         engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind)
         bar = tqdm(total=todo, desc=desc, unit="ep", dynamic_ncols=True)
@@ -130,9 +132,13 @@ def build_stage(run: Run, r: int) -> None:
     out = round_dir(run, r) / "data"
     yield_row = data.yield_table.as_row()
     config = run.config.build.model_dump(mode="json")
-    result = export(data.sft, out, "sft", formats=("parquet", "jsonl"), kind="sft")
+    sft = _sample(data.sft, run.config.build.max_sft_examples, run.config.build.seed + r)
+    yield_row["sft_trained"] = len(sft)
+    result = export(sft, out, "sft", formats=("parquet", "jsonl"), kind="sft")
     run.record_dataset(r, "sft", "sft", result.paths["parquet"], result.rows, config, yield_row)
     pairs = [p for kind in PAIR_KINDS_FOR_DPO for p in data.pairs.get(kind, [])]
+    pairs = _sample(pairs, run.config.build.max_dpo_pairs, run.config.build.seed + r)
+    yield_row["pairs_trained"] = len(pairs)
     result = export(pairs, out, "pairs", formats=("parquet", "jsonl"), kind="preference")
     run.record_dataset(r, "pairs", "preference", result.paths["parquet"], result.rows, config, yield_row)
     for kind, items in data.pairs.items():
@@ -175,6 +181,14 @@ def train_stage(run: Run, r: int) -> None:
         current = f"hf:{result.model_dir}"
     if current != base:
         run.record_checkpoint(r, "final", current.removeprefix("hf:"), {}, None, {})
+
+
+def _sample(items: list, limit: int | None, seed: int) -> list:
+    """At most `limit` of `items`, a seeded sample that keeps their order."""
+    if limit is None or len(items) <= limit:
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in keep]
 
 
 def round_dir(run: Run, r: int) -> Path:

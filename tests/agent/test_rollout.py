@@ -108,3 +108,16 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
     assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"
     assert actions[:-2] and all(a == 'scroll("down")' for a in actions[:-2])
     assert f"[{last.id}]" in episode.steps[-2].observation
+
+
+def test_an_episode_repeating_itself_is_ended_early(sites):
+    engine = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
+                           lambda: DomEnv(DomEnvConfig(), sites=sites),
+                           RolloutConfig(max_steps=12, stuck_after_repeats=3))
+    episode = engine.run([cart_task(0)])[0]
+    # step 1 sees a clean page, steps 2-4 the same page with the same error: stuck after 4
+    assert len(episode.steps) == 4 and episode.status == "truncated" and not episode.success
+    patient = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
+                            lambda: DomEnv(DomEnvConfig(), sites=sites),
+                            RolloutConfig(max_steps=12, stuck_after_repeats=None, steps_per_reference_step=None))
+    assert len(patient.run([cart_task(0)])[0].steps) == 12

@@ -40,6 +40,8 @@ class RolloutConfig:
     """With a reference solution of k steps, an episode gets at most `ceil(k * this) + 2` steps
     (capped by max_steps); None gives every task max_steps. Failing episodes are the costly
     ones, and twice the oracle's length is room enough to recover from a mistake."""
+    stuck_after_repeats: int | None = 3
+    """End an episode that repeats one action on one page this many times in a row (None: never)."""
     episode_timeout_s: float = 600.0
     """Wall-clock limit of one episode; it is then verified as it stands and marked timeout."""
     seed: int = 0
@@ -133,6 +135,15 @@ class RolloutEngine:
         budget = min(self.config.max_steps, math.ceil(len(task.reference) * factor) + 2)
         return max(budget, len(task.reference) + 1)  # the oracle's own path (and a stop) always fits
 
+    def _stuck(self, live: _Live) -> bool:
+        """The same action on the same observation `stuck_after_repeats` times in a row: it will not
+        get unstuck by itself, and every further step costs a model call."""
+        n = self.config.stuck_after_repeats
+        if n is None or len(live.steps) < n:
+            return False
+        last = live.steps[-n:]
+        return len({(s.observation, s.action or s.completion) for s in last}) == 1
+
     def close(self) -> None:
         for env in self._envs:
             env.close()
@@ -205,7 +216,7 @@ class RolloutEngine:
         elapsed = time.perf_counter() - live.started
         over_steps = len(live.steps) >= self.step_limit(live.task)
         timed_out = elapsed > self.config.episode_timeout_s
-        if not (terminated or truncated or over_steps or timed_out):
+        if not (terminated or truncated or over_steps or timed_out or self._stuck(live)):
             return None
         snapshot = live.env.snapshot()
         verdict = info.get("verdict")

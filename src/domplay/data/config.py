@@ -31,5 +31,9 @@ class BuildConfig(BaseModel):
     """Pairs of one kind kept per task."""
     pair_unparsed_rejected: bool = True
     """A failed step whose completion did not parse is a rejected answer (its raw text)."""
+    max_sft_examples: int | None = Field(None, ge=1)
+    """Total SFT examples kept per round (a seeded sample after the other caps): the training budget."""
+    max_dpo_pairs: int | None = Field(None, ge=1)
+    """Total preference pairs trained on per round (a seeded sample)."""
     max_trajectory_steps: int | None = Field(16, ge=1)
     """Trajectory pairs skip episodes longer than this (the conversation would not fit a context)."""

@@ -8,9 +8,9 @@ from domplay.train.config import DPOTrainConfig, LoraSettings, SFTTrainConfig, p
 from domplay.train.dpo import train_dpo, train_spin
 from domplay.train.merge import merge_adapter
 from domplay.train.online import Iteration, OnlineConfig, final_model, run_iterative
-from domplay.train.runtime import TrainResult, read_record
+from domplay.train.runtime import TrainResult, read_record, read_result
 from domplay.train.sft import train_sft
 
 __all__ = ["DPOTrainConfig", "Iteration", "LoraSettings", "OnlineConfig", "SFTTrainConfig", "TrainResult",
-           "final_model", "merge_adapter", "parse_config", "read_record", "run_iterative", "train_dpo",
+           "final_model", "merge_adapter", "parse_config", "read_record", "read_result", "run_iterative", "train_dpo",
            "train_sft", "train_spin"]

@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from domplay.train.config import DPOTrainConfig
 from domplay.train.data import load_training_data
-from domplay.train.runtime import (TrainResult, finish_run, load_model, lora_peft_config, quiet_training_logs,
-                                   resolve_hardware, resolve_model_path, trainer_arguments)
+from domplay.train.runtime import (
+    TrainResult,
+    finish_run,
+    load_model,
+    lora_peft_config,
+    quiet_training_logs,
+    resolve_hardware,
+    resolve_model_path,
+    trainer_arguments,
+)
 
 if TYPE_CHECKING:
     from datasets import Dataset

@@ -34,15 +34,16 @@ def merge_adapter(base_model: str | Path, adapter_dir: str | Path, out_dir: str 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from domplay.train.runtime import resolve_model_path
+    from domplay.train.runtime import quiet_training_logs, resolve_model_path
 
     base = resolve_model_path(base_model)
     adapter = Path(adapter_dir)
     if not (adapter / "adapter_config.json").is_file():
         raise ModelError(f"no LoRA adapter at {str(adapter)!r} (adapter_config.json missing)")
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    return merge_and_save(PeftModel.from_pretrained(model, adapter), tokenizer, out_dir)
+    with quiet_training_logs():
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        return merge_and_save(PeftModel.from_pretrained(model, adapter), tokenizer, out_dir)
 
 
 def _replace_dir(out: Path) -> None:

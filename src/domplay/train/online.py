@@ -32,7 +32,7 @@ class OnlineConfig(BaseModel, extra="forbid", frozen=True):
 
     iterations: int = Field(2, ge=1, description="sample -> pair -> train rounds")
     min_pairs: int = Field(1, ge=1, description="fewer preference pairs than this stops the loop early")
-    method: Literal["dpo", "spin"] = Field("dpo", description="recorded method name (SPIN = iterated DPO on SPIN pairs)")
+    method: Literal["dpo", "spin"] = Field("dpo", description="recorded method (SPIN = iterated DPO on SPIN pairs)")
     dpo: DPOTrainConfig = Field(default_factory=DPOTrainConfig, description="settings of each iteration's training")
 
 

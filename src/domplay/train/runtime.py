@@ -11,9 +11,9 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from domplay.errors import ConfigError, ModelError
 from domplay.train.config import _TrainConfig
@@ -113,32 +113,32 @@ def lora_peft_config(config: _TrainConfig) -> Any:
 
 def trainer_arguments(config: _TrainConfig, hardware: Hardware, work_dir: Path) -> dict[str, Any]:
     """Keyword arguments shared by TRL's SFTConfig and DPOConfig."""
-    return dict(
-        output_dir=str(work_dir),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_epochs,
-        max_steps=config.max_steps if config.max_steps is not None else -1,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum_steps,
-        max_length=config.max_length_tokens,
-        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
-        lr_scheduler_type=config.lr_scheduler,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        logging_steps=config.logging_steps,
-        seed=config.seed,
-        data_seed=config.seed,
-        gradient_checkpointing=config.gradient_checkpointing,
-        bf16=hardware.bf16,
-        fp16=False,
-        use_cpu=hardware.device == "cpu",
-        report_to=[],
-        save_strategy="no",
-        push_to_hub=False,
-        disable_tqdm=True,
-        log_level="error",
-        dataloader_num_workers=0,
-    )
+    return {
+        "output_dir": str(work_dir),
+        "learning_rate": config.learning_rate,
+        "num_train_epochs": config.num_epochs,
+        "max_steps": config.max_steps if config.max_steps is not None else -1,
+        "per_device_train_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.grad_accum_steps,
+        "max_length": config.max_length_tokens,
+        "warmup_steps": config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        "lr_scheduler_type": config.lr_scheduler,
+        "weight_decay": config.weight_decay,
+        "max_grad_norm": config.max_grad_norm,
+        "logging_steps": config.logging_steps,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "gradient_checkpointing": config.gradient_checkpointing,
+        "bf16": hardware.bf16,
+        "fp16": False,
+        "use_cpu": hardware.device == "cpu",
+        "report_to": [],
+        "save_strategy": "no",
+        "push_to_hub": False,
+        "disable_tqdm": True,
+        "log_level": "error",
+        "dataloader_num_workers": 0,
+    }
 
 
 @contextlib.contextmanager
@@ -184,7 +184,7 @@ def git_revision() -> str:
 class Stopwatch:
     """Wall time of a block, in seconds."""
 
-    def __enter__(self) -> Stopwatch:
+    def __enter__(self) -> Self:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self
@@ -246,7 +246,7 @@ def write_record(directory: Path, result: TrainResult, config: _TrainConfig, ext
         "config": config.model_dump(mode="json"),
         "config_class": type(config).__name__,
         "git_revision": result.git_revision,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "trl": trl.__version__, "peft": peft.__version__},
         "metrics": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()},
@@ -256,6 +256,15 @@ def write_record(directory: Path, result: TrainResult, config: _TrainConfig, ext
     path = directory / RECORD_NAME
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return path
+
+
+def read_result(directory: str | Path) -> TrainResult:
+    """The TrainResult of a finished checkpoint (e.g. when resuming a run)."""
+    metrics = dict(read_record(directory)["metrics"])
+    metrics["model_dir"] = Path(metrics["model_dir"])
+    metrics["adapter_dir"] = Path(metrics["adapter_dir"]) if metrics["adapter_dir"] is not None else None
+    metrics["losses"] = tuple(metrics["losses"])
+    return TrainResult(**metrics)
 
 
 def read_record(directory: str | Path) -> dict[str, Any]:
