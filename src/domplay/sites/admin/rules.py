@@ -13,16 +13,16 @@ exactly as the pages compute it, e.g. the first page of open urgent tickets by n
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from domplay.sites.admin.data import (
     BASE_DATE, CATEGORIES, CUSTOMER_STATUSES, PLANS, PRIORITIES, TICKET_STATUSES, AdminData, Customer, Ticket,
 )
+from domplay.sites.paging import Paged, paginate  # noqa: F401 (re-exported for templates)
 
 T = TypeVar("T")
 
@@ -135,23 +135,7 @@ def sort_tickets(data: AdminData, rows: Sequence[Ticket], column: str = "id",
     return _sort(data, rows, TICKET_COLUMNS, column, direction)
 
 
-# -- pagination --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Paged(Generic[T]):
-    items: tuple[T, ...]
-    page: int
-    """1-based page shown (requested page clamped to 1..pages)."""
-    pages: int
-    total: int
-
-
-def paginate(items: Sequence[T], page: int, per_page: int) -> Paged[T]:
-    pages = max(1, math.ceil(len(items) / per_page))
-    page = min(max(1, page), pages)
-    start = (page - 1) * per_page
-    return Paged(tuple(items[start:start + per_page]), page, pages, len(items))
-
-
+# -- pagination: see domplay.sites.paging ---------------------------------------------
 def parse_int(raw: str | None, default: int) -> int:
     try:
         return int(raw) if raw is not None else default

@@ -12,13 +12,13 @@ computed exactly as the page computes it, e.g.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from domplay.sites.forum.data import ForumData, Post, Thread
+from domplay.sites.paging import Paged, paginate  # noqa: F401 (re-exported for templates)
 
 THREADS_PER_PAGE = 20
 POSTS_PER_PAGE = 10
@@ -88,24 +88,7 @@ def search_threads(forum: ForumData, query: ThreadQuery) -> list[Thread]:
     return sort_threads(forum, hits, query.sort)
 
 
-# -- pagination --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Paged(Generic[T]):
-    items: tuple[T, ...]
-    page: int
-    """1-based page shown (requested page clamped to 1..pages)."""
-    pages: int
-    total: int
-
-
-def paginate(items: Sequence[T], page: int, per_page: int) -> Paged[T]:
-    """Page `page` (1-based, clamped into range) of `items`, `per_page` per page."""
-    pages = max(1, math.ceil(len(items) / per_page))
-    page = min(max(1, page), pages)
-    start = (page - 1) * per_page
-    return Paged(tuple(items[start:start + per_page]), page, pages, len(items))
-
-
+# -- pagination: see domplay.sites.paging ---------------------------------------------
 def parse_page(raw: str | None) -> int:
     """A `?page=` value as an int; anything unparsable is page 1."""
     try:
