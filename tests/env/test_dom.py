@@ -180,7 +180,10 @@ def test_in_process_sites_work_inside_a_running_event_loop(site: FormSite) -> No
         env.close()
         return obs.title
 
-    assert asyncio.run(inside()) == "Home"
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a fresh thread: this one may already run Playwright's loop
+        assert pool.submit(asyncio.run, inside()).result() == "Home"
 
 
 def test_read_only_fields_cannot_be_filled(site: FormSite) -> None:
