@@ -1,0 +1,39 @@
+import re
+
+import pytest
+import torch
+
+from domplay.errors import ConfigError, ModelError
+from domplay.train.config import DPOTrainConfig, SFTTrainConfig
+from domplay.train.runtime import git_revision, resolve_hardware, resolve_model_path
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only defaults")
+def test_cpu_trains_in_float32_and_cuda_cannot_be_forced():
+    hardware = resolve_hardware(SFTTrainConfig())
+    assert (hardware.device, hardware.bf16, hardware.load_dtype) == ("cpu", False, "float32")
+    with pytest.raises(ConfigError, match="device='cuda'"):
+        resolve_hardware(SFTTrainConfig(device="cuda"))
+
+
+def test_bf16_loads_a_frozen_lora_base_in_bf16_but_keeps_full_finetuning_in_float32():
+    assert resolve_hardware(DPOTrainConfig(device="cpu", precision="bfloat16")).load_dtype == "bfloat16"
+    full = resolve_hardware(DPOTrainConfig(device="cpu", precision="bfloat16", finetune="full"))
+    assert full.bf16 and full.load_dtype == "float32"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_is_picked_when_present():
+    assert resolve_hardware(SFTTrainConfig()).device == "cuda"
+
+
+def test_git_revision_is_a_sha_or_unknown():
+    revision = git_revision()
+    assert revision == "unknown" or re.fullmatch(r"[0-9a-f]{40}", revision)
+
+
+def test_model_paths(tmp_path, embedded_dir):
+    assert resolve_model_path("embedded") == embedded_dir
+    assert resolve_model_path(f"hf:{embedded_dir}") == embedded_dir
+    with pytest.raises(ModelError, match="config.json missing"):
+        resolve_model_path(tmp_path)
