@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-OBSERVATION_LINES = 24  # ~200 tokens of prompt + completion per example with the chat template
+OBSERVATION_LINES = 9  # ~200 tokens of prompt + completion per example with the chat template (24 lines: ~390)
 
 
 def make_rows(count: int) -> list[dict]:
