@@ -44,7 +44,8 @@ class PolicyConfigModel(_Model):
 
 
 class RolloutSettings(_Model):
-    samples_per_task: int = Field(1, ge=1, description="model episodes per training task")
+    samples_per_task: int = Field(1, ge=0, description="model episodes per training task (0: learn from "
+                                                       "reference replays only)")
     concurrency: int = Field(8, ge=1, description="episodes in flight = prompts per model batch")
     replay_reference: bool = Field(True, description="replay reference solutions as verified episodes")
     episode_timeout_s: float = Field(600.0, gt=0)

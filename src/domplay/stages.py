@@ -116,8 +116,9 @@ def rollout_stage(run: Run, r: int) -> None:
     tasks = run.store.tasks(split="train", round=r)
     if run.config.rollout.replay_reference:
         run_policy(run, r, tasks, None, run.config.build.reference_policy, 0.0, 1, f"round {r} reference")
-    run_policy(run, r, tasks, run.model_path(r - 1), run.policy_name(r - 1),
-               run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts")
+    if run.config.rollout.samples_per_task > 0:
+        run_policy(run, r, tasks, run.model_path(r - 1), run.policy_name(r - 1),
+                   run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts")
 
 
 def build_stage(run: Run, r: int) -> None:

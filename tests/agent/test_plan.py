@@ -75,6 +75,7 @@ def test_parse_subtasks_reads_numbered_and_bulleted_steps():
     assert parse_subtasks("- open Knitwear\n* sort by price\nStep 3: answer", 8, 100) == (
         "open Knitwear", "sort by price", "answer")
     assert parse_subtasks("1. a step\n2. b\n3. c", 2, 100) == ("a step", "b")
+    assert parse_subtasks("1. **Open the cart**:\n2. **Read** the total", 8, 100) == ("Open the cart", "Read the total")
     assert parse_subtasks("Click the cart link", 8, 100) == ("Click the cart link",)
     assert parse_subtasks("1.\n2. 42\n...", 8, 100) == ()
 

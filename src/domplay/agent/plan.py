@@ -201,7 +201,7 @@ def parse_subtasks(text: str, max_subtasks: int, max_chars: int) -> tuple[str, .
         steps = [line.strip() for line in lines if len(line.strip()) <= max_chars]
     out: list[str] = []
     for step in steps:
-        step = step.strip().strip("*").strip()
+        step = step.replace("**", "").strip().rstrip(":").strip()  # markdown bold, "Step title:"
         if any(c.isalpha() for c in step) and step[:max_chars] not in out:
             out.append(step[:max_chars])
     return tuple(out[:max_subtasks])
