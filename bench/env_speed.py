@@ -1,6 +1,11 @@
-"""Speed of DomEnv and BrowserEnv on small built-in pages: reset and step medians.
+"""Speed of DomEnv and BrowserEnv: reset and step medians, observation included.
 
-    PYTHONPATH=src python bench/env_speed.py [--episodes 20]
+    python bench/env_speed.py [--episodes 20]
+
+Measured on the shop's home page (~75 elements, a large page), on the widgets tabs page
+(small) and on the MiniWoB-protocol test page. The last line is one JSON object with
+`dom_steps_per_s`, `dom_reset_ms`, `browser_step_ms`, `browser_reset_ms` (small pages) and the
+per-page figures.
 
 Targets (issue 2): BrowserEnv step (action + observation) <= 25 ms median and reset
 <= 50 ms on a small page. Prints figures; asserts nothing. The DomEnv half runs first
@@ -80,15 +85,65 @@ def bench_browser(sites: SitesApp, episodes: int) -> dict[str, list[float]]:
             env.pool.close()
 
 
+def bench_miniwob(episodes: int) -> dict[str, list[float]]:
+    """The MiniWoB protocol page used by the tests (click-test): reset and one click."""
+    from pathlib import Path
+
+    from domplay.env.miniwob import MiniWoBConfig, MiniWoBEnv
+
+    root = Path(__file__).resolve().parents[1] / "tests" / "env" / "fixtures" / "miniwob"
+    env = MiniWoBEnv("click-test", MiniWoBConfig(html_root=str(root)))
+    times: dict[str, list[float]] = {"reset": [], "click": []}
+    try:
+        for i in range(episodes):
+            t = time.perf_counter()
+            obs, _ = env.reset(seed=i)
+            times["reset"].append(time.perf_counter() - t)
+            button = next(e.id for e in obs.elements if e.role == "button")
+            t = time.perf_counter()
+            env.step(f"click({button})")
+            times["click"].append(time.perf_counter() - t)
+    finally:
+        env.close()
+    return times
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
 @click.command()
 @click.option("--episodes", default=20, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 def main(episodes: int, seed: int) -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from dom_speed import measure_dom
+
+    dom = measure_dom(episodes=max(60, episodes), seed=seed)
     sites = SitesApp(seed=seed, names=["shop", "widgets"])
+    results: dict[str, dict[str, list[float]]] = {}
     for label, fn in (("dom", bench_dom), ("browser", bench_browser)):
         print(f"== {label} ({START})")
-        for name, samples in fn(sites, episodes).items():
+        results[label] = fn(sites, episodes)
+        for name, samples in results[label].items():
             print(f"  {name:15s} {_ms(samples)}")
+    print("== browser (MiniWoB protocol test page)")
+    results["miniwob"] = bench_miniwob(episodes)
+    for name, samples in results["miniwob"].items():
+        print(f"  {name:15s} {_ms(samples)}")
+    b, m = results["browser"], results["miniwob"]
+    print(json.dumps({
+        "dom_steps_per_s": dom["dom_steps_per_s"], "dom_reset_ms": dom["dom_reset_ms"],
+        "dom_step_ms": dom["dom_step_ms"],
+        "browser_step_ms": _median_ms(m["click"] + b["click (JS tab)"]),
+        "browser_reset_ms": _median_ms(m["reset"]),
+        "browser_shop_step_ms": _median_ms(b["fill"] + b["click link"]),
+        "browser_shop_reset_ms": _median_ms(b["reset"]),
+        "miniwob_step_ms": _median_ms(m["click"]), "miniwob_reset_ms": _median_ms(m["reset"]),
+    }))
 
 
 if __name__ == "__main__":
