@@ -121,3 +121,23 @@ def test_an_episode_repeating_itself_is_ended_early(sites):
                             lambda: DomEnv(DomEnvConfig(), sites=sites),
                             RolloutConfig(max_steps=12, stuck_after_repeats=None, steps_per_reference_step=None))
     assert len(patient.run([cart_task(0)])[0].steps) == 12
+
+
+def test_reference_replays_pass_under_the_quick_preset_budget():
+    """Every template's reference, replayed as the loop does (320-token observations, scrolling
+    to hidden targets), still passes: otherwise hard tasks would vanish from the training data."""
+    from domplay.agent.policy import ReferencePolicy
+    from domplay.env.observation import ObservationConfig
+    from domplay.tasks.propose import TemplateProposer
+
+    sites = SitesApp(seed=0, names=["shop", "forum", "admin"])
+    proposer = TemplateProposer(sites)
+    tasks = [proposer.make_task(t, 7, "heldout") for t in proposer.eligible("heldout")]
+    proposer.close()
+    assert len(tasks) >= 25 and all(t is not None for t in tasks)
+    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=320)),
+                                                               sites=sites), RolloutConfig(max_steps=12))
+    episodes = engine.run(tasks)
+    failed = [(e.task_id, len(e.steps), [r.reason for r in e.verdict.results if not r.passed]) for e in episodes
+              if not e.success]
+    assert not failed, failed

@@ -27,6 +27,10 @@ from domplay.tasks.model import Task
 from domplay.verify.verdict import verify
 
 
+ORACLE_STEPS_PER_REFERENCE_STEP = 4
+"""Budget of a reference replay per reference step: the step itself and up to three scrolls."""
+
+
 @dataclass(frozen=True)
 class RolloutConfig:
     """How rollouts run; recorded with every run."""
@@ -130,6 +134,9 @@ class RolloutEngine:
     def step_limit(self, task: Task) -> int:
         """How many steps an episode of `task` may take."""
         factor = self.config.steps_per_reference_step
+        if self.policy.oracle and task.reference:
+            # The oracle's path plus room to scroll its targets into view on long pages.
+            return max(self.config.max_steps, ORACLE_STEPS_PER_REFERENCE_STEP * len(task.reference) + 1)
         if factor is None or not task.reference or self.policy.oracle:
             return self.config.max_steps
         budget = min(self.config.max_steps, math.ceil(len(task.reference) * factor) + 2)

@@ -4,7 +4,12 @@ Importing this package is cheap: torch, transformers and TRL load when a trainer
 Every trainer writes a full merged model plus `training.json` (config, git revision, metrics).
 """
 
-from domplay.train.config import DPOTrainConfig, LoraSettings, SFTTrainConfig, parse_config
+from domplay.train.config import (
+           DPOTrainConfig,
+           LoraSettings,
+           SFTTrainConfig,
+           parse_config,
+)
 from domplay.train.dpo import train_dpo, train_spin
 from domplay.train.merge import merge_adapter
 from domplay.train.online import Iteration, OnlineConfig, final_model, run_iterative

@@ -20,6 +20,7 @@ from domplay.train.runtime import (
     finish_run,
     load_model,
     lora_peft_config,
+    progress_callback,
     quiet_training_logs,
     resolve_hardware,
     resolve_model_path,
@@ -59,7 +60,8 @@ def train_dpo(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         args = DPOConfig(**trainer_arguments(config, hardware, Path(work)), beta=config.beta,
                          loss_type=[config.loss_type], label_smoothing=config.label_smoothing)
         trainer = DPOTrainer(model=policy, ref_model=ref_model, args=args, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=lora_peft_config(config))
+                             processing_class=tokenizer, peft_config=lora_peft_config(config),
+                             callbacks=[progress_callback(method)])
         return finish_run(method, trainer, config, len(dataset), str(model), out,
                           {"base_model_path": str(base_path), "reference_model_path": str(ref_path)})
 

@@ -273,3 +273,29 @@ def read_record(directory: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelError(f"{str(path)!r} does not exist; {str(directory)!r} is not a domplay checkpoint")
     return json.loads(path.read_text())
+
+
+def progress_callback(desc: str) -> Any:
+    """A TrainerCallback that shows one progress bar (steps, ETA, latest loss) for a training run."""
+    from tqdm import tqdm
+    from transformers import TrainerCallback
+
+    class _Progress(TrainerCallback):
+        bar = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.bar = tqdm(total=state.max_steps, desc=desc, unit="step", dynamic_ncols=True)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.bar is not None and logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
+
+    return _Progress()

@@ -18,6 +18,7 @@ from domplay.train.runtime import (
     finish_run,
     load_model,
     lora_peft_config,
+    progress_callback,
     quiet_training_logs,
     resolve_hardware,
     resolve_model_path,
@@ -45,6 +46,6 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         args = SFTConfig(**trainer_arguments(config, hardware, Path(work)),
                          completion_only_loss=config.completion_only_loss)
         trainer = SFTTrainer(model=policy, args=args, train_dataset=dataset, processing_class=tokenizer,
-                             peft_config=lora_peft_config(config))
+                             peft_config=lora_peft_config(config), callbacks=[progress_callback("sft")])
         return finish_run("sft", trainer, config, len(dataset), str(model), out,
                           {"base_model_path": str(base_path)})
