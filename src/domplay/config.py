@@ -41,6 +41,9 @@ class PolicyConfigModel(_Model):
     constrained: bool = Field(True, description="constrained action decoding for local models")
     eval_temperature: float = Field(0.0, ge=0)
     rollout_temperature: float = Field(0.7, ge=0, description="sampling temperature of training rollouts")
+    demos: int = Field(0, ge=0, description="bootstrapped few-shot demos per prompt, from earlier rounds' "
+                                            "verified steps (0: none)")
+    demo_observation_chars: int = Field(1200, ge=100, description="demo observations are cut to this length")
 
 
 class RolloutSettings(_Model):

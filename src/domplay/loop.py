@@ -165,7 +165,7 @@ class Run:
 
         tasks = self.heldout_tasks()
         run_policy(self, r, tasks, model_path, policy, temperature=self.config.policy.eval_temperature,
-                   samples=1, desc=f"round {r} eval")
+                   samples=1, desc=f"round {r} eval", demos_round=r)
 
     def summary(self, r: int) -> RoundSummary:
         from domplay.agent.evaluate import summarize

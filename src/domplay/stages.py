@@ -37,7 +37,29 @@ def env_settings(run: Run) -> EnvSettings:
 def policy_config(run: Run, temperature: float) -> PolicyConfig:
     p = run.config.policy
     return PolicyConfig(history_steps=p.history_steps, temperature=temperature, max_new_tokens=p.max_new_tokens,
-                        constrained=p.constrained)
+                        constrained=p.constrained, demos=p.demos)
+
+
+DEMOS_FILE = "demos.json"
+
+
+def demo_picker(run: Run, up_to_round: int):
+    """Few-shot demos for a task from the newest demo pool of rounds <= `up_to_round` (None if none)."""
+    if run.config.policy.demos == 0:
+        return None
+    from domplay.agent.prompts import Demo as PromptDemo
+    from domplay.data.demos import DemoSet
+
+    paths = [run.dir / f"round{r}" / "data" / DEMOS_FILE for r in range(up_to_round, 0, -1)]
+    path = next((p for p in paths if p.is_file()), None)
+    if path is None:
+        return None
+    pool = DemoSet.load(path)
+    k = run.config.policy.demos
+
+    def pick(task: Task) -> list[PromptDemo]:
+        return [PromptDemo(user=d.as_messages()[0]["content"], action=d.action) for d in pool.demos_for(task, k)]
+    return pick
 
 
 _MODELS: dict[str, object] = {}
@@ -54,7 +76,7 @@ def load_policy_model(spec: str):
 
 
 def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, policy_name: str,
-               temperature: float, samples: int, desc: str) -> None:
+               temperature: float, samples: int, desc: str, demos_round: int | None = None) -> None:
     """Episodes of `tasks` by a model (or the reference solutions when model_spec is None)."""
     skip = run.store.episode_ids(round=r, policy=policy_name)
     todo = len(tasks) * samples - len(skip)
@@ -70,7 +92,8 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
                            episode_timeout_s=c.rollout.episode_timeout_s,
                            stuck_after_repeats=c.rollout.stuck_after_repeats, seed=c.seed)
     with EnvFactory(env_settings(run), run.sites) as make_env:
-        engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind)
+        demos = demo_picker(run, demos_round) if demos_round is not None and model_spec is not None else None
+        engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind, demos=demos)
         bar = tqdm(total=todo, desc=desc, unit="ep", dynamic_ncols=True)
         try:
             engine.run(tasks, round=r, skip=skip, on_episode=run.store.add_episode,
@@ -118,7 +141,8 @@ def rollout_stage(run: Run, r: int) -> None:
         run_policy(run, r, tasks, None, run.config.build.reference_policy, 0.0, 1, f"round {r} reference")
     if run.config.rollout.samples_per_task > 0:
         run_policy(run, r, tasks, run.model_path(r - 1), run.policy_name(r - 1),
-                   run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts")
+                   run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts",
+                   demos_round=r - 1)
 
 
 def build_stage(run: Run, r: int) -> None:
@@ -144,6 +168,14 @@ def build_stage(run: Run, r: int) -> None:
     run.record_dataset(r, "pairs", "preference", result.paths["parquet"], result.rows, config, yield_row)
     for kind, items in data.pairs.items():
         run.record_dataset(r, f"pairs_{kind}", kind, None, len(items), config, yield_row)
+    if run.config.policy.demos > 0:
+        from domplay.data.demos import DemoConfig, build_demos
+
+        pool = build_demos(episodes, tasks, DemoConfig(seed=run.config.seed + r,
+                                                       max_observation_chars=run.config.policy.demo_observation_chars))
+        path = pool.save(out / DEMOS_FILE)
+        run.record_dataset(r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"),
+                           yield_row)
     run.store.record_metrics(r, "build", {k: float(v) for k, v in yield_row.items() if isinstance(v, (int, float))})
 
 

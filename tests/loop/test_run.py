@@ -119,3 +119,15 @@ def test_resume_after_kill_gives_the_same_run(tmp_path: Path, straight_run, kill
     out, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out
     assert dump(broken) == expected
+
+
+def test_bootstrapped_demos_reach_later_prompts(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, policy={"demos": 1}))
+    run_dir = tmp_path / "run"
+    Run(run_dir, config, echo=lambda line: None).execute()
+    assert (run_dir / "round1" / "data" / "demos.json").is_file()
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    round0, round2 = (db.execute("SELECT steps FROM episodes WHERE round = ? AND policy = ? LIMIT 1", (r, p))
+                      .fetchone()[0] for r, p in ((0, "base"), (2, "round2")))
+    assert len(json.loads(round0)[0]["prompt"]) == 2  # system + user: no demos before any round
+    assert len(json.loads(round2)[0]["prompt"]) == 4  # system + demo (user, assistant) + user

@@ -117,7 +117,8 @@ def _generic(reason: str) -> str:
 def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind: str = "dom",
              samples: int = 1, plan: bool = False, max_steps: int = 12, concurrency: int = 8,
              temperature: float = 0.0, obs_tokens: int = 512, constrained: bool = True,
-             site_seed: int = 0, limit: int | None = None, show_progress: bool = True) -> EvalReport:
+             site_seed: int = 0, limit: int | None = None, show_progress: bool = True,
+             demos_path: str | None = None, shots: int = 2) -> EvalReport:
     """`domplay eval`: load the model and tasks, run rollouts, summarize."""
     from tqdm import tqdm
 
@@ -130,7 +131,17 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
 
     tasks = resolve_tasks(tasks_spec, site_seed)[:limit]
     model = load_any_model(model_spec)
-    policy = Policy(model, PolicyConfig(temperature=temperature, constrained=constrained))
+    pick = None
+    if demos_path is not None:
+        from domplay.agent.prompts import Demo as PromptDemo
+        from domplay.data.demos import DemoSet
+
+        pool = DemoSet.load(demos_path)
+
+        def pick(task):
+            return [PromptDemo(user=d.as_messages()[0]["content"], action=d.action) for d in pool.demos_for(task, shots)]
+    policy = Policy(model, PolicyConfig(temperature=temperature, constrained=constrained,
+                                        demos=shots if pick is not None else 0))
     planner = None
     if plan:
         from domplay.agent.plan import Planner
@@ -141,7 +152,7 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     config = RolloutConfig(samples_per_task=samples, concurrency=concurrency, max_steps=max_steps)
     with EnvFactory(settings, sites) as make_env:
         extra = {"planner": planner} if planner is not None else {}
-        engine = RolloutEngine(policy, make_env, config, env_kind=env_kind, **extra)
+        engine = RolloutEngine(policy, make_env, config, env_kind=env_kind, demos=pick, **extra)
         bar = tqdm(total=len(tasks) * samples, desc="eval", unit="ep", disable=not show_progress)
         try:
             episodes = engine.run(tasks, progress=lambda ep: bar.update(1))
