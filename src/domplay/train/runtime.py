@@ -284,7 +284,8 @@ def progress_callback(desc: str) -> Any:
         bar = None
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.bar = tqdm(total=state.max_steps, desc=desc, unit="step", dynamic_ncols=True)
+            # disable=None: a bar on a terminal only, so piped output (e.g. the CLI's JSON line) stays clean
+            self.bar = tqdm(total=state.max_steps, desc=desc, unit="step", dynamic_ncols=True, disable=None)
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.bar is not None:
