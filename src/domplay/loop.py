@@ -62,6 +62,8 @@ class Run:
         self.store = RunStore(self.dir)
         self.sites = SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites)
         self._logger = _metric_logger(config.logging, self.dir)
+        self.models: dict[str, object] = {}
+        """Loaded ChatModels by spec (see stages.load_policy_model)."""
 
     @classmethod
     def resume(cls, run_dir: str | Path, echo: Callable[[str], None] = print) -> Run:

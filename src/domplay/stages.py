@@ -62,17 +62,15 @@ def demo_picker(run: Run, up_to_round: int):
     return pick
 
 
-_MODELS: dict[str, object] = {}
-
-
-def load_policy_model(spec: str):
-    """Models are loaded once per process (the eval and the next rollouts share one)."""
-    if spec not in _MODELS:
+def load_policy_model(run: Run, spec: str):
+    """The run's model for `spec`, loaded once (a round's eval and the next round's rollouts
+    share it); only one model is kept in memory at a time."""
+    if spec not in run.models:
         from domplay.agent.evaluate import load_any_model
 
-        _MODELS.clear()  # keep one model in memory at a time
-        _MODELS[spec] = load_any_model(spec)
-    return _MODELS[spec]
+        run.models.clear()
+        run.models[spec] = load_any_model(spec)
+    return run.models[spec]
 
 
 def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, policy_name: str,
@@ -85,7 +83,7 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
     if model_spec is None:
         policy: Policy = ReferencePolicy(policy_config(run, 0.0))
     else:
-        policy = Policy(load_policy_model(model_spec), policy_config(run, temperature))
+        policy = Policy(load_policy_model(run, model_spec), policy_config(run, temperature))
     c = run.config
     config = RolloutConfig(samples_per_task=samples, concurrency=c.rollout.concurrency, max_steps=c.env.max_steps,
                            steps_per_reference_step=c.env.steps_per_reference_step,
