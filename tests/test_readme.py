@@ -22,3 +22,14 @@ def test_readme_task_example_validates_and_its_reference_passes(tmp_path: Path) 
     env = DomEnv(DomEnvConfig(), sites=SitesApp(seed=0, names=["shop"]))
     assert replay(task, task.reference, env).success
     assert not replay(task, task.reference[1:], env).success  # without choosing the size it fails
+
+
+def test_readme_run_config_example_validates(tmp_path: Path) -> None:
+    from domplay.config import load_config
+
+    text = README.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.lstrip().startswith("model:"))
+    path = tmp_path / "run.yaml"
+    path.write_text(block, encoding="utf-8")
+    config = load_config(path)
+    assert config.tasks.heldout_tasks == 120 and config.train.method == "sft+dpo"
