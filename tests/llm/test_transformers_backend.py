@@ -65,3 +65,40 @@ def test_specs_resolve_local_directories(embedded_model, tmp_path):
     assert load_model(path, name="plain-dir").name == "plain-dir"
     with pytest.raises(ModelError, match="config.json missing"):
         load_model(f"hf:{tmp_path}")
+
+
+def _agent_prompts() -> list[list[dict]]:
+    """Prompts that share a long prefix (the agent's system prompt) and differ after it."""
+    from domplay.agent.prompts import build_prompt
+
+    pages = ['[1] link "Home"\n[2] button "Submit"', '[1] textbox "Search"\n[2] button "Go"\n[3] link "Cart"',
+             '[1] heading "Orders"']
+    intents = ["Click the Submit button.", "Search for lamps.", "Open the orders page."]
+    return [build_prompt(intent, page) for intent, page in zip(intents, pages)]
+
+
+def test_shared_prefix_cache_gives_the_same_completions(embedded_model):
+    from domplay.llm.embedded import embedded_model_dir
+
+    plain = load_model(str(embedded_model_dir()), prefix_cache=False, constrained=False)
+    cached = load_model(str(embedded_model_dir()), prefix_cache=True, constrained=False)
+    prompts = _agent_prompts()
+    greedy = GenerationParams(max_new_tokens=SHORT_TOKENS)
+    sampled = GenerationParams(temperature=1.0, max_new_tokens=SHORT_TOKENS, n=2, seeds=(3, 4, 5))
+    for params in (greedy, sampled):
+        want = plain.generate(prompts, params)
+        got = cached.generate(prompts, params)
+        assert [[c.text for c in g] for g in got] == [[c.text for c in g] for g in want]
+        assert [g[0].prompt_tokens for g in got] == [g[0].prompt_tokens for g in want]
+    assert len(cached._prefixes) == 1  # one shared prefix, kept across calls
+    prefix = next(iter(cached._prefixes))
+    alone = cached.generate(prompts[1:2], greedy)  # a single prompt reuses the kept prefix
+    assert alone[0][0].text == plain.generate(prompts[1:2], greedy)[0][0].text
+    assert list(cached._prefixes) == [prefix]
+    assert not plain._prefixes
+
+
+def test_prompts_without_a_long_shared_prefix_are_padded_plainly(embedded_model):
+    before = list(embedded_model._prefixes)
+    embedded_model.generate(PROMPTS, GenerationParams(max_new_tokens=2))  # they share only "<|im_start|>system"
+    assert list(embedded_model._prefixes) == before

@@ -20,6 +20,9 @@ from domplay.llm.constrained import ActionGrammar, ActionLogitsProcessor, Constr
 SMALL_MODEL_PARAMS = 3_000_000_000
 """Models with fewer parameters get constrained decoding by default ("auto")."""
 GRAMMAR_CACHE_SIZE = 256
+PREFIX_CACHE_SIZE = 8
+MIN_SHARED_PREFIX = 16
+"""Shorter common prefixes are recomputed with the rest of the prompt: not worth a cache."""
 
 
 class TransformersConfig(BaseModel, extra="forbid", frozen=True):
@@ -33,6 +36,8 @@ class TransformersConfig(BaseModel, extra="forbid", frozen=True):
     name: str | None = Field(None, description="model name in records; default: the directory name")
     cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads for this process (a global "
                                     "setting); None keeps torch's default. 1 is much faster on a busy machine")
+    prefix_cache: bool = Field(True, description="compute the key/value cache of the token prefix that a "
+                               "batch's prompts share (system prompt, common demos) once and reuse it")
 
 
 class TransformersModel:
@@ -62,6 +67,7 @@ class TransformersModel:
         self.constrained = config.constrained if config.constrained is not None else params < SMALL_MODEL_PARAMS
         self._tokens: TokenTexts | None = None
         self._grammars: OrderedDict[Constraint, ActionGrammar] = OrderedDict()
+        self._prefixes: OrderedDict[tuple[int, ...], object] = OrderedDict()
 
     def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
                  constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
@@ -100,9 +106,11 @@ class TransformersModel:
         import torch
 
         texts = [self._render(p) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        enc, cache = self._encode(texts, samples)
         prompt_len = enc["input_ids"].shape[1]
         kwargs = self._sampling_kwargs(params, samples)
+        if cache is not None:  # rows are already prompts x samples; the cache holds them all
+            kwargs.update(num_return_sequences=1, past_key_values=cache)
         processor = None
         if any(c is not None for c in constraints):
             grammars = [self._grammar(c) if c is not None else None for c in constraints for _ in range(samples)]
@@ -115,14 +123,15 @@ class TransformersModel:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None, num_return_sequences=1)
             kwargs["logits_processor"] = kwargs.get("logits_processor", []) + [
                 SeededGumbelSampler(row_seeds, params.temperature)]
-            enc = {k: v.repeat_interleave(samples, dim=0) for k, v in enc.items()}  # rows = prompts x samples
+            if cache is None:
+                enc = {k: v.repeat_interleave(samples, dim=0) for k, v in enc.items()}  # rows = prompts x samples
         started = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         seconds = (time.perf_counter() - started) / max(1, len(prompts) * samples)
         new = out[:, prompt_len:].tolist()  # (prompts * samples, generated)
         prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
-        if len(prompt_counts) != len(prompts):  # rows were expanded for seeded sampling
+        if len(prompt_counts) != len(prompts):  # rows were expanded to prompts x samples
             prompt_counts = prompt_counts[::samples]
         complete = processor.complete_rows(new) if processor is not None else [False] * len(new)
         results: list[list[Completion]] = []
@@ -130,6 +139,57 @@ class TransformersModel:
             rows = range(i * samples, (i + 1) * samples)
             results.append([self._completion(new[r], count, params, seconds, complete[r]) for r in rows])
         return results
+
+    def _encode(self, texts: list[str], samples: int) -> tuple[dict, object | None]:
+        """Token ids and attention mask for `texts`, plus the key/value cache of their shared prefix.
+
+        Without a usable shared prefix this is plain left padding and no cache. With one, every
+        row is laid out as `prefix, padding, own tokens` (the mask hides the padding, and
+        generate() derives positions from the mask), so the prefix's cache, computed once and
+        kept for later batches, serves every row; rows are then already expanded to
+        prompts x samples.
+        """
+        import torch
+
+        if not self.config.prefix_cache:
+            return self.tokenizer(texts, return_tensors="pt", padding=True,
+                                  add_special_tokens=False).to(self.device), None
+        ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        shared = _common_prefix(ids, limit=min(len(x) for x in ids) - 1)  # each row keeps >= 1 own token
+        # A kept prefix that every row starts with is reused unless computing the longer common
+        # prefix once costs less than recomputing the difference in every row.
+        kept = max((len(k) for k in self._prefixes if len(k) <= shared and tuple(ids[0][:len(k)]) == k), default=0)
+        if kept and (shared - kept) * len(ids) <= shared:
+            shared = kept
+        elif len(ids) == 1 or shared < MIN_SHARED_PREFIX:  # nothing shared worth caching
+            return self.tokenizer(texts, return_tensors="pt", padding=True,
+                                  add_special_tokens=False).to(self.device), None
+        prefix = tuple(ids[0][:shared])
+        cache = self._prefix_cache(prefix)
+        rows = [x[shared:] for x in ids for _ in range(samples)]
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        input_ids = [list(prefix) + [pad] * (width - len(r)) + r for r in rows]
+        mask = [[1] * shared + [0] * (width - len(r)) + [1] * len(r) for r in rows]
+        cache.batch_repeat_interleave(len(rows))
+        enc = {"input_ids": torch.tensor(input_ids, device=self.device),
+               "attention_mask": torch.tensor(mask, device=self.device)}
+        return enc, cache
+
+    def _prefix_cache(self, prefix: tuple[int, ...]):
+        """A fresh copy of the key/value cache of `prefix` (computed on first use, then kept)."""
+        import copy
+
+        import torch
+
+        cache = self._prefixes.pop(prefix, None)
+        if cache is None:
+            with torch.inference_mode():
+                cache = self.model(torch.tensor([prefix], device=self.device), use_cache=True).past_key_values
+        self._prefixes[prefix] = cache  # most recently used last
+        while len(self._prefixes) > PREFIX_CACHE_SIZE:
+            self._prefixes.popitem(last=False)
+        return copy.deepcopy(cache)  # generate() extends the cache it is given
 
     def _sampling_kwargs(self, params: GenerationParams, samples: int) -> dict:
         kwargs: dict = {"max_new_tokens": params.max_new_tokens, "num_return_sequences": samples,
@@ -177,6 +237,15 @@ class TransformersModel:
         while len(self._grammars) > GRAMMAR_CACHE_SIZE:
             self._grammars.popitem(last=False)
         return grammar
+
+
+def _common_prefix(rows: list[list[int]], limit: int) -> int:
+    """Length of the longest token prefix that all `rows` share, at most `limit`."""
+    first = rows[0]
+    n = 0
+    while n < limit and all(row[n] == first[n] for row in rows):
+        n += 1
+    return n
 
 
 def _row_seed(prompt_seed: int, sample: int) -> int:
