@@ -98,7 +98,23 @@ def test_shared_prefix_cache_gives_the_same_completions(embedded_model):
     assert not plain._prefixes
 
 
-def test_prompts_without_a_long_shared_prefix_are_padded_plainly(embedded_model):
-    before = list(embedded_model._prefixes)
-    embedded_model.generate(PROMPTS, GenerationParams(max_new_tokens=2))  # they share only "<|im_start|>system"
-    assert list(embedded_model._prefixes) == before
+def test_rows_with_different_prefixes_share_one_batch(embedded_model):
+    from domplay.agent.prompts import Demo, build_prompt
+    from domplay.llm.embedded import embedded_model_dir
+
+    plain = load_model(str(embedded_model_dir()), prefix_cache=False, constrained=False)
+    cached = load_model(str(embedded_model_dir()), prefix_cache=True, constrained=False)
+    demo_a = Demo(user='Task: Open the cart.\n\n[1] link "Cart"\n[2] link "Home"', action="click(1)")
+    demo_b = Demo(user='Task: Search for tea.\n\n[1] textbox "Search"', action='fill(1, "tea")')
+    prompts = [build_prompt("Click the Submit button.", '[1] link "Home"\n[2] button "Submit"', demos=[demo_a]),
+               build_prompt("Search for lamps.", '[1] textbox "Search"\n[2] button "Go"', demos=[demo_a, demo_b]),
+               PROMPTS[2]]  # no prefix at all: its row is all padding in the cached part
+    params = GenerationParams(max_new_tokens=SHORT_TOKENS)
+    want = plain.generate(prompts, params)
+    got = cached.generate(prompts, params)
+    assert [g[0].text for g in got] == [g[0].text for g in want]
+    assert [g[0].prompt_tokens for g in got] == [g[0].prompt_tokens for g in want]
+    assert min(len(k) for k in cached._prefixes) > 100 and len(cached._prefixes) == 2
+    small = load_model(str(embedded_model_dir()), prefix_cache_tokens=20, constrained=False)
+    small.generate(prompts, params)
+    assert len(small._prefixes) == 1  # over the token bound, only the most recent prefix stays

@@ -20,9 +20,8 @@ from domplay.llm.constrained import ActionGrammar, ActionLogitsProcessor, Constr
 SMALL_MODEL_PARAMS = 3_000_000_000
 """Models with fewer parameters get constrained decoding by default ("auto")."""
 GRAMMAR_CACHE_SIZE = 256
-PREFIX_CACHE_SIZE = 8
-MIN_SHARED_PREFIX = 16
-"""Shorter common prefixes are recomputed with the rest of the prompt: not worth a cache."""
+MIN_PREFIX_TOKENS = 16
+"""Shorter conversation prefixes are recomputed with the rest of the prompt: not worth a cache."""
 
 
 class TransformersConfig(BaseModel, extra="forbid", frozen=True):
@@ -36,8 +35,10 @@ class TransformersConfig(BaseModel, extra="forbid", frozen=True):
     name: str | None = Field(None, description="model name in records; default: the directory name")
     cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads for this process (a global "
                                     "setting); None keeps torch's default. 1 is much faster on a busy machine")
-    prefix_cache: bool = Field(True, description="compute the key/value cache of the token prefix that a "
-                               "batch's prompts share (system prompt, common demos) once and reuse it")
+    prefix_cache: bool = Field(True, description="keep the key/value cache of each prompt's conversation "
+                               "before its last message (system prompt, few-shot demos) and reuse it")
+    prefix_cache_tokens: int = Field(65536, ge=0, description="most prefix tokens kept (least recently "
+                                     "used dropped first); memory is this times the model's KV bytes per token")
 
 
 class TransformersModel:
@@ -67,7 +68,8 @@ class TransformersModel:
         self.constrained = config.constrained if config.constrained is not None else params < SMALL_MODEL_PARAMS
         self._tokens: TokenTexts | None = None
         self._grammars: OrderedDict[Constraint, ActionGrammar] = OrderedDict()
-        self._prefixes: OrderedDict[tuple[int, ...], object] = OrderedDict()
+        self._prefixes: OrderedDict[tuple[int, ...], list[tuple]] = OrderedDict()
+        self._stackable = True
 
     def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
                  constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
@@ -105,8 +107,7 @@ class TransformersModel:
                         row_seeds: list[int] | None = None) -> list[list[Completion]]:
         import torch
 
-        texts = [self._render(p) for p in prompts]
-        enc, cache = self._encode(texts, samples)
+        enc, cache = self._encode(prompts, samples)
         prompt_len = enc["input_ids"].shape[1]
         kwargs = self._sampling_kwargs(params, samples)
         if cache is not None:  # rows are already prompts x samples; the cache holds them all
@@ -140,56 +141,82 @@ class TransformersModel:
             results.append([self._completion(new[r], count, params, seconds, complete[r]) for r in rows])
         return results
 
-    def _encode(self, texts: list[str], samples: int) -> tuple[dict, object | None]:
-        """Token ids and attention mask for `texts`, plus the key/value cache of their shared prefix.
+    def _encode(self, prompts: list[list[Message]], samples: int) -> tuple[dict, object | None]:
+        """Token ids and attention mask for `prompts`, and a key/value cache of their prefixes.
 
-        Without a usable shared prefix this is plain left padding and no cache. With one, every
-        row is laid out as `prefix, padding, own tokens` (the mask hides the padding, and
-        generate() derives positions from the mask), so the prefix's cache, computed once and
-        kept for later batches, serves every row; rows are then already expanded to
-        prompts x samples.
+        A prompt's prefix is its conversation before the last message (the system prompt, and
+        few-shot demos): it recurs across an episode's steps and, for the system prompt, across
+        all episodes, so its cache is computed once and kept. With any prefix cached, each row
+        is laid out as `padding, prefix, padding, rest` (the mask hides the padding, and
+        generate() derives positions from the mask) and rows are already expanded to prompts x
+        samples. Without one this is plain left padding and no cache.
         """
         import torch
 
-        if not self.config.prefix_cache:
-            return self.tokenizer(texts, return_tensors="pt", padding=True,
-                                  add_special_tokens=False).to(self.device), None
+        texts = [self._render(p) for p in prompts]
+        plain = (self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device),
+                 None)
+        if not (self.config.prefix_cache and self._stackable) or self.config.prefix_cache_tokens < MIN_PREFIX_TOKENS:
+            return plain
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        shared = _common_prefix(ids, limit=min(len(x) for x in ids) - 1)  # each row keeps >= 1 own token
-        # A kept prefix that every row starts with is reused unless computing the longer common
-        # prefix once costs less than recomputing the difference in every row.
-        kept = max((len(k) for k in self._prefixes if len(k) <= shared and tuple(ids[0][:len(k)]) == k), default=0)
-        if kept and (shared - kept) * len(ids) <= shared:
-            shared = kept
-        elif len(ids) == 1 or shared < MIN_SHARED_PREFIX:  # nothing shared worth caching
-            return self.tokenizer(texts, return_tensors="pt", padding=True,
-                                  add_special_tokens=False).to(self.device), None
-        prefix = tuple(ids[0][:shared])
-        cache = self._prefix_cache(prefix)
-        rows = [x[shared:] for x in ids for _ in range(samples)]
-        width = max(len(r) for r in rows)
+        prefixes = [self._prefix_of(p, row) for p, row in zip(prompts, ids)]
+        if not any(prefixes):
+            return plain
+        layers = {prefix: self._prefix_layers(prefix) for prefix in set(prefixes) if prefix}
+        if any(v is None for v in layers.values()):
+            return plain  # a cache layout this method cannot stack (e.g. sliding-window layers)
+        rows = [(prefix, row[len(prefix):]) for prefix, row in zip(prefixes, ids) for _ in range(samples)]
+        width = max(len(prefix) for prefix, _ in rows)
+        rest = max(len(tail) for _, tail in rows)
         pad = self.tokenizer.pad_token_id
-        input_ids = [list(prefix) + [pad] * (width - len(r)) + r for r in rows]
-        mask = [[1] * shared + [0] * (width - len(r)) + [1] * len(r) for r in rows]
-        cache.batch_repeat_interleave(len(rows))
+        input_ids, mask = [], []
+        for prefix, tail in rows:
+            lead, gap = width - len(prefix), rest - len(tail)
+            input_ids.append([pad] * lead + list(prefix) + [pad] * gap + tail)
+            mask.append([0] * lead + [1] * len(prefix) + [0] * gap + [1] * len(tail))
+        cache = self._stack_cache([layers.get(prefix) for prefix, _ in rows], width)
         enc = {"input_ids": torch.tensor(input_ids, device=self.device),
                "attention_mask": torch.tensor(mask, device=self.device)}
         return enc, cache
 
-    def _prefix_cache(self, prefix: tuple[int, ...]):
-        """A fresh copy of the key/value cache of `prefix` (computed on first use, then kept)."""
-        import copy
+    def _prefix_of(self, messages: list[Message], ids: list[int]) -> tuple[int, ...]:
+        """The tokens of `messages[:-1]` when they are a proper token prefix of the whole prompt, else ()."""
+        if len(messages) < 2:
+            return ()
+        head = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=False)
+        prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+        if MIN_PREFIX_TOKENS <= len(prefix) < len(ids) and ids[:len(prefix)] == prefix:
+            return tuple(prefix)
+        return ()
 
+    def _prefix_layers(self, prefix: tuple[int, ...]) -> list[tuple] | None:
+        """Per layer (keys, values) of `prefix`, computed on first use and kept; None if not stackable."""
         import torch
+        from transformers.cache_utils import DynamicLayer
 
-        cache = self._prefixes.pop(prefix, None)
-        if cache is None:
+        layers = self._prefixes.pop(prefix, None)
+        if layers is None:
             with torch.inference_mode():
                 cache = self.model(torch.tensor([prefix], device=self.device), use_cache=True).past_key_values
-        self._prefixes[prefix] = cache  # most recently used last
-        while len(self._prefixes) > PREFIX_CACHE_SIZE:
+            if not all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None])):
+                self._stackable = False  # don't try again for this model
+                return None
+            layers = [(layer.keys, layer.values) for layer in cache.layers]
+        self._prefixes[prefix] = layers  # most recently used last
+        while sum(len(k) for k in self._prefixes) > self.config.prefix_cache_tokens and len(self._prefixes) > 1:
             self._prefixes.popitem(last=False)
-        return copy.deepcopy(cache)  # generate() extends the cache it is given
+        return layers
+
+    def _stack_cache(self, row_layers: list[list[tuple] | None], width: int):
+        """One DynamicCache for the batch: each row's prefix keys/values, left-padded with zeros to `width`."""
+        from transformers.cache_utils import DynamicCache
+
+        sample = next(layers for layers in row_layers if layers is not None)
+        cache = DynamicCache()
+        for index, (keys, values) in enumerate(sample):
+            cache.update(_stack_rows(row_layers, index, 0, keys, width),
+                         _stack_rows(row_layers, index, 1, values, width), index)
+        return cache
 
     def _sampling_kwargs(self, params: GenerationParams, samples: int) -> dict:
         kwargs: dict = {"max_new_tokens": params.max_new_tokens, "num_return_sequences": samples,
@@ -239,13 +266,16 @@ class TransformersModel:
         return grammar
 
 
-def _common_prefix(rows: list[list[int]], limit: int) -> int:
-    """Length of the longest token prefix that all `rows` share, at most `limit`."""
-    first = rows[0]
-    n = 0
-    while n < limit and all(row[n] == first[n] for row in rows):
-        n += 1
-    return n
+def _stack_rows(row_layers: list[list[tuple] | None], index: int, which: int, like, width: int):
+    """Layer `index`'s keys (which=0) or values (1) of every row, zero-padded on the left to `width`."""
+    import torch
+
+    parts = []
+    for layers in row_layers:
+        have = layers[index][which] if layers is not None else like[:, :, :0]
+        lead = like.new_zeros(like.shape[0], like.shape[1], width - have.shape[2], like.shape[3])
+        parts.append(torch.cat([lead, have], dim=2))
+    return torch.cat(parts, dim=0)
 
 
 def _row_seed(prompt_seed: int, sample: int) -> int:
