@@ -33,6 +33,8 @@ class EnvConfigModel(_Model):
     obs_tokens: int = Field(320, ge=64, description="observation token budget")
     max_steps: int = Field(12, ge=1, description="hard cap on steps per episode")
     steps_per_reference_step: float | None = Field(2.0, gt=0, description="per-task step budget factor")
+    screenshots: bool = Field(False, description="browser env only: save a JPEG of the page at every step "
+                                                 "(RUN/screenshots/) for the report's trajectory viewer")
 
 
 class PolicyConfigModel(_Model):

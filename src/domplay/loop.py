@@ -57,6 +57,9 @@ class Run:
         self.dir = Path(run_dir)
         self.config = config
         self.echo = echo
+        from domplay.stages import env_settings
+
+        env_settings(self)  # env settings that cannot work (screenshots without a browser) fail now, not rounds later
         self.dir.mkdir(parents=True, exist_ok=True)
         dump_config(config, self.dir / CONFIG_FILE)
         self.store = RunStore(self.dir)

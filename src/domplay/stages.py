@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from domplay.agent.policy import Policy, PolicyConfig, ReferencePolicy
-from domplay.agent.rollout import RolloutConfig, RolloutEngine
+from domplay.agent.rollout import RolloutConfig, RolloutEngine, ScreenshotFiles
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.env.observation import ObservationConfig
 from domplay.tasks.model import Task
@@ -31,7 +31,8 @@ PAIR_KINDS_FOR_DPO = ("reference", "step")
 
 def env_settings(run: Run) -> EnvSettings:
     c = run.config.env
-    return EnvSettings(kind=c.kind, observation=ObservationConfig(max_tokens=c.obs_tokens))
+    return EnvSettings(kind=c.kind, observation=ObservationConfig(max_tokens=c.obs_tokens),
+                       screenshots=c.screenshots)
 
 
 def policy_config(run: Run, temperature: float) -> PolicyConfig:
@@ -91,7 +92,9 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
                            stuck_after_repeats=c.rollout.stuck_after_repeats, seed=c.seed)
     with EnvFactory(env_settings(run), run.sites) as make_env:
         demos = demo_picker(run, demos_round) if demos_round is not None and model_spec is not None else None
-        engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind, demos=demos)
+        screenshots = ScreenshotFiles(run.dir) if c.env.screenshots else None
+        engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind, demos=demos,
+                               screenshots=screenshots)
         bar = tqdm(total=todo, desc=desc, unit="ep", dynamic_ncols=True)
         try:
             engine.run(tasks, round=r, skip=skip, on_episode=run.store.add_episode,

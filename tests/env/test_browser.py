@@ -20,7 +20,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from domplay.env.browser import BrowserEnv, BrowserEnvConfig
+from domplay.env.browser import SCREENSHOT_INFO_KEY, BrowserEnv, BrowserEnvConfig
 from domplay.env.browser_pool import BrowserConfig, BrowserPool
 from domplay.env.dom import DomEnv, DomEnvConfig
 from domplay.errors import BrowserError, ConfigError
@@ -292,6 +292,47 @@ def test_snapshot_and_screenshot(env):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1280, 800)
+
+
+def jpeg_size(jpeg: bytes) -> tuple[int, int]:
+    """(width, height) from a baseline or progressive JPEG's start-of-frame segment."""
+    i = 2
+    while i < len(jpeg):
+        marker, length = jpeg[i + 1], struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC2):
+            height, width = struct.unpack(">HH", jpeg[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise AssertionError("no start-of-frame segment in the JPEG")
+
+
+def test_screenshots_come_in_info_when_asked_for(inside):
+    shooting = BrowserEnv(BrowserEnvConfig(base_url=inside.base_url, screenshots=True, screenshot_jpeg_quality=60))
+    try:
+        obs, info = shooting.reset(options={"start_url": "/"})
+        home = info[SCREENSHOT_INFO_KEY]
+        obs, _, _, _, info = shooting.step(f"click({one(obs, 'link', 'Local link')})")
+        echo = info[SCREENSHOT_INFO_KEY]
+        assert obs.title == "Echo"
+        for jpeg in (home, echo):
+            assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"
+            assert jpeg_size(jpeg) == (1280, 800)  # the viewport, not the full page
+        assert home != echo  # taken after the step, of the page it led to
+    finally:
+        shooting.close()
+
+
+def test_no_screenshots_by_default(env):
+    _, info = env.reset(options={"start_url": "/"})
+    assert SCREENSHOT_INFO_KEY not in info
+    *_, info = env.step('answer("x")')
+    assert SCREENSHOT_INFO_KEY not in info
+
+
+@pytest.mark.parametrize("quality", [0, 101])
+def test_screenshot_quality_out_of_range_is_a_config_error(quality):
+    with pytest.raises(ConfigError, match=f"screenshot_jpeg_quality={quality}"):
+        BrowserEnvConfig(screenshots=True, screenshot_jpeg_quality=quality)
 
 
 def test_gymnasium_env_checker(env):

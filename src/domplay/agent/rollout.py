@@ -5,15 +5,21 @@ the policy for the next action of every active episode in ONE batched generate c
 steps each env, and refills slots whose episode ended from the queue of (task, sample)
 pairs. Each finished episode is handed to `on_episode` (the run store) at once, so a
 crash loses at most the episodes in flight.
+
+Screenshots: when the env returns one in `info` (a BrowserEnv with `screenshots` on) and
+the engine is given `ScreenshotFiles`, the screenshot of the page each step acted on is
+written to a file and named, relative to the run directory, in `step.extra[SCREENSHOT_KEY]`.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from domplay.agent.episode import Episode, StepRecord, state_key
 from domplay.agent.plan import Planner, PlanRequest, PlanState
@@ -21,14 +27,18 @@ from domplay.agent.policy import Policy, Query
 from domplay.agent.prompts import Demo, HistoryItem
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
+from domplay.env.browser import SCREENSHOT_INFO_KEY
 from domplay.env.observation import Observation
 from domplay.errors import ConfigError, DomplayError
 from domplay.tasks.model import Task
 from domplay.verify.verdict import verify
 
-
 ORACLE_STEPS_PER_REFERENCE_STEP = 4
 """Budget of a reference replay per reference step: the step itself and up to three scrolls."""
+SCREENSHOT_KEY = "screenshot"
+"""`StepRecord.extra` key: the screenshot of the page the step acted on, a PNG or JPEG file
+path relative to the run directory (the report's trajectory viewer shows it)."""
+SCREENSHOTS_FOLDER = "screenshots"
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,34 @@ class RolloutConfig:
             raise ConfigError(f"RolloutConfig.episode_timeout_s={self.episode_timeout_s}; it must be > 0")
 
 
+@dataclass(frozen=True)
+class ScreenshotFiles:
+    """Where step screenshots go: `<run_dir>/<folder>/<episode id>/<step index>.jpg`.
+
+    Files, not store rows: the SQLite store stays small and the report embeds only a
+    bounded few. Steps name them relative to `run_dir`, so a run directory can be moved.
+    """
+
+    run_dir: Path
+    folder: str = SCREENSHOTS_FOLDER
+
+    def episode_dir(self, episode_id: str) -> Path:
+        return self.run_dir / self.folder / episode_id
+
+    def clear(self, episode_id: str) -> None:
+        """Remove the files of an earlier attempt of this episode (a resumed run redoes it whole)."""
+        folder = self.episode_dir(episode_id)
+        if folder.exists():
+            shutil.rmtree(folder)
+
+    def write(self, episode_id: str, step: int, jpeg: bytes) -> str:
+        """Write one step's screenshot; return its path relative to the run directory."""
+        path = self.episode_dir(episode_id) / f"{step}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(jpeg)
+        return path.relative_to(self.run_dir).as_posix()
+
+
 @dataclass
 class _Live:
     task: Task
@@ -65,9 +103,14 @@ class _Live:
     env: WebEnv
     obs: Observation
     started: float
+    episode_id: str
     steps: list[StepRecord] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
     plan: PlanState | None = None
+    shot: bytes | None = None
+    """The env's screenshot of `obs` (None when the env records none)."""
+    shot_ref: str | None = None
+    """`shot`'s file once written (a step that did not act shows the same page: one file serves both)."""
 
 
 DemoPicker = Callable[[Task], Sequence[Demo]]
@@ -78,7 +121,7 @@ class RolloutEngine:
 
     def __init__(self, policy: Policy, env_factory: Callable[[], WebEnv], config: RolloutConfig = RolloutConfig(),
                  policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None,
-                 planner: Planner | None = None):
+                 planner: Planner | None = None, screenshots: ScreenshotFiles | None = None):
         self.policy = policy
         self.env_factory = env_factory
         self.config = config
@@ -87,6 +130,8 @@ class RolloutEngine:
         self.demos = demos
         self.planner = planner
         """Plan mode (see domplay.agent.plan) when given; None = act from the intent alone."""
+        self.screenshots = screenshots
+        """Where the env's screenshots are written; None = they are dropped."""
         self._envs: list[WebEnv] = []
 
     def run(self, tasks: Sequence[Task], round: int = 0, skip: Iterable[str] = (),
@@ -159,15 +204,18 @@ class RolloutEngine:
     # -- one episode ------------------------------------------------------------------------
     def _start(self, task: Task, sample: int, slot: int, round: int) -> tuple[_Live | None, Episode | None]:
         env = self._envs[slot]
+        episode_id = Episode.make_id(task.id, self.policy_name, round, sample)
         started = time.perf_counter()
+        if self.screenshots is not None:
+            self.screenshots.clear(episode_id)
         try:
-            obs, _ = env.reset(seed=self.config.seed, options={"task": task})
+            obs, info = env.reset(seed=self.config.seed, options={"task": task})
         except DomplayError as exc:
-            return None, Episode(id=Episode.make_id(task.id, self.policy_name, round, sample), task_id=task.id,
-                                 policy=self.policy_name, round=round, sample=sample, env=self.env_kind,
+            return None, Episode(id=episode_id, task_id=task.id, policy=self.policy_name, round=round,
+                                 sample=sample, env=self.env_kind,
                                  status="error", error=f"reset failed: {type(exc).__name__}: {exc}",
                                  seconds=time.perf_counter() - started)
-        return _Live(task, sample, env, obs, started), None
+        return _Live(task, sample, env, obs, started, episode_id, shot=info.get(SCREENSHOT_INFO_KEY)), None
 
     def _seed(self, live: _Live, round: int) -> int:
         key = f"{self.config.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
@@ -197,9 +245,9 @@ class RolloutEngine:
         error = decision.error
         action_text = A.format_action(decision.action) if decision.action is not None else None
         execute = decision.action is not None
-        plan_extra = {}
+        extra = self._screenshot_extra(live)
         if self.planner is not None and live.plan is not None:
-            plan_extra = self.planner.step_extra(live.plan)
+            extra.update(self.planner.step_extra(live.plan))
             live.plan, refusal = self.planner.before_step(live.plan, decision.action)
             if refusal is not None:  # e.g. stop() while subtasks remain: not executed, replanned
                 execute, error = False, refusal
@@ -207,13 +255,14 @@ class RolloutEngine:
             obs, _, terminated, truncated, info = live.env.step(decision.action)
             error = obs.error
             live.obs = obs
+            live.shot, live.shot_ref = info.get(SCREENSHOT_INFO_KEY), None
         env_seconds = time.perf_counter() - env_started
         live.steps.append(StepRecord(
             index=len(live.steps), url=before.url, observation=before.text, prompt=decision.prompt,
             completion=decision.completion,
             action=action_text, error=error, state_key=state_key(decision.prompt),
             model_seconds=decision.model_seconds, env_seconds=env_seconds,
-            completion_tokens=decision.completion_tokens, extra=plan_extra))
+            completion_tokens=decision.completion_tokens, extra=extra))
         live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error))
         if not execute:
             # An unparseable (or refused) reply is a step too: the agent sees the error next time.
@@ -230,11 +279,18 @@ class RolloutEngine:
         if verdict is None:
             verdict = verify(live.task.checks, snapshot)
         status = "done" if terminated else ("timeout" if timed_out else "truncated")
-        return Episode(id=Episode.make_id(live.task.id, self.policy_name, round, live.sample),
-                       task_id=live.task.id, policy=self.policy_name, round=round, sample=live.sample,
-                       env=self.env_kind, steps=live.steps, snapshot=snapshot, verdict=verdict,
+        return Episode(id=live.episode_id, task_id=live.task.id, policy=self.policy_name, round=round,
+                       sample=live.sample, env=self.env_kind, steps=live.steps, snapshot=snapshot, verdict=verdict,
                        status=status, seconds=elapsed,
                        plan=self.planner.record(live.plan) if self.planner is not None else None)
+
+    def _screenshot_extra(self, live: _Live) -> dict:
+        """{SCREENSHOT_KEY: file} for the page the next step acts on, when there is a screenshot of it."""
+        if self.screenshots is None or live.shot is None:
+            return {}
+        if live.shot_ref is None:
+            live.shot_ref = self.screenshots.write(live.episode_id, len(live.steps), live.shot)
+        return {SCREENSHOT_KEY: live.shot_ref}
 
 
 def _with_error(obs: Observation, error: str | None) -> Observation:

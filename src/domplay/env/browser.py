@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
+from domplay.env import actions as A
 from domplay.env.base import EnvConfig, WebEnv
 from domplay.env.browser_guard import OriginGuard
 from domplay.env.browser_pool import BrowserConfig, BrowserPool, shared_pool
@@ -40,6 +41,19 @@ PROXY_FAILURE = "net::ERR_PROXY_CONNECTION_FAILED"
 """How Chromium reports a request the guard's dead proxy refused (outside the allowlist)."""
 OBSERVE_ATTEMPTS = 3
 """Reads of the page tried when navigations keep replacing the document under the observe script."""
+SCREENSHOT_INFO_KEY = "screenshot_jpeg"
+"""`info` key of reset() and step() under which a BrowserEnv with `screenshots` on returns JPEG bytes."""
+DEFAULT_JPEG_QUALITY = 70
+"""JPEG quality of step screenshots: a 1280x800 viewport of a built-in site is 10-110 KB at 70,
+under the report's per-screenshot cap (`ViewerConfig.screenshot_max_bytes`)."""
+JPEG_QUALITY_RANGE = (1, 100)
+
+
+def check_jpeg_quality(name: str, quality: int) -> None:
+    """Raise ConfigError unless `quality` (the value of `name`) is a JPEG quality Chromium accepts."""
+    low, high = JPEG_QUALITY_RANGE
+    if not low <= quality <= high:
+        raise ConfigError(f"{name}={quality}; a JPEG quality must be between {low} and {high}")
 
 
 @cache
@@ -56,6 +70,15 @@ class BrowserEnvConfig(EnvConfig):
     """Token for `/_domplay/state` when the built-in sites run in another process."""
     state_timeout_s: float = 10.0
     """Timeout of the backend-state HTTP request."""
+    screenshots: bool = False
+    """Capture a JPEG of the viewport after every reset() and step(), returned as
+    `info[SCREENSHOT_INFO_KEY]` (for the report's trajectory viewer)."""
+    screenshot_jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    """JPEG quality (1-100) of those screenshots."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_jpeg_quality("BrowserEnvConfig.screenshot_jpeg_quality", self.screenshot_jpeg_quality)
 
 
 class BrowserEnv(WebEnv):
@@ -232,7 +255,32 @@ class BrowserEnv(WebEnv):
             raise NavigationError(f"backend state request failed: HTTP {resp.status_code} {resp.text[:200]}")
         return resp.json()
 
+    # -- gymnasium API: the base env's, plus a screenshot in `info` when asked for ------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = super().reset(seed=seed, options=options)
+        return obs, self._with_screenshot(info)
+
+    def step(self, action: str | A.Action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, self._with_screenshot(info)
+
+    def _with_screenshot(self, info: dict[str, Any]) -> dict[str, Any]:
+        if self.config.screenshots:
+            info[SCREENSHOT_INFO_KEY] = self.screenshot_jpeg()
+        return info
+
     # -- public extras ----------------------------------------------------------------------
+    def screenshot_jpeg(self, quality: int | None = None) -> bytes:
+        """A JPEG of the viewport as it is now (`quality` defaults to the config's)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        quality = self.config.screenshot_jpeg_quality if quality is None else quality
+        check_jpeg_quality("screenshot_jpeg(quality)", quality)
+        try:
+            return self.page.screenshot(type="jpeg", quality=quality)
+        except PlaywrightError as exc:
+            raise BrowserError(f"cannot take a screenshot of {self.page.url}: {_first_line(exc)}") from None
+
     def screenshot(self, path: str | Path | None = None, full_page: bool = False) -> bytes:
         """A PNG of the page as it is now (also written to `path` when given)."""
         return self.page.screenshot(path=str(path) if path is not None else None, full_page=full_page,

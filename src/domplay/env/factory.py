@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domplay.env.base import WebEnv
+from domplay.env.browser import DEFAULT_JPEG_QUALITY, check_jpeg_quality
 from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError
 from domplay.sites.app import SitesApp
@@ -25,10 +26,18 @@ class EnvSettings:
     observation: ObservationConfig = field(default_factory=ObservationConfig)
     allowed_origins: tuple[str, ...] = ()
     chromium_path: str = "/usr/bin/chromium"
+    screenshots: bool = False
+    """BrowserEnv captures a JPEG of the viewport after every reset and step (see
+    `BrowserEnvConfig.screenshots`); DomEnv renders nothing, so it cannot."""
+    screenshot_jpeg_quality: int = DEFAULT_JPEG_QUALITY
 
     def __post_init__(self) -> None:
         if self.kind not in ("dom", "browser"):
             raise ConfigError(f"env kind {self.kind!r} is unknown; use 'dom' or 'browser'")
+        if self.screenshots and self.kind != "browser":
+            raise ConfigError(f"env screenshots need the browser env (env kind is {self.kind!r}: DomEnv renders "
+                              f"no pages); set env.kind: browser or env.screenshots: false")
+        check_jpeg_quality("EnvSettings.screenshot_jpeg_quality", self.screenshot_jpeg_quality)
 
 
 class EnvFactory(AbstractContextManager):
@@ -64,7 +73,8 @@ class EnvFactory(AbstractContextManager):
             raise ConfigError("BrowserEnv needs the site server: use EnvFactory as a context manager")
         config = BrowserEnvConfig(base_url=self._server.base_url, max_steps=s.max_steps,
                                   observation=s.observation, allowed_origins=s.allowed_origins,
-                                  browser=BrowserConfig(executable_path=s.chromium_path))
+                                  browser=BrowserConfig(executable_path=s.chromium_path),
+                                  screenshots=s.screenshots, screenshot_jpeg_quality=s.screenshot_jpeg_quality)
         return BrowserEnv(config, sites=self.sites)
 
     def __exit__(self, *exc: object) -> None:

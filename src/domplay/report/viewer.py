@@ -5,8 +5,9 @@ gets the held-out eval episodes of the first and the last round (up to a cap per
 a seeded sample of training episodes per round; observations are cut to a length and
 screenshots above a size are left out. `ViewerData.left_out` says what was not embedded.
 
-Screenshots: a step shows one when its `extra["screenshot"]` names a PNG or JPEG file
-(relative to the run directory, or absolute) — the convention for envs that record them.
+Screenshots: a step shows one when its `extra[SCREENSHOT_KEY]` names a PNG or JPEG file
+(relative to the run directory, or absolute); the rollout engine writes them for a
+BrowserEnv with `screenshots` on (see `domplay.agent.rollout.ScreenshotFiles`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from domplay.agent.episode import Episode, StepRecord
+from domplay.agent.rollout import SCREENSHOT_KEY
 from domplay.data.store import RunStore
 from domplay.errors import ConfigError
 from domplay.tasks.model import Task
 
-SCREENSHOT_KEY = "screenshot"
+__all__ = ["SCREENSHOT_KEY", "ViewerConfig", "ViewerData", "episode_dict", "select_episodes"]
+
 _IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
