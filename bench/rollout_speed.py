@@ -6,7 +6,11 @@ inside the model's generate calls, and the generated tokens.
 
     python bench/rollout_speed.py [--tasks 16] [--concurrency 8] [--max-steps 4]
 
-Last line: one JSON object with `episodes_per_s`, `llm_time_share`, `gen_tokens_per_s`.
+The same rollout runs twice, without and with the backend's prefix cache (the system
+prompt's keys/values computed once), and the speed-up and whether the actions agree are printed.
+
+Last line: one JSON object with `episodes_per_s`, `llm_time_share`, `gen_tokens_per_s` (prefix
+cache on) and `prefix_cache_speedup`.
 """
 
 from __future__ import annotations
@@ -41,15 +45,9 @@ class TimedModel:
         return out
 
 
-@click.command()
-@click.option("--tasks", "n_tasks", default=16, show_default=True)
-@click.option("--concurrency", default=8, show_default=True)
-@click.option("--max-steps", default=4, show_default=True)
-@click.option("--obs-tokens", default=320, show_default=True)
-def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int) -> None:
-    tasks = propose_preset(PRESETS["heldout"])[:n_tasks]
-    sites = SitesApp(seed=0)
-    model = TimedModel(load_model("embedded"))
+def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, prefix_cache: bool) -> dict:
+    """One timed rollout over `tasks` (after a warm-up batch) with a fresh embedded model."""
+    model = TimedModel(load_model("embedded", prefix_cache=prefix_cache))
     policy = Policy(model, PolicyConfig())
     config = RolloutConfig(concurrency=concurrency, max_steps=max_steps, steps_per_reference_step=None)
     engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
@@ -59,15 +57,35 @@ def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int) -> Non
     started = time.perf_counter()
     episodes = engine.run(tasks)
     wall = time.perf_counter() - started
+    engine.close()
     steps = sum(len(e.steps) for e in episodes)
-    result = {
+    return {
         "episodes": len(episodes), "steps": steps, "wall_s": round(wall, 2),
         "episodes_per_s": round(len(episodes) / wall, 4),
         "steps_per_s": round(steps / wall, 3),
         "llm_time_share": round(model.seconds / wall, 4),
         "outside_model_share": round(1 - model.seconds / wall, 4),
         "gen_tokens_per_s": round(model.tokens / model.seconds, 2),
+        "actions": [s.action for e in episodes for s in e.steps],
     }
+
+
+@click.command()
+@click.option("--tasks", "n_tasks", default=16, show_default=True)
+@click.option("--concurrency", default=8, show_default=True)
+@click.option("--max-steps", default=4, show_default=True)
+@click.option("--obs-tokens", default=320, show_default=True)
+def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int) -> None:
+    tasks = propose_preset(PRESETS["heldout"])[:n_tasks]
+    sites = SitesApp(seed=0)
+    plain = measure(tasks, sites, concurrency, max_steps, obs_tokens, prefix_cache=False)
+    cached = measure(tasks, sites, concurrency, max_steps, obs_tokens, prefix_cache=True)
+    same = plain.pop("actions") == cached.pop("actions")
+    print(f"without prefix cache: {json.dumps(plain)}")
+    print(f"with prefix cache:    {json.dumps(cached)}")
+    print(f"prefix cache speed-up {plain['wall_s'] / cached['wall_s']:.2f}x; same actions: {same}")
+    result = dict(cached, prefix_cache_speedup=round(plain["wall_s"] / cached["wall_s"], 3),
+                  same_actions_with_and_without_prefix_cache=same)
     print(json.dumps(result))
 
 
