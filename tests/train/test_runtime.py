@@ -37,3 +37,23 @@ def test_model_paths(tmp_path, embedded_dir):
     assert resolve_model_path(f"hf:{embedded_dir}") == embedded_dir
     with pytest.raises(ModelError, match="config.json missing"):
         resolve_model_path(tmp_path)
+
+
+def test_progress_without_a_terminal_is_ten_plain_lines_on_stderr(capsys):
+    from types import SimpleNamespace
+
+    from domplay.train.runtime import progress_callback
+
+    callback = progress_callback("sft")
+    state = SimpleNamespace(max_steps=25, global_step=0)
+    callback.on_train_begin(None, state, None)
+    for step in range(1, 26):
+        state.global_step = step
+        callback.on_log(None, state, None, logs={"loss": 2.0 / step})
+        callback.on_step_end(None, state, None)
+    callback.on_train_end(None, state, None)
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == ""  # stdout stays clean for the CLI's JSON line
+    assert lines[0].startswith("sft: step 2/25, loss 1.000") and lines[-1].startswith("sft: step 25/25, loss 0.080")
+    assert len(lines) == 13 and all("min left" in line for line in lines)

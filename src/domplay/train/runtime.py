@@ -275,25 +275,51 @@ def read_record(directory: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+PLAIN_PROGRESS_LINES = 10
+"""Without a terminal, training reports progress as this many plain lines on stderr."""
+
+
 def progress_callback(desc: str) -> Any:
-    """A TrainerCallback that shows one progress bar (steps, ETA, latest loss) for a training run."""
+    """A TrainerCallback that shows training progress (steps, ETA, latest loss).
+
+    On a terminal: one progress bar. Otherwise (logs, pipes): a plain line on stderr at every
+    tenth of the steps, so a long CPU run is not silent and stdout (e.g. the CLI's JSON line)
+    stays clean.
+    """
+    import sys
+    import time
+
     from tqdm import tqdm
     from transformers import TrainerCallback
 
     class _Progress(TrainerCallback):
         bar = None
+        loss: float | None = None
+        started = 0.0
+        next_line = 0
 
         def on_train_begin(self, args, state, control, **kwargs):
-            # disable=None: a bar on a terminal only, so piped output (e.g. the CLI's JSON line) stays clean
+            # disable=None: a bar on a terminal only
             self.bar = tqdm(total=state.max_steps, desc=desc, unit="step", dynamic_ncols=True, disable=None)
+            self.started = time.perf_counter()
+            self.next_line = max(1, state.max_steps // PLAIN_PROGRESS_LINES)
 
         def on_step_end(self, args, state, control, **kwargs):
-            if self.bar is not None:
+            if self.bar is not None and not self.bar.disable:
                 self.bar.update(state.global_step - self.bar.n)
+            elif state.global_step >= self.next_line or state.global_step == state.max_steps:
+                self.next_line = state.global_step + max(1, state.max_steps // PLAIN_PROGRESS_LINES)
+                elapsed = time.perf_counter() - self.started
+                left = elapsed / state.global_step * (state.max_steps - state.global_step)
+                loss = f", loss {self.loss:.3f}" if self.loss is not None else ""
+                print(f"{desc}: step {state.global_step}/{state.max_steps}{loss}, "
+                      f"{elapsed / 60:.1f} min elapsed, ~{left / 60:.1f} min left", file=sys.stderr, flush=True)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if self.bar is not None and logs and "loss" in logs:
-                self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+            if logs and "loss" in logs:
+                self.loss = float(logs["loss"])
+                if self.bar is not None:
+                    self.bar.set_postfix(loss=f"{self.loss:.3f}")
 
         def on_train_end(self, args, state, control, **kwargs):
             if self.bar is not None:
