@@ -154,17 +154,20 @@ class TransformersModel:
         import torch
 
         texts = [self._render(p) for p in prompts]
-        plain = (self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device),
-                 None)
+
+        def plain() -> tuple[dict, None]:
+            return self.tokenizer(texts, return_tensors="pt", padding=True,
+                                  add_special_tokens=False).to(self.device), None
+
         if not (self.config.prefix_cache and self._stackable) or self.config.prefix_cache_tokens < MIN_PREFIX_TOKENS:
-            return plain
+            return plain()
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
         prefixes = [self._prefix_of(p, row) for p, row in zip(prompts, ids)]
         if not any(prefixes):
-            return plain
+            return plain()
         layers = {prefix: self._prefix_layers(prefix) for prefix in set(prefixes) if prefix}
         if any(v is None for v in layers.values()):
-            return plain  # a cache layout this method cannot stack (e.g. sliding-window layers)
+            return plain()  # a cache layout this method cannot stack (e.g. sliding-window layers)
         rows = [(prefix, row[len(prefix):]) for prefix, row in zip(prefixes, ids) for _ in range(samples)]
         width = max(len(prefix) for prefix, _ in rows)
         rest = max(len(tail) for _, tail in rows)
