@@ -26,8 +26,7 @@ from domplay.agent.plan import Planner, PlanRequest, PlanState
 from domplay.agent.policy import Policy, Query
 from domplay.agent.prompts import Demo, HistoryItem
 from domplay.env import actions as A
-from domplay.env.base import WebEnv
-from domplay.env.browser import SCREENSHOT_INFO_KEY
+from domplay.env.base import SCREENSHOT_INFO_KEY, WebEnv
 from domplay.env.observation import Observation
 from domplay.errors import ConfigError, DomplayError
 from domplay.tasks.model import Task

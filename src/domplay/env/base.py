@@ -27,6 +27,9 @@ from domplay.sites.base import new_namespace
 from domplay.verify.snapshot import ActionRecord, Snapshot, TargetElement
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+SCREENSHOT_INFO_KEY = "screenshot_jpeg"
+"""`info` key of reset() and step() under which an env that renders pages (BrowserEnv with
+`screenshots` on) returns JPEG bytes of the page; envs that render nothing never set it."""
 REQUIRES_JS_ERROR = ("this page needs JavaScript, which DomEnv does not run; "
                      "use the browser env (--env browser) for it")
 

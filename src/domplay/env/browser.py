@@ -26,7 +26,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from domplay.env import actions as A
-from domplay.env.base import EnvConfig, WebEnv
+from domplay.env.base import SCREENSHOT_INFO_KEY, EnvConfig, WebEnv
 from domplay.env.browser_guard import OriginGuard
 from domplay.env.browser_pool import BrowserConfig, BrowserPool, shared_pool
 from domplay.env.dom import InProcessSites
@@ -41,8 +41,6 @@ PROXY_FAILURE = "net::ERR_PROXY_CONNECTION_FAILED"
 """How Chromium reports a request the guard's dead proxy refused (outside the allowlist)."""
 OBSERVE_ATTEMPTS = 3
 """Reads of the page tried when navigations keep replacing the document under the observe script."""
-SCREENSHOT_INFO_KEY = "screenshot_jpeg"
-"""`info` key of reset() and step() under which a BrowserEnv with `screenshots` on returns JPEG bytes."""
 DEFAULT_JPEG_QUALITY = 70
 """JPEG quality of step screenshots: a 1280x800 viewport of a built-in site is 10-110 KB at 70,
 under the report's per-screenshot cap (`ViewerConfig.screenshot_max_bytes`)."""
