@@ -7,7 +7,7 @@ model's earlier mistakes, so a few hundred steps give a stable figure in minutes
 by action kind and difficulty.
 
     python bench/step_accuracy.py --model embedded [--tasks heldout] [--limit 40]
-    python bench/step_accuracy.py --model runs/quick/round1/sft
+    python bench/step_accuracy.py --model runs/quick/round1/sft [--dtype float32]
 
 Scrolls count: when the target is below the observation's budget, scrolling is the right move.
 
@@ -61,13 +61,15 @@ def _kind(action: str) -> str:
 @click.option("--obs-tokens", default=320, show_default=True)
 @click.option("--history", default=2, show_default=True)
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
-def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, show: int) -> None:
+@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+              help="the transformers backend's dtype")
+def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, show: int, dtype: str) -> None:
     tasks = [t for t in resolve_tasks(task_spec) if t.reference]
     stride = max(1, len(tasks) // limit)
     tasks = tasks[::stride][:limit]
     sites = SitesApp(seed=0)
     config = PolicyConfig(history_steps=history, max_new_tokens=40)
-    policy = TeacherForced(load_model(spec), config)
+    policy = TeacherForced(load_model(spec, dtype=dtype), config)
     engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
                                                   sites=sites), RolloutConfig(concurrency=8, max_steps=12))
     started = time.perf_counter()
@@ -89,14 +91,15 @@ def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, s
             print(f"  miss {task_id}: want {want}  got {got}")
     total = sum(ok for ok, _ in hits.values())
     steps = len(policy.records)
-    print(f"{steps} graded steps over {len(tasks)} tasks ({spec}) in {seconds:.0f} s")
+    print(f"{steps} graded steps over {len(tasks)} tasks ({spec}, {dtype}) in {seconds:.0f} s")
     for name, table in (("action", hits), ("difficulty", by_diff)):
         for key, (ok, n) in sorted(table.items()):
             print(f"  {name:10s} {key:8s} {ok:4d}/{n:<4d} {ok / n:6.1%}")
     print(json.dumps({"steps": steps, "accuracy": round(total / max(1, steps), 4),
                       "by_kind": {k: round(ok / n, 4) for k, (ok, n) in sorted(hits.items())},
                       "by_difficulty": {k: round(ok / n, 4) for k, (ok, n) in sorted(by_diff.items())},
-                      "seconds": round(seconds, 1)}))
+                      "seconds": round(seconds, 1), "dtype": dtype,
+                      "actions": [got for _, _, got in policy.records]}))
 
 
 if __name__ == "__main__":

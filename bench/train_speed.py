@@ -1,11 +1,15 @@
-"""LoRA SFT speed: domplay's trainer vs TRL's SFTTrainer directly, same data and settings, same run.
+"""SFT speed: domplay's trainer vs TRL's SFTTrainer directly, same data and settings, same run.
 
-    PYTHONPATH=src python bench/train_speed.py [--examples 16] [--steps 4] [--batch-size 4]
+    PYTHONPATH=src python bench/train_speed.py [--finetune lora|full] [--lines 24] [--examples 16] [--steps 4]
 
-Both sides train the embedded SmolLM2-135M with the same LoRA config on the same ~200-token
-examples; the time compared is the training loop (trainer.train()), per example seen. domplay's
-extra work around the loop (data checks, merging, saving, the record) is printed separately.
-The last line is one JSON object: domplay_s_per_example, raw_trl_s_per_example, ratio.
+All sides train the embedded SmolLM2-135M on the same step examples (`--lines` observation lines:
+9 give ~200 tokens with the chat template, 24 ~390, like a run's prompts). Sides:
+- raw TRL: SFTTrainer as documented, float32 on CPU (TRL's default), TRL's loss;
+- domplay float32: domplay's trainer with its CPU default, float32 (its loss applies the LM head to
+  the labelled tokens only);
+- domplay bf16: the same with precision bfloat16 (autocast; fast on CPUs with AVX512-BF16/AMX).
+The time compared is the training loop (trainer.train()), per example seen; wall time adds loading,
+merging and saving. The last line is one JSON object with each side's s/example and the ratios.
 """
 
 from __future__ import annotations
@@ -16,17 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-OBSERVATION_LINES = 9  # ~200 tokens of prompt + completion per example with the chat template (24 lines: ~390)
-
-
-def make_rows(count: int) -> list[dict]:
+def make_rows(count: int, lines: int) -> list[dict]:
     """Step-level SFT rows shaped like domplay's: a task, an observation, one action."""
     rows = []
     for i in range(count):
-        lines = [f'[{10 + j}] {"button" if j % 3 else "link"} "Item {i}-{j}"' for j in range(OBSERVATION_LINES)]
-        prompt = f"Task: add item {i} to the cart.\nURL: http://127.0.0.1/shop/\n" + "\n".join(lines)
+        page = [f'[{10 + j}] {"button" if j % 3 else "link"} "Item {i}-{j}"' for j in range(lines)]
+        prompt = f"Task: add item {i} to the cart.\nURL: http://127.0.0.1/shop/\n" + "\n".join(page)
         rows.append({"prompt": [{"role": "user", "content": prompt}],
-                     "completion": [{"role": "assistant", "content": f"click({10 + i % OBSERVATION_LINES})"}],
+                     "completion": [{"role": "assistant", "content": f"click({10 + i % lines})"}],
                      "task_id": f"bench-{i}"})
     return rows
 
@@ -56,8 +57,9 @@ def run_raw_trl(rows: list[dict], config, model_dir: Path, work: Path) -> dict:
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     dataset = datasets.Dataset.from_list(rows).select_columns(["prompt", "completion"])
     lora = config.lora
-    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                             target_modules=list(lora.target_modules), task_type="CAUSAL_LM")
+    peft_config = None if config.finetune == "full" else LoraConfig(
+        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.target_modules),
+        task_type="CAUSAL_LM")
     args = SFTConfig(output_dir=str(work), max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
                      learning_rate=config.learning_rate, max_length=config.max_length_tokens, logging_steps=1,
                      gradient_checkpointing=False, bf16=False, use_cpu=True, report_to=[], save_strategy="no",
@@ -73,11 +75,19 @@ def run_raw_trl(rows: list[dict], config, model_dir: Path, work: Path) -> dict:
             "final_loss": losses[-1]}
 
 
+def native_bf16() -> bool:
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=16)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--finetune", choices=["lora", "full"], default="lora")
+    parser.add_argument("--lines", type=int, default=24, help="observation lines per example (24: ~390 tokens)")
     options = parser.parse_args()
 
     import torch
@@ -88,25 +98,30 @@ def main() -> None:
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    config = SFTTrainConfig(max_steps=options.steps, batch_size=options.batch_size, max_length_tokens=512,
-                            keep_adapter=False)
-    rows = make_rows(options.examples)
+    config = SFTTrainConfig(max_steps=options.steps, batch_size=options.batch_size, max_length_tokens=1024,
+                            keep_adapter=False, finetune=options.finetune)
+    rows = make_rows(options.examples, options.lines)
     model_dir = embedded_model_dir()
     with tempfile.TemporaryDirectory(prefix="domplay-bench-") as tmp:
         work = Path(tmp)
         run_raw_trl(rows[:config.batch_size], config.model_copy(update={"max_steps": 1}), model_dir, work / "w")
         raw = run_raw_trl(rows, config, model_dir, work / "raw")  # the first call above warmed up lazy imports
-        ours = run_domplay(rows, config, work / "domplay")
-    d_spe, r_spe = ours["train_s"] / ours["examples"], raw["train_s"] / raw["examples"]
-    print(f"torch threads: {torch.get_num_threads()}, examples: {options.examples}, steps: {options.steps}, "
-          f"batch: {options.batch_size}")
-    for name, side in (("raw TRL", raw), ("domplay", ours)):
-        print(f"{name:8s} train loop {side['train_s']:7.2f} s for {side['examples']} examples "
-              f"({side['train_s'] / side['examples']:.3f} s/example), wall incl. load/save {side['wall_s']:7.2f} s, "
+        exact = run_domplay(rows, config.model_copy(update={"precision": "float32"}), work / "domplay32")
+        half = run_domplay(rows, config.model_copy(update={"precision": "bfloat16"}), work / "domplay16")
+    print(f"torch threads: {torch.get_num_threads()}, finetune: {options.finetune}, examples: {options.examples}, "
+          f"steps: {options.steps}, batch: {options.batch_size}, CPU has hardware bf16: {native_bf16()}")
+    spe = {}
+    for name, side in (("raw TRL", raw), ("domplay float32", exact), ("domplay bf16", half)):
+        spe[name] = side["train_s"] / side["examples"]
+        print(f"{name:16s} train loop {side['train_s']:7.2f} s for {side['examples']} examples "
+              f"({spe[name]:.3f} s/example), wall incl. load/save {side['wall_s']:7.2f} s, "
               f"final loss {side['final_loss']:.4f}")
-    print(json.dumps({"domplay_s_per_example": round(d_spe, 4), "raw_trl_s_per_example": round(r_spe, 4),
-                      "ratio": round(d_spe / r_spe, 4), "domplay_wall_s": round(ours["wall_s"], 2),
-                      "raw_trl_wall_s": round(raw["wall_s"], 2)}))
+    print(json.dumps({"finetune": options.finetune, "raw_trl_s_per_example": round(spe["raw TRL"], 4),
+                      "domplay_float32_s_per_example": round(spe["domplay float32"], 4),
+                      "domplay_bf16_s_per_example": round(spe["domplay bf16"], 4),
+                      "speedup_float32": round(spe["raw TRL"] / spe["domplay float32"], 3),
+                      "speedup_bf16": round(spe["raw TRL"] / spe["domplay bf16"], 3),
+                      "raw_trl_wall_s": round(raw["wall_s"], 2), "domplay_bf16_wall_s": round(half["wall_s"], 2)}))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ def test_cpu_trains_in_float32_and_cuda_cannot_be_forced():
         resolve_hardware(SFTTrainConfig(device="cuda"))
 
 
-def test_bf16_loads_a_frozen_lora_base_in_bf16_but_keeps_full_finetuning_in_float32():
-    assert resolve_hardware(DPOTrainConfig(device="cpu", precision="bfloat16")).load_dtype == "bfloat16"
-    full = resolve_hardware(DPOTrainConfig(device="cpu", precision="bfloat16", finetune="full"))
-    assert full.bf16 and full.load_dtype == "float32"
+def test_bf16_keeps_float32_weights_on_cpu_lora_and_full_alike():
+    for finetune in ("lora", "full"):
+        hardware = resolve_hardware(DPOTrainConfig(device="cpu", precision="bfloat16", finetune=finetune))
+        assert hardware.bf16 and hardware.load_dtype == "float32"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -1,0 +1,69 @@
+"""The completion-only LM head loss of train/sft.py against the model's own loss on a tiny Llama."""
+
+import pytest
+import torch
+
+from domplay.train.sft import labelled_token_loss
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+    return LlamaForCausalLM(config).float()
+
+
+def _batch():
+    """Two right-padded rows whose labels cover only their last few (completion) tokens."""
+    generator = torch.Generator().manual_seed(1)
+    ids = torch.randint(1, 97, (2, 12), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    labels = torch.full_like(ids, -100)
+    labels[0, 8:] = ids[0, 8:]
+    labels[1, 6:9] = ids[1, 6:9]
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def _grads(model):
+    return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def test_equals_the_models_own_loss_and_gradients(tiny):
+    inputs = _batch()
+    tiny.zero_grad()
+    ours = labelled_token_loss(tiny, inputs)
+    ours.backward()
+    ours_grads = _grads(tiny)
+    tiny.zero_grad()
+    theirs = tiny(**inputs).loss
+    theirs.backward()
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
+    assert ours_grads.keys() == _grads(tiny).keys()
+    for name, grad in _grads(tiny).items():
+        assert torch.allclose(ours_grads[name], grad, atol=1e-6), name
+
+
+def test_counts_tokens_across_accumulated_batches_when_told(tiny):
+    inputs = _batch()
+    labelled = int((inputs["labels"][:, 1:] != -100).sum())
+    mean = labelled_token_loss(tiny, inputs)
+    summed_over_twice = labelled_token_loss(tiny, inputs, num_items_in_batch=2 * labelled)
+    assert summed_over_twice.item() == pytest.approx(mean.item() / 2, rel=1e-5)
+
+
+def test_bf16_autocast_stays_close_and_keeps_float32_weights(tiny):
+    inputs = _batch()
+    exact = labelled_token_loss(tiny, inputs).item()
+    autocast = labelled_token_loss(tiny, inputs, bf16=True)
+    assert autocast.dtype == torch.float32 and autocast.item() == pytest.approx(exact, rel=2e-2)
+    assert all(p.dtype == torch.float32 for p in tiny.parameters())
+
+
+def test_a_batch_without_labels_is_a_finite_zero(tiny):
+    inputs = _batch()
+    inputs["labels"] = torch.full_like(inputs["labels"], -100)
+    assert labelled_token_loss(tiny, inputs).item() == 0.0
