@@ -195,7 +195,7 @@ def train_stage(run: Run, r: int) -> None:
     if datasets["sft"].rows > 0:
         config = parse_config(SFTTrainConfig, finetune=t.finetune, learning_rate=t.sft_learning_rate,
                               num_epochs=t.sft_epochs, batch_size=t.batch_size,
-                              max_length_tokens=t.max_length_tokens, seed=run.config.seed + r)
+                              max_length_tokens=t.max_length_tokens, precision=t.precision, seed=run.config.seed + r)
         result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"), config=config)
         run.record_checkpoint(r, "sft", str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
                               {"final_loss": result.final_loss, "seconds": result.seconds,
@@ -206,7 +206,7 @@ def train_stage(run: Run, r: int) -> None:
 
         config = parse_config(DPOTrainConfig, finetune=t.finetune, learning_rate=t.dpo_learning_rate,
                               num_epochs=t.dpo_epochs, beta=t.dpo_beta, batch_size=t.batch_size,
-                              max_length_tokens=t.max_length_tokens, seed=run.config.seed + r)
+                              max_length_tokens=t.max_length_tokens, precision=t.precision, seed=run.config.seed + r)
         result = train_dpo(datasets["pairs"].path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"),
                            config=config)
         run.record_checkpoint(r, "dpo", str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
