@@ -131,3 +131,32 @@ def test_bootstrapped_demos_reach_later_prompts(tmp_path: Path) -> None:
                       .fetchone()[0] for r, p in ((0, "base"), (2, "round2")))
     assert len(json.loads(round0)[0]["prompt"]) == 2  # system + user: no demos before any round
     assert len(json.loads(round2)[0]["prompt"]) == 4  # system + demo (user, assistant) + user
+
+
+def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
+    """The run config's train section (precision, rate, epochs, seed per round) is what SFT gets."""
+    import domplay.train.sft as sft
+    from domplay.stages import build_stage, propose_stage, rollout_stage, train_stage
+    from domplay.train.runtime import TrainResult
+
+    seen = []
+
+    def fake_train_sft(data, model, out_dir, config):  # records the call; training itself is tested in tests/train
+        seen.append((Path(data), model, config))
+        return TrainResult(method="sft", model_dir=Path(out_dir), adapter_dir=None, base_model=str(model), rows=1,
+                           examples_seen=1, steps=1, losses=(1.0,), final_loss=1.0, seconds=0.1,
+                           seconds_per_example=0.1, git_revision="unknown")
+
+    monkeypatch.setattr(sft, "train_sft", fake_train_sft)
+    train = {"method": "sft", "finetune": "full", "precision": "bfloat16", "sft_learning_rate": 3e-5,
+             "sft_epochs": 2.0}
+    run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
+    run.round0()
+    for stage in (propose_stage, rollout_stage, build_stage, train_stage):
+        stage(run, 1)
+    [(data, model, config)] = seen
+    assert data.is_file() and model == "random"  # the starting model trains in round 1
+    assert (config.precision, config.finetune, config.learning_rate, config.num_epochs, config.seed) == \
+        ("bfloat16", "full", 3e-5, 2.0, 1)
+    checkpoints = {c.name: c for c in run.store.checkpoints(1)}
+    assert checkpoints.keys() == {"sft", "final"} and checkpoints["sft"].config["precision"] == "bfloat16"
