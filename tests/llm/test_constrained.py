@@ -57,11 +57,40 @@ def test_action_subset_and_json_round_trip():
     assert hash(Constraint.from_json(PAGE.to_json())) == hash(PAGE)
 
 
+NARROW = Constraint(ids=[3, 7, 12, 15], select_options={15: ["S", "M"]},
+                    action_ids={"click": [3, 12], "fill": [7], "select": [15], "press": [7]},
+                    scroll_directions=["down"])
+
+
+@pytest.mark.parametrize("text,ok", [
+    ("click(12)", True), ("click(7)", False), ('fill(7, "x")', True), ('fill(12, "x")', False),
+    ('select(15, "M")', True), ('select(12, "M")', False), ('press(7, "Enter")', True), ('press(3, "Enter")', False),
+    ('scroll("down")', True), ('scroll("up")', False),
+])
+def test_action_ids_and_scroll_directions_narrow_the_grammar(text, ok):
+    assert (ActionGrammar(NARROW).advance(START, text) == DONE) is ok
+    assert bool(re.fullmatch(NARROW.to_regex(), text)) is ok
+
+
+def test_an_action_with_nothing_to_name_is_not_allowed():
+    none = Constraint(ids=[3], action_ids={"fill": []}, scroll_directions=[])
+    grammar = ActionGrammar(none)
+    assert grammar.advance(START, "fill(") is None and grammar.advance(START, "scroll(") is None
+    assert grammar.advance(START, "click(3)") == DONE
+    assert not none.allows("fill") and not none.allows("scroll") and none.allows("click")
+    assert Constraint.from_json(none.to_json()) == none
+    assert Constraint.from_json(NARROW.to_json()) == NARROW
+
+
 def test_bad_constraints_fail_loudly():
     with pytest.raises(ConfigError, match="unknown"):
         Constraint(ids=[1], actions=["jump"])
     with pytest.raises(ConfigError, match="non-negative integers"):
         Constraint(ids=["12"])
+    with pytest.raises(ConfigError, match="only .* take ids"):
+        Constraint(ids=[1], action_ids={"scroll": [1]})
+    with pytest.raises(ConfigError, match="scroll_directions"):
+        Constraint(ids=[1], scroll_directions=["left"])
 
 
 # ----- real decoding with the embedded model -----

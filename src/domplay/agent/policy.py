@@ -98,9 +98,23 @@ def parse_completion(text: str) -> A.Action:
     return A.parse_action(text[start:])  # unbalanced: let the parser name the problem
 
 
+FILLABLE_ROLES = frozenset({"textbox", "searchbox", "combobox"})
+
+
 def page_constraint(obs: Observation) -> Constraint:
-    """What a valid action may name on this page: its ids and each select's options."""
-    return Constraint(ids=obs.ids, select_options={e.id: e.options for e in obs.elements if e.tag == "select"})
+    """What a valid action may name on this page: the elements the observation shows (the agent
+    cannot know the others), each element action only on elements the env would accept it on
+    (fill a textbox, select a select, click what is interactive, nothing disabled), each select's
+    options, and only the scroll directions that show something new."""
+    shown = [e for e in obs.elements[obs.offset:obs.offset + obs.shown] if not e.disabled]
+    selects = [e for e in shown if e.tag == "select"]
+    fillable = [e.id for e in shown if e.role in FILLABLE_ROLES and e.tag != "select" and not e.readonly]
+    interactive = [e.id for e in shown if e.interactive]
+    directions = (["up"] if obs.offset > 0 else []) + (["down"] if obs.cut_note is not None else [])
+    return Constraint(ids=[e.id for e in shown], select_options={e.id: e.options for e in selects},
+                      action_ids={"click": interactive, "fill": fillable, "select": [e.id for e in selects],
+                                  "press": interactive},
+                      scroll_directions=directions)
 
 
 class Policy:

@@ -1,8 +1,10 @@
 """Constrained action decoding: a local model can only write a valid action for this page.
 
-A `Constraint` names the element ids on the current page (and optionally the options of
-each select). `ActionGrammar` is a small character-level state machine over the action
-grammar of `domplay.env.actions`, in canonical form:
+A `Constraint` names the element ids on the current page, optionally which of them each
+element action may name (only textboxes can be filled, only selects selected), the options
+of each select and the directions the page can scroll. `ActionGrammar` is a small
+character-level state machine over the action grammar of `domplay.env.actions`, in
+canonical form:
 
     click(12)  fill(12, "text")  select(12, "option")  press(12, "Enter")
     scroll("down")  goto("url")  back()  answer("text")  stop()
@@ -39,57 +41,99 @@ left, only tokens that close the string are allowed, so the action is always com
 class Constraint:
     """What a constrained completion may contain on one page.
 
-    ids: element ids shown in the observation; select_options: for select ids whose options
-    are known, the allowed visible texts (other selects take free text); actions: the
-    action names allowed (default all).
+    ids: element ids shown in the observation; action_ids: for element actions (click, fill,
+    select, press) the ids each may name, when narrower than `ids` (an action with no ids is
+    not allowed); select_options: for select ids whose options are known, the allowed visible
+    texts (other selects take free text); actions: the action names allowed (default all);
+    scroll_directions: where the page can scroll (default both).
     """
 
     ids: frozenset[int]
     select_options: tuple[tuple[int, tuple[str, ...]], ...] = ()
     actions: frozenset[str] = field(default_factory=lambda: frozenset(BY_NAME))
+    action_ids: tuple[tuple[str, frozenset[int]], ...] = ()
+    scroll_directions: tuple[str, ...] = SCROLL_DIRECTIONS
 
     def __init__(self, ids: Iterable[int], select_options: Mapping[int, Iterable[str]] | None = None,
-                 actions: Iterable[str] | None = None) -> None:
-        ids = list(ids)  # may be a generator; read once
+                 actions: Iterable[str] | None = None, action_ids: Mapping[str, Iterable[int]] | None = None,
+                 scroll_directions: Iterable[str] = SCROLL_DIRECTIONS) -> None:
+        ids = _ids(ids)
         chosen = frozenset(BY_NAME) if actions is None else frozenset(actions)
         unknown = sorted(chosen - set(BY_NAME))
         if unknown:
             raise ConfigError(f"Constraint actions {unknown} are unknown; use names from {sorted(BY_NAME)}")
-        bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int) or i < 0]
-        if bad:
-            raise ConfigError(f"Constraint ids must be non-negative integers, got {bad[:5]}")
+        narrowed = {}
+        for name, some in (action_ids or {}).items():
+            if name not in ID_ACTIONS:
+                raise ConfigError(f"Constraint action_ids names {name!r}; only {sorted(ID_ACTIONS)} take ids")
+            narrowed[name] = frozenset(_ids(some))
+        directions = tuple(d for d in SCROLL_DIRECTIONS if d in set(scroll_directions))
+        if len(directions) != len(set(scroll_directions)):
+            raise ConfigError(f"Constraint scroll_directions {tuple(scroll_directions)!r}; use {SCROLL_DIRECTIONS}")
         options = tuple(sorted((int(k), tuple(v)) for k, v in (select_options or {}).items()))
         object.__setattr__(self, "ids", frozenset(ids))
         object.__setattr__(self, "select_options", options)
         object.__setattr__(self, "actions", chosen)
+        object.__setattr__(self, "action_ids", tuple(sorted(narrowed.items())))
+        object.__setattr__(self, "scroll_directions", directions)
+
+    def ids_for(self, action: str) -> frozenset[int]:
+        """The ids element action `action` may name."""
+        return dict(self.action_ids).get(action, self.ids)
+
+    def allows(self, action: str) -> bool:
+        """Whether `action` can be written at all (an element action needs an id to name, a scroll
+        a direction to go)."""
+        if action not in self.actions:
+            return False
+        if action == "scroll":
+            return bool(self.scroll_directions)
+        return action not in ID_ACTIONS or bool(self.ids_for(action))
 
     def to_json(self) -> dict:
         """A JSON-ready dict (for sending a constraint to a `domplay.llm.serve` endpoint)."""
         return {"ids": sorted(self.ids), "select_options": {str(k): list(v) for k, v in self.select_options},
-                "actions": sorted(self.actions)}
+                "actions": sorted(self.actions), "action_ids": {k: sorted(v) for k, v in self.action_ids},
+                "scroll_directions": list(self.scroll_directions)}
 
     @classmethod
     def from_json(cls, data: Mapping) -> Constraint:
         """Inverse of `to_json`."""
         return cls(ids=data.get("ids", ()), actions=data.get("actions"),
-                   select_options={int(k): v for k, v in (data.get("select_options") or {}).items()})
+                   select_options={int(k): v for k, v in (data.get("select_options") or {}).items()},
+                   action_ids=data.get("action_ids"),
+                   scroll_directions=data.get("scroll_directions", SCROLL_DIRECTIONS))
 
     def to_regex(self) -> str:
         """The same language as a regular expression (for servers with guided decoding, e.g. vLLM)."""
-        ids = "|".join(str(i) for i in sorted(self.ids))
+        def alts(ids: Iterable[int]) -> str:
+            return "|".join(str(i) for i in sorted(ids))
+
         free = r'"[^"\\\x00-\x1f]*"'
         keys = "|".join(re.escape(_quote(k)) for k in sorted(KEYS))
-        opts = {k: "|".join(re.escape(_quote(o)) for o in v) for k, v in self.select_options}
+        selectable = self.ids_for("select")
+        opts = {k: "|".join(re.escape(_quote(o)) for o in v) for k, v in self.select_options if k in selectable}
         select = [rf"select\({k}, ?({o})\)" for k, o in opts.items() if o]
-        other = "|".join(str(i) for i in sorted(self.ids) if i not in opts)
-        alts = {
-            "click": rf"click\(({ids})\)", "fill": rf"fill\(({ids}), ?{free}\)",
+        other = alts(i for i in selectable if i not in opts)
+        directions = "|".join(self.scroll_directions)
+        forms = {
+            "click": rf"click\(({alts(self.ids_for('click'))})\)",
+            "fill": rf"fill\(({alts(self.ids_for('fill'))}), ?{free}\)",
             "select": "|".join(select + ([rf"select\(({other}), ?{free}\)"] if other else [])),
-            "press": rf"press\(({ids}), ?({keys})\)", "scroll": r'scroll\("(up|down)"\)',
+            "press": rf"press\(({alts(self.ids_for('press'))}), ?({keys})\)",
+            "scroll": rf'scroll\("({directions})"\)',
             "goto": rf"goto\({free}\)", "back": r"back\(\)", "answer": rf"answer\({free}\)", "stop": r"stop\(\)",
         }
-        usable = [alts[a] for a in sorted(self.actions) if alts[a] and (a not in ID_ACTIONS or self.ids)]
+        usable = [forms[a] for a in sorted(self.actions) if forms[a] and self.allows(a)]
         return "|".join(f"(?:{a})" for a in usable)
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    ids = list(ids)  # may be a generator; read once
+    bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int) or i < 0]
+    if bad:
+        raise ConfigError(f"Constraint ids must be non-negative integers, got {bad[:5]}")
+    return ids
 
 
 def _quote(text: str) -> str:
@@ -122,12 +166,13 @@ class ActionGrammar:
 
     def __init__(self, constraint: Constraint) -> None:
         self.constraint = constraint
-        self.id_strings = frozenset(str(i) for i in constraint.ids)
-        self.id_prefixes = _prefixes(self.id_strings)
-        names = [a for a in constraint.actions if a not in ID_ACTIONS or self.id_strings]
+        # Per element action: the ids it may name, and their prefixes.
+        self.id_strings = {a: frozenset(str(i) for i in constraint.ids_for(a)) for a in ID_ACTIONS}
+        self.id_prefixes = {a: _prefixes(ids) for a, ids in self.id_strings.items()}
+        names = [a for a in constraint.actions if constraint.allows(a)]
         self.heads = {f"{a}(": a for a in names}
         self.head_prefixes = _prefixes(self.heads)
-        self.choices = {"key": _choice(KEYS), "direction": _choice(SCROLL_DIRECTIONS)}
+        self.choices = {"key": _choice(KEYS), "direction": _choice(constraint.scroll_directions)}
         self.select_choices = {str(k): _choice(v) for k, v in constraint.select_options if v}
         # Caches filled by ActionLogitsProcessor; valid for one tokenizer's TokenTexts.
         self.moves: dict[tuple[State, int], State | None] = {}
@@ -161,8 +206,8 @@ class ActionGrammar:
             return after if char == " " else self.step(after, char)
         if kind == ID:
             if "0" <= char <= "9":
-                return (action, index, typed + char, typed + char) if typed + char in self.id_prefixes else None
-            return self.step(self._next(action, index, typed), char) if typed in self.id_strings else None
+                return (action, index, typed + char, typed + char) if typed + char in self.id_prefixes[action] else None
+            return self.step(self._next(action, index, typed), char) if typed in self.id_strings[action] else None
         if kind == CHOICE and (arg != "option" or ident in self.select_choices):
             options, prefixes = self.select_choices[ident] if arg == "option" else self.choices[arg]
             typed += char

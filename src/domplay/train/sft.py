@@ -43,8 +43,11 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         dataset = load_training_data(data, "sft")
         transformers.set_seed(config.seed)  # before the adapter is initialised
         policy, tokenizer = load_model(base_path, hardware)
+        # Batches of similar lengths: step examples range from ~300 to ~600 tokens, and random
+        # batches of 4 padded ~13 % more tokens than they hold.
         args = SFTConfig(**trainer_arguments(config, hardware, Path(work)),
-                         completion_only_loss=config.completion_only_loss)
+                         completion_only_loss=config.completion_only_loss,
+                         train_sampling_strategy="group_by_length")
         trainer = _labelled_head_trainer(SFTTrainer)(
             model=policy, args=args, train_dataset=dataset, processing_class=tokenizer,
             peft_config=lora_peft_config(config), callbacks=[progress_callback("sft")])
