@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from domplay.hardware import native_bf16
+
+
 def make_rows(count: int, lines: int) -> list[dict]:
     """Step-level SFT rows shaped like domplay's: a task, an observation, one action."""
     rows = []
@@ -75,12 +78,6 @@ def run_raw_trl(rows: list[dict], config, model_dir: Path, work: Path) -> dict:
             "final_loss": losses[-1]}
 
 
-def native_bf16() -> bool:
-    import torch
-
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=16)
@@ -109,7 +106,7 @@ def main() -> None:
         exact = run_domplay(rows, config.model_copy(update={"precision": "float32"}), work / "domplay32")
         half = run_domplay(rows, config.model_copy(update={"precision": "bfloat16"}), work / "domplay16")
     print(f"torch threads: {torch.get_num_threads()}, finetune: {options.finetune}, examples: {options.examples}, "
-          f"steps: {options.steps}, batch: {options.batch_size}, CPU has hardware bf16: {native_bf16()}")
+          f"steps: {options.steps}, batch: {options.batch_size}, CPU has hardware bf16: {native_bf16('cpu')}")
     spe = {}
     for name, side in (("raw TRL", raw), ("domplay float32", exact), ("domplay bf16", half)):
         spe[name] = side["train_s"] / side["examples"]

@@ -61,15 +61,17 @@ def sites_list() -> None:
 @click.option("--demos", "demos_path", type=click.Path(exists=True, dir_okay=False),
               help="Few-shot: a demo pool (a run's round<N>/data/demos.json).")
 @click.option("--shots", default=2, show_default=True, type=int, help="Demos per prompt with --demos.")
+@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+              help="A local model's dtype; auto = bfloat16 where the hardware computes it (GPU, AMX CPU).")
 def eval_command(model_spec, tasks_spec, env_kind, samples, plan, max_steps, concurrency, temperature,
-                 obs_tokens, no_constrain, site_seed, limit, json_out, demos_path, shots) -> None:
+                 obs_tokens, no_constrain, site_seed, limit, json_out, demos_path, shots, dtype) -> None:
     """Evaluate a model on a task set; print success by site, difficulty and template."""
     from domplay.agent.evaluate import run_eval
 
     report = run_eval(model_spec=model_spec, tasks_spec=tasks_spec, env_kind=env_kind, samples=samples,
                       plan=plan, max_steps=max_steps, concurrency=concurrency, temperature=temperature,
                       obs_tokens=obs_tokens, constrained=not no_constrain, site_seed=site_seed, limit=limit,
-                      demos_path=demos_path, shots=shots)
+                      demos_path=demos_path, shots=shots, dtype=dtype)
     click.echo(report.table())
     if json_out:
         Path(json_out).write_text(report.to_json() + "\n", encoding="utf-8")

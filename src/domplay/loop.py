@@ -65,8 +65,8 @@ class Run:
         self.store = RunStore(self.dir)
         self.sites = SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites)
         self._logger = _metric_logger(config.logging, self.dir)
-        self.models: dict[str, object] = {}
-        """Loaded ChatModels by spec (see stages.load_policy_model)."""
+        self.models: dict[tuple[str, str | None], object] = {}
+        """Loaded ChatModels by (spec, dtype) (see stages.load_policy_model)."""
 
     @classmethod
     def resume(cls, run_dir: str | Path, echo: Callable[[str], None] = print) -> Run:
@@ -166,11 +166,14 @@ class Run:
         self.store.add_tasks(proposal.tasks, round=0)
 
     def _evaluate(self, r: int, model_path: str, policy: str) -> None:
+        from domplay.hardware import fast_dtype
         from domplay.stages import run_policy
 
         tasks = self.heldout_tasks()
+        dtype = fast_dtype(self.config.policy.eval_dtype)
+        self.store.record_metrics(r, "eval", {"bfloat16": float(dtype == "bfloat16")})  # what "auto" chose
         run_policy(self, r, tasks, model_path, policy, temperature=self.config.policy.eval_temperature,
-                   samples=1, desc=f"round {r} eval", demos_round=r)
+                   samples=1, desc=f"round {r} eval", demos_round=r, dtype=dtype)
 
     def summary(self, r: int) -> RoundSummary:
         from domplay.agent.evaluate import summarize

@@ -63,20 +63,27 @@ def demo_picker(run: Run, up_to_round: int):
     return pick
 
 
-def load_policy_model(run: Run, spec: str):
-    """The run's model for `spec`, loaded once (a round's eval and the next round's rollouts
-    share it); only one model is kept in memory at a time."""
-    if spec not in run.models:
-        from domplay.agent.evaluate import load_any_model
+def load_policy_model(run: Run, spec: str, dtype: str = "auto"):
+    """The run's model for `spec` in `dtype` (a local model's; other backends ignore it), loaded
+    once: a round's eval and the next round's rollouts share it when their dtypes agree. Only one
+    model is kept in memory at a time."""
+    from domplay.agent.evaluate import load_any_model
+    from domplay.llm.load import is_local_spec
 
+    options = {"dtype": dtype} if is_local_spec(spec) else {}
+    key = (spec, options.get("dtype"))
+    if key not in run.models:
         run.models.clear()
-        run.models[spec] = load_any_model(spec)
-    return run.models[spec]
+        run.models[key] = load_any_model(spec, **options)
+    return run.models[key]
+
+
 
 
 def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, policy_name: str,
-               temperature: float, samples: int, desc: str, demos_round: int | None = None) -> None:
-    """Episodes of `tasks` by a model (or the reference solutions when model_spec is None)."""
+               temperature: float, samples: int, desc: str, demos_round: int | None = None,
+               dtype: str = "auto") -> None:
+    """Episodes of `tasks` by a model in `dtype` (or the reference solutions when model_spec is None)."""
     skip = run.store.episode_ids(round=r, policy=policy_name)
     todo = len(tasks) * samples - len(skip)
     if todo <= 0:
@@ -84,7 +91,7 @@ def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, 
     if model_spec is None:
         policy: Policy = ReferencePolicy(policy_config(run, 0.0))
     else:
-        policy = Policy(load_policy_model(run, model_spec), policy_config(run, temperature))
+        policy = Policy(load_policy_model(run, model_spec, dtype), policy_config(run, temperature))
     c = run.config
     config = RolloutConfig(samples_per_task=samples, concurrency=c.rollout.concurrency, max_steps=c.env.max_steps,
                            steps_per_reference_step=c.env.steps_per_reference_step,
@@ -143,7 +150,7 @@ def rollout_stage(run: Run, r: int) -> None:
     if run.config.rollout.samples_per_task > 0:
         run_policy(run, r, tasks, run.model_path(r - 1), run.policy_name(r - 1),
                    run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts",
-                   demos_round=r - 1)
+                   demos_round=r - 1, dtype=run.config.policy.rollout_dtype)
 
 
 def build_stage(run: Run, r: int) -> None:

@@ -160,3 +160,25 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
         ("bfloat16", "full", 3e-5, 2.0, 1)
     checkpoints = {c.name: c for c in run.store.checkpoints(1)}
     assert checkpoints.keys() == {"sft", "final"} and checkpoints["sft"].config["precision"] == "bfloat16"
+
+
+@pytest.mark.slow
+def test_evals_and_rollouts_load_the_model_in_their_own_dtypes(tmp_path: Path) -> None:
+    """Held-out evals run a local model in `policy.eval_dtype`, training rollouts in `policy.rollout_dtype`."""
+    import torch
+
+    from domplay.stages import propose_stage, rollout_stage
+
+    changes = {"model": "embedded", "tasks": {"heldout_tasks": 3, "train_tasks_per_round": 1},
+               "env": {"max_steps": 1}, "policy": {"eval_dtype": "bfloat16", "rollout_dtype": "float32"},
+               "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False}}
+    run = Run(tmp_path / "run", load_config(write_config(tmp_path, **changes)), echo=lambda line: None)
+    run.round0()
+    [(key, model)] = run.models.items()
+    assert key == ("embedded", "bfloat16") and next(model.model.parameters()).dtype == torch.bfloat16
+    assert {m.name: m.value for m in run.store.metrics(round=0, stage="eval")}["bfloat16"] == 1.0
+    propose_stage(run, 1)
+    rollout_stage(run, 1)
+    [(key, model)] = run.models.items()  # one model in memory at a time
+    assert key == ("embedded", "float32") and next(model.model.parameters()).dtype == torch.float32
+    assert len(run.store.episodes(round=1, policy="base")) == 1

@@ -9,9 +9,11 @@ from domplay.train.runtime import git_revision, resolve_hardware, resolve_model_
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only defaults")
-def test_cpu_trains_in_float32_and_cuda_cannot_be_forced():
+def test_cpu_autocasts_to_bf16_only_with_hardware_bf16_and_cuda_cannot_be_forced():
     hardware = resolve_hardware(SFTTrainConfig())
-    assert (hardware.device, hardware.bf16, hardware.load_dtype) == ("cpu", False, "float32")
+    native = bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    assert (hardware.device, hardware.bf16, hardware.load_dtype) == ("cpu", native, "float32")
+    assert not resolve_hardware(SFTTrainConfig(precision="float32")).bf16
     with pytest.raises(ConfigError, match="device='cuda'"):
         resolve_hardware(SFTTrainConfig(device="cuda"))
 

@@ -118,8 +118,9 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
              samples: int = 1, plan: bool = False, max_steps: int = 12, concurrency: int = 8,
              temperature: float = 0.0, obs_tokens: int = 512, constrained: bool = True,
              site_seed: int = 0, limit: int | None = None, show_progress: bool = True,
-             demos_path: str | None = None, shots: int = 2) -> EvalReport:
-    """`domplay eval`: load the model and tasks, run rollouts, summarize."""
+             demos_path: str | None = None, shots: int = 2, dtype: str = "auto") -> EvalReport:
+    """`domplay eval`: load the model and tasks, run rollouts, summarize. A local model runs in
+    `dtype`; "auto" is bfloat16 where the hardware computes it natively (see domplay.hardware)."""
     from tqdm import tqdm
 
     from domplay.agent.policy import Policy, PolicyConfig
@@ -130,7 +131,10 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     from domplay.tasks.presets import resolve_tasks
 
     tasks = resolve_tasks(tasks_spec, site_seed)[:limit]
-    model = load_any_model(model_spec)
+    from domplay.hardware import fast_dtype
+    from domplay.llm.load import is_local_spec
+
+    model = load_any_model(model_spec, **({"dtype": fast_dtype(dtype)} if is_local_spec(model_spec) else {}))
     pick = None
     if demos_path is not None:
         from domplay.agent.prompts import Demo as PromptDemo
@@ -162,12 +166,12 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     return summarize(tasks, episodes)
 
 
-def load_any_model(spec: str):
-    """`load_model`, plus `random` for the random-policy baseline."""
+def load_any_model(spec: str, **options):
+    """`load_model(spec, **options)`, plus `random` for the random-policy baseline."""
     if spec == "random":
         from domplay.agent.baselines import RandomModel
 
         return RandomModel()
     from domplay.llm.load import load_model
 
-    return load_model(spec)
+    return load_model(spec, **options)

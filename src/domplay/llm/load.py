@@ -32,9 +32,14 @@ def load_model(spec: str = DEFAULT_SPEC, **options) -> ChatModel:
         model, base_url = parse_openai_spec(spec.removeprefix("openai:"))
         transport = options.pop("transport", None)
         return OpenAIModel(OpenAIConfig(model=model, base_url=base_url, **options), transport=transport)
-    if spec.startswith("hf:") or Path(spec).expanduser().is_dir():
+    if is_local_spec(spec) and spec != "embedded":
         from domplay.llm.transformers_backend import TransformersConfig, TransformersModel
 
         return TransformersModel(TransformersConfig(path=spec.removeprefix("hf:"), **options))
     raise ConfigError(f"unknown model spec {spec!r}; use 'embedded', 'hf:/path/to/model', an existing "
                       f"directory, 'openai:MODEL@http://host:port/v1' or 'scripted'")
+
+
+def is_local_spec(spec: str) -> bool:
+    """Whether `spec` is a local transformers model ("embedded", "hf:PATH" or a directory)."""
+    return spec == "embedded" or spec.startswith("hf:") or Path(spec).expanduser().is_dir()

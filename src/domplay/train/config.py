@@ -2,10 +2,10 @@
 
 Every field is documented once and recorded next to the weights it produced. LoRA is the
 default; `finetune="full"` trains every weight. `learning_rate=None` picks a rate suited to
-the fine-tuning method (LoRA adapters tolerate ~10x the rate of full fine-tuning). On CPU the
-defaults are float32 without gradient checkpointing; with CUDA present bf16 is used unless
-`precision` says otherwise. On a CPU with hardware bf16 (AVX512-BF16/AMX), `precision="bfloat16"`
-trains ~1.5x faster than float32 (bench/train_speed.py).
+the fine-tuning method (LoRA adapters tolerate ~10x the rate of full fine-tuning). Training uses
+bf16 autocast (float32 master weights) where the device computes bf16 natively: a GPU, or a CPU
+with AMX/AVX512-BF16, where it is 1.7x faster than float32; elsewhere float32. Gradient
+checkpointing is off by default (slow on CPU).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class _TrainConfig(BaseModel, extra="forbid", frozen=True):
     seed: int = Field(0, description="seeds data order, dropout and adapter initialisation")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present, else CPU")
     precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="auto = bfloat16 on a bf16-capable CUDA GPU, float32 otherwise; bfloat16 "
-                "on a CPU with AVX512-BF16/AMX is ~1.5x faster than float32")
+        "auto", description="auto = bfloat16 autocast where the device computes bf16 natively (a GPU; a CPU "
+                "with AMX/AVX512-BF16, 1.7x faster than float32 there), float32 otherwise")
     gradient_checkpointing: bool = Field(False, description="trade compute for memory; off by default (slow on CPU)")
     keep_adapter: bool = Field(True, description="also keep the unmerged LoRA adapter under <out>/adapter")
 
