@@ -2,12 +2,13 @@
 
     PYTHONPATH=src python bench/train_speed.py [--finetune lora|full] [--lines 24] [--examples 16] [--steps 4]
 
-All sides train the embedded SmolLM2-135M on the same step examples (`--lines` observation lines:
-9 give ~200 tokens with the chat template, 24 ~390, like a run's prompts). Sides:
+All sides train the embedded SmolLM2-135M on the same step examples: domplay's prompt (its system
+prompt, ~170 tokens, then the task and `--lines` observation lines; 24 give ~550 tokens in all, close
+to a run's ~600). Sides:
 - raw TRL: SFTTrainer as documented, float32 on CPU (TRL's default), TRL's loss;
-- domplay float32: domplay's trainer with its CPU default, float32 (its loss applies the LM head to
-  the labelled tokens only);
-- domplay bf16: the same with precision bfloat16 (autocast; fast on CPUs with AVX512-BF16/AMX).
+- domplay float32: domplay's trainer in float32 (its loss applies the LM head to the labelled tokens
+  only, and computes the rows' shared system prompt once per batch);
+- domplay bf16: the same with precision bfloat16 (autocast; its default on CPUs with AMX/AVX512-BF16).
 The time compared is the training loop (trainer.train()), per example seen; wall time adds loading,
 merging and saving. The last line is one JSON object with each side's s/example and the ratios.
 """
@@ -24,12 +25,14 @@ from domplay.hardware import native_bf16
 
 
 def make_rows(count: int, lines: int) -> list[dict]:
-    """Step-level SFT rows shaped like domplay's: a task, an observation, one action."""
+    """Step-level SFT rows shaped like domplay's: its system prompt, a task, an observation, one action."""
+    from domplay.agent.prompts import build_prompt
+
     rows = []
     for i in range(count):
         page = [f'[{10 + j}] {"button" if j % 3 else "link"} "Item {i}-{j}"' for j in range(lines)]
-        prompt = f"Task: add item {i} to the cart.\nURL: http://127.0.0.1/shop/\n" + "\n".join(page)
-        rows.append({"prompt": [{"role": "user", "content": prompt}],
+        observation = "URL: http://127.0.0.1/shop/\nTitle: Shop\n" + "\n".join(page)
+        rows.append({"prompt": build_prompt(f"Add item {i} to the cart.", observation),
                      "completion": [{"role": "assistant", "content": f"click({10 + i % lines})"}],
                      "task_id": f"bench-{i}"})
     return rows
@@ -84,7 +87,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--finetune", choices=["lora", "full"], default="lora")
-    parser.add_argument("--lines", type=int, default=24, help="observation lines per example (24: ~390 tokens)")
+    parser.add_argument("--lines", type=int, default=24, help="observation lines per example (24: ~550 tokens)")
     options = parser.parse_args()
 
     import torch

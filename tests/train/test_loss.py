@@ -67,3 +67,56 @@ def test_a_batch_without_labels_is_a_finite_zero(tiny):
     inputs = _batch()
     inputs["labels"] = torch.full_like(inputs["labels"], -100)
     assert labelled_token_loss(tiny, inputs).item() == 0.0
+
+
+def _shared_batch(rows: int = 3, shared: int = 20):
+    """Right-padded rows that begin with the same `shared` tokens (like a system prompt)."""
+    generator = torch.Generator().manual_seed(2)
+    ids = torch.randint(1, 97, (rows, 32), generator=generator)
+    ids[:, :shared] = ids[0, :shared]
+    mask = torch.ones_like(ids)
+    mask[1, 27:] = 0
+    labels = torch.full_like(ids, -100)
+    for row, (first, end) in enumerate([(26, 32), (24, 27), (29, 32)][:rows]):
+        labels[row, first:end] = ids[row, first:end]
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def test_a_shared_prefix_is_computed_once_with_the_same_loss_and_gradients(tiny, monkeypatch):
+    from domplay.train import sft
+
+    inputs = _shared_batch()
+    assert sft._shared_prefix_length(inputs["input_ids"], inputs["attention_mask"], inputs["labels"]) == 20
+    calls = []
+    decoder = tiny.get_decoder()
+    original = type(decoder).forward
+
+    def counting(self, input_ids=None, **kw):
+        calls.append(tuple(input_ids.shape))
+        return original(self, input_ids=input_ids, **kw)
+
+    monkeypatch.setattr(type(decoder), "forward", counting)
+    tiny.zero_grad()
+    ours = labelled_token_loss(tiny, inputs)
+    ours.backward()
+    assert calls == [(1, 20), (3, 12)]  # the prefix once, then the rest of every row
+    ours_grads = _grads(tiny)
+    monkeypatch.undo()
+    tiny.zero_grad()
+    theirs = tiny(**inputs).loss
+    theirs.backward()
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
+    for name, grad in _grads(tiny).items():
+        assert torch.allclose(ours_grads[name], grad, atol=1e-6), name
+
+
+def test_the_prefix_stops_before_the_first_label_and_needs_two_rows():
+    from domplay.train.sft import _shared_prefix_length
+
+    inputs = _shared_batch()
+    ids, mask, labels = inputs["input_ids"], inputs["attention_mask"], inputs["labels"]
+    labels[0, 15] = ids[0, 15]  # a label inside the common beginning: position 14 predicts it
+    assert _shared_prefix_length(ids, mask, labels) == 14
+    assert _shared_prefix_length(ids[:1], mask[:1], labels[:1]) == 0
+    mask[2, :3] = 0  # left padding: nothing is shared
+    assert _shared_prefix_length(ids, mask, labels) == 0

@@ -56,6 +56,9 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
 
 
 DECODER_INPUTS = ("input_ids", "attention_mask", "position_ids")
+MIN_SHARED_PREFIX_TOKENS = 16
+"""Rows of a batch that begin with at least this many identical tokens (the system prompt) have
+that prefix computed once; shorter common beginnings are not worth the second forward call."""
 
 
 def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None,
@@ -65,21 +68,66 @@ def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: 
     The same value as the model's own loss (mean over labels != -100, or sum / `num_items_in_batch`
     under gradient accumulation), but the vocabulary projection runs on the ~10 completion tokens of
     a step example instead of all ~450: on CPU that head (49k x 576 for SmolLM2) was a third of the
-    training step. `bf16` runs the forward under bfloat16 autocast (float32 weights stay the masters).
+    training step. The rows' common beginning is computed once (see `_hidden_states`). `bf16` runs
+    the forward under bfloat16 autocast (float32 weights stay the masters).
     """
     import torch
 
     labels = inputs["labels"]
     device = labels.device.type
     with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-        hidden = model.get_decoder()(**{k: inputs[k] for k in DECODER_INPUTS if k in inputs},
-                                     use_cache=False).last_hidden_state
-        targets = labels[:, 1:]
+        hidden, start = _hidden_states(model.get_decoder(), inputs)  # positions start.. of every row
+        targets = labels[:, start + 1:]
         keep = targets != -100
         logits = model.get_output_embeddings()(hidden[:, :-1][keep])
     total = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
     count = keep.sum() if num_items_in_batch is None else num_items_in_batch
     return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+
+
+def _hidden_states(decoder: Any, inputs: dict[str, Any]) -> tuple[Any, int]:
+    """The decoder's hidden states of every row from position `start` on, and `start`.
+
+    Step examples begin with the same system prompt (~170 of ~600 tokens for the embedded model).
+    That shared prefix runs once, for one row, and its keys and values serve every row as a
+    key/value cache: the same values and gradients as running each row whole, for ~1.3x less
+    work at batch 4. `start` is 0 when the rows share too little (or the cache is not a plain one).
+    """
+    import torch
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    plain = {k: inputs[k] for k in DECODER_INPUTS if k in inputs}
+    ids, positions = inputs["input_ids"], inputs.get("position_ids")
+    start = _shared_prefix_length(ids, inputs.get("attention_mask"), inputs["labels"])
+    if start < MIN_SHARED_PREFIX_TOKENS:
+        return decoder(**plain, use_cache=False).last_hidden_state, 0
+    head = {"position_ids": positions[:1, :start]} if positions is not None else {}
+    prefix = decoder(input_ids=ids[:1, :start], use_cache=True, **head).cache
+    if not all(type(layer) is DynamicLayer for layer in prefix.layers):
+        return decoder(**plain, use_cache=False).last_hidden_state, 0  # e.g. sliding-window layers
+    rows, length = ids.shape
+    cache = DynamicCache()
+    for index, layer in enumerate(prefix.layers):
+        cache.update(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1), index)
+    if positions is None:
+        positions = torch.arange(length, device=ids.device).expand(rows, -1)
+    rest = decoder(input_ids=ids[:, start:], attention_mask=inputs.get("attention_mask"),
+                   position_ids=positions[:, start:], cache=cache, use_cache=True)
+    return rest.last_hidden_state, start
+
+
+def _shared_prefix_length(ids: Any, mask: Any, labels: Any) -> int:
+    """How many leading positions every row has alike (same tokens, none of them padding) and
+    that predict no label (a label's predecessor must be among the positions computed per row)."""
+    if ids.shape[0] < 2:
+        return 0
+    same = (ids == ids[:1]).all(dim=0)
+    if mask is not None:
+        same &= (mask == 1).all(dim=0)
+    length = int(same.long().cumprod(dim=0).sum())
+    labelled = (labels != -100).any(dim=0).nonzero()
+    first_label = int(labelled[0]) if len(labelled) else ids.shape[1]
+    return max(0, min(length, first_label - 1))
 
 
 def _labelled_head_trainer(base: type) -> type:
