@@ -58,30 +58,35 @@ def _kind(action: str) -> str:
 @click.option("--model", "spec", default="embedded", show_default=True, help="embedded | model dir | hf:PATH")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
 @click.option("--limit", default=40, show_default=True, help="tasks, taken evenly across the set")
-@click.option("--obs-tokens", default=320, show_default=True)
+@click.option("--obs-tokens", default=512, show_default=True, help="as the run config's env.obs_tokens")
 @click.option("--history", default=2, show_default=True)
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
+@click.option("--batch", default=8, show_default=True, help="episodes in flight = the model's batch")
 @click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="the transformers backend's dtype")
-def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, show: int, dtype: str) -> None:
+def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, show: int, batch: int,
+         dtype: str) -> None:
     tasks = [t for t in resolve_tasks(task_spec) if t.reference]
     stride = max(1, len(tasks) // limit)
     tasks = tasks[::stride][:limit]
     sites = SitesApp(seed=0)
     config = PolicyConfig(history_steps=history, max_new_tokens=40)
-    policy = TeacherForced(load_model(spec, dtype=dtype), config)
+    policy = TeacherForced(load_model(spec, dtype=dtype, batch_size=batch), config)
     engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
-                                                  sites=sites), RolloutConfig(concurrency=8, max_steps=12))
+                                                  sites=sites), RolloutConfig(concurrency=batch, max_steps=12))
     started = time.perf_counter()
     engine.run(tasks)
     seconds = time.perf_counter() - started
     engine.close()
     difficulty = {t.id: t.difficulty for t in tasks}
+    template = {t.id: "held-out" if (t.provenance and t.provenance.extra.get("heldout_template")) else "seen"
+                for t in tasks}
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_diff: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for task_id, want, got in policy.records:
         ok = int(got == want)
-        for table, key in ((hits, _kind(want)), (by_diff, difficulty[task_id])):
+        for table, key in ((hits, _kind(want)), (by_diff, difficulty[task_id]), (by_template, template[task_id])):
             table[key][0] += ok
             table[key][1] += 1
     shown: dict[str, int] = defaultdict(int)
@@ -92,12 +97,13 @@ def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, s
     total = sum(ok for ok, _ in hits.values())
     steps = len(policy.records)
     print(f"{steps} graded steps over {len(tasks)} tasks ({spec}, {dtype}) in {seconds:.0f} s")
-    for name, table in (("action", hits), ("difficulty", by_diff)):
+    for name, table in (("action", hits), ("difficulty", by_diff), ("template", by_template)):
         for key, (ok, n) in sorted(table.items()):
             print(f"  {name:10s} {key:8s} {ok:4d}/{n:<4d} {ok / n:6.1%}")
     print(json.dumps({"steps": steps, "accuracy": round(total / max(1, steps), 4),
                       "by_kind": {k: round(ok / n, 4) for k, (ok, n) in sorted(hits.items())},
                       "by_difficulty": {k: round(ok / n, 4) for k, (ok, n) in sorted(by_diff.items())},
+                      "by_template": {k: round(ok / n, 4) for k, (ok, n) in sorted(by_template.items())},
                       "seconds": round(seconds, 1), "dtype": dtype,
                       "actions": [got for _, _, got in policy.records]}))
 

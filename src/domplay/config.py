@@ -72,6 +72,8 @@ class TrainSettings(_Model):
     finetune: Literal["lora", "full"] = "lora"
     sft_learning_rate: float | None = Field(None, gt=0, description="None = the trainer's default for `finetune`")
     sft_epochs: float = Field(1.0, gt=0)
+    sft_first_token_weight: float = Field(1.0, gt=0, description="SFT loss weight of each step's action name "
+                                          "(the first completion token) against 1 for its other tokens")
     dpo_learning_rate: float | None = Field(None, gt=0)
     dpo_epochs: float = Field(1.0, gt=0)
     dpo_beta: float = Field(0.1, gt=0)

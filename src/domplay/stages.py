@@ -66,11 +66,11 @@ def demo_picker(run: Run, up_to_round: int):
 def load_policy_model(run: Run, spec: str, dtype: str = "auto"):
     """The run's model for `spec` in `dtype` (a local model's; other backends ignore it), loaded
     once: a round's eval and the next round's rollouts share it when their dtypes agree. Only one
-    model is kept in memory at a time."""
+    model is kept in memory at a time. A local model batches all episodes in flight at once."""
     from domplay.agent.evaluate import load_any_model
     from domplay.llm.load import is_local_spec
 
-    options = {"dtype": dtype} if is_local_spec(spec) else {}
+    options = {"dtype": dtype, "batch_size": run.config.rollout.concurrency} if is_local_spec(spec) else {}
     key = (spec, options.get("dtype"))
     if key not in run.models:
         run.models.clear()
@@ -202,7 +202,8 @@ def train_stage(run: Run, r: int) -> None:
     if datasets["sft"].rows > 0:
         config = parse_config(SFTTrainConfig, finetune=t.finetune, learning_rate=t.sft_learning_rate,
                               num_epochs=t.sft_epochs, batch_size=t.batch_size,
-                              max_length_tokens=t.max_length_tokens, precision=t.precision, seed=run.config.seed + r)
+                              first_token_weight=t.sft_first_token_weight, max_length_tokens=t.max_length_tokens,
+                              precision=t.precision, seed=run.config.seed + r)
         result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"), config=config)
         run.record_checkpoint(r, "sft", str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
                               {"final_loss": result.final_loss, "seconds": result.seconds,

@@ -149,15 +149,15 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(sft, "train_sft", fake_train_sft)
     train = {"method": "sft", "finetune": "full", "precision": "bfloat16", "sft_learning_rate": 3e-5,
-             "sft_epochs": 2.0}
+             "sft_epochs": 2.0, "sft_first_token_weight": 3.0}
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
     run.round0()
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
         stage(run, 1)
     [(data, model, config)] = seen
     assert data.is_file() and model == "random"  # the starting model trains in round 1
-    assert (config.precision, config.finetune, config.learning_rate, config.num_epochs, config.seed) == \
-        ("bfloat16", "full", 3e-5, 2.0, 1)
+    assert (config.precision, config.finetune, config.learning_rate, config.num_epochs, config.seed,
+            config.first_token_weight) == ("bfloat16", "full", 3e-5, 2.0, 1, 3.0)
     checkpoints = {c.name: c for c in run.store.checkpoints(1)}
     assert checkpoints.keys() == {"sft", "final"} and checkpoints["sft"].config["precision"] == "bfloat16"
 
@@ -176,6 +176,7 @@ def test_evals_and_rollouts_load_the_model_in_their_own_dtypes(tmp_path: Path) -
     run.round0()
     [(key, model)] = run.models.items()
     assert key == ("embedded", "bfloat16") and next(model.model.parameters()).dtype == torch.bfloat16
+    assert model.config.batch_size == 3  # every episode in flight goes into one batch
     assert {m.name: m.value for m in run.store.metrics(round=0, stage="eval")}["bfloat16"] == 1.0
     propose_stage(run, 1)
     rollout_stage(run, 1)

@@ -134,7 +134,8 @@ def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind
     from domplay.hardware import fast_dtype
     from domplay.llm.load import is_local_spec
 
-    model = load_any_model(model_spec, **({"dtype": fast_dtype(dtype)} if is_local_spec(model_spec) else {}))
+    local = {"dtype": fast_dtype(dtype), "batch_size": concurrency} if is_local_spec(model_spec) else {}
+    model = load_any_model(model_spec, **local)
     pick = None
     if demos_path is not None:
         from domplay.agent.prompts import Demo as PromptDemo

@@ -96,6 +96,9 @@ class SFTTrainConfig(_TrainConfig):
 
     trainer_kind: ClassVar[str] = "sft"
     completion_only_loss: bool = Field(True, description="loss on the completion tokens only, not the prompt")
+    first_token_weight: float = Field(1.0, gt=0.0, description="loss weight of each completion's first token "
+                                      "against 1 for the others. In a step example that token is the action "
+                                      "name, the decision; the rest (ids, quoted text) is mostly copied")
 
 
 class DPOTrainConfig(_TrainConfig):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from domplay.errors import ConfigError
 from domplay.train.config import SFTTrainConfig
 from domplay.train.data import load_training_data
 from domplay.train.runtime import (
@@ -48,7 +49,7 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         args = SFTConfig(**trainer_arguments(config, hardware, Path(work)),
                          completion_only_loss=config.completion_only_loss,
                          train_sampling_strategy="group_by_length")
-        trainer = _labelled_head_trainer(SFTTrainer)(
+        trainer = _labelled_head_trainer(SFTTrainer, config.first_token_weight)(
             model=policy, args=args, train_dataset=dataset, processing_class=tokenizer,
             peft_config=lora_peft_config(config), callbacks=[progress_callback("sft")])
         return finish_run("sft", trainer, config, len(dataset), str(model), out,
@@ -62,14 +63,16 @@ that prefix computed once; shorter common beginnings are not worth the second fo
 
 
 def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None,
-                        bf16: bool = False) -> Any:
+                        bf16: bool = False, first_token_weight: float = 1.0) -> Any:
     """Next-token cross-entropy over the labelled positions, with the LM head applied to those alone.
 
     The same value as the model's own loss (mean over labels != -100, or sum / `num_items_in_batch`
     under gradient accumulation), but the vocabulary projection runs on the ~10 completion tokens of
     a step example instead of all ~450: on CPU that head (49k x 576 for SmolLM2) was a third of the
     training step. The rows' common beginning is computed once (see `_hidden_states`). `bf16` runs
-    the forward under bfloat16 autocast (float32 weights stay the masters).
+    the forward under bfloat16 autocast (float32 weights stay the masters). `first_token_weight`
+    weighs the first labelled token of each row (a step's action name) against 1 for the others;
+    the result is then a weighted mean (a weighted sum / `num_items_in_batch` when given).
     """
     import torch
 
@@ -80,8 +83,16 @@ def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: 
         targets = labels[:, start + 1:]
         keep = targets != -100
         logits = model.get_output_embeddings()(hidden[:, :-1][keep])
-    total = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
-    count = keep.sum() if num_items_in_batch is None else num_items_in_batch
+    if first_token_weight == 1.0:
+        total = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
+        count = keep.sum() if num_items_in_batch is None else num_items_in_batch
+        return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+    losses = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="none")
+    first = keep & (keep.long().cumsum(dim=1) == 1)  # (rows, positions): each row's first labelled token
+    weights = 1.0 + (first_token_weight - 1.0) * first[keep].float()
+    total = (losses * weights).sum()
+    # Accumulated batches: their weighted token count, if rows carry tokens as this batch's do.
+    count = weights.sum() if num_items_in_batch is None else num_items_in_batch * weights.sum() / keep.sum()
     return total / torch.as_tensor(count, device=total.device).clamp(min=1)
 
 
@@ -130,18 +141,22 @@ def _shared_prefix_length(ids: Any, mask: Any, labels: Any) -> int:
     return max(0, min(length, first_label - 1))
 
 
-def _labelled_head_trainer(base: type) -> type:
+def _labelled_head_trainer(base: type, first_token_weight: float = 1.0) -> type:
     """`base` (TRL's SFTTrainer) with `labelled_token_loss` as its training loss.
 
     TRL's own loss computes log-probabilities, entropy and accuracy at every position; only the loss
     is used here. A model wrapped for distributed training (DDP, FSDP) keeps TRL's path, which goes
-    through the wrapper's forward as those need."""
+    through the wrapper's forward as those need (and has no first-token weight)."""
 
     class LabelledHeadTrainer(base):  # type: ignore[misc, valid-type]
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             unwrapped = self.accelerator.unwrap_model(model)
             if return_outputs or unwrapped is not model or not hasattr(model, "get_decoder"):
+                if first_token_weight != 1.0:
+                    raise ConfigError(f"first_token_weight={first_token_weight} needs domplay's loss, which a "
+                                      "wrapped (distributed) model does not use; set it to 1.0 there")
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return labelled_token_loss(model, inputs, num_items_in_batch, bf16=self.args.bf16)
+            return labelled_token_loss(model, inputs, num_items_in_batch, bf16=self.args.bf16,
+                                       first_token_weight=first_token_weight)
 
     return LabelledHeadTrainer
