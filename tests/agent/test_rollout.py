@@ -64,6 +64,8 @@ def test_rollout_runs_episodes_batched_and_verifies(sites):
     assert all(c is not None and 3 in c.ids for c in model.constraints_seen)
     step = episodes[0].steps[0]
     assert step.prompt[-1]["content"].startswith("Task: Open the shopping cart.") and step.state_key
+    # The next prompt's history says what the click was on (ids alone are per page).
+    assert 'Previous actions:\nclick(3) on link "Cart (0)"\n' in episodes[0].steps[1].prompt[-1]["content"]
 
 
 def test_rollout_skips_finished_episode_ids_and_records_parse_errors(sites):
@@ -87,6 +89,8 @@ def test_policy_prompt_shows_history_and_actions(sites):
     prompt = policy.prompt(Query("Find socks", obs, (HistoryItem("click(9)", "boom"), HistoryItem("back()"))))
     assert "click(id)" in prompt[0]["content"] and "answer(\"text\")" in prompt[0]["content"]
     assert "back()" in prompt[-1]["content"] and "click(9)" not in prompt[-1]["content"]
+    item = HistoryItem('fill(6, "socks")', "no such element", 'textbox "Search"')
+    assert item.line() == 'fill(6, "socks") on textbox "Search"  -> error: no such element'
     decision = policy.act([Query("Find socks", obs)])[0]
     assert decision.action == A.Click(1) and decision.error is None
 

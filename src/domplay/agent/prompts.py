@@ -21,6 +21,13 @@ class HistoryItem:
 
     action: str
     error: str | None = None
+    target: str | None = None
+    """The element the action named, as that page showed it (`button "Add to cart"`): ids are
+    per page, so `click(21)` alone does not say what was done."""
+
+    def line(self) -> str:
+        return (self.action + (f" on {self.target}" if self.target else "")
+                + (f"  -> error: {self.error}" if self.error else ""))
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,7 @@ def user_message(intent: str, observation: str, history: Sequence[HistoryItem] =
     if plan:
         parts.append(f"Plan:\n{plan}")
     if history:
-        lines = [f"{h.action}" + (f"  -> error: {h.error}" if h.error else "") for h in history]
-        parts.append("Previous actions:\n" + "\n".join(lines))
+        parts.append("Previous actions:\n" + "\n".join(h.line() for h in history))
     parts.append(f"Page:\n{observation}")
     parts.append("Next action:")
     return {"role": "user", "content": "\n\n".join(parts)}

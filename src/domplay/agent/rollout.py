@@ -262,7 +262,8 @@ class RolloutEngine:
             action=action_text, error=error, state_key=state_key(decision.prompt),
             model_seconds=decision.model_seconds, env_seconds=env_seconds,
             completion_tokens=decision.completion_tokens, extra=extra))
-        live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error))
+        live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error,
+                                        _target(before, decision.action)))
         if not execute:
             # An unparseable (or refused) reply is a step too: the agent sees the error next time.
             live.obs = _with_error(live.obs, error)
@@ -290,6 +291,21 @@ class RolloutEngine:
         if live.shot_ref is None:
             live.shot_ref = self.screenshots.write(live.episode_id, len(live.steps), live.shot)
         return {SCREENSHOT_KEY: live.shot_ref}
+
+
+HISTORY_TARGET_CHARS = 40
+"""Element names in the prompt's history are cut to this length."""
+
+
+def _target(obs: Observation, action: A.Action | None) -> str | None:
+    """`role "name"` of the element `action` names on `obs`, or None (no id, or not on the page)."""
+    element = obs.element(action.id) if isinstance(getattr(action, "id", None), int) else None
+    if element is None:
+        return None
+    name = element.name
+    if len(name) > HISTORY_TARGET_CHARS:
+        name = name[:HISTORY_TARGET_CHARS - 1] + "…"
+    return f'{element.role} "{name}"'
 
 
 def _with_error(obs: Observation, error: str | None) -> Observation:
