@@ -120,7 +120,7 @@ class TransformersModel:
         prompt_len = enc["input_ids"].shape[1]
         kwargs = self._sampling_kwargs(params, samples)
         if cache is not None:  # rows are already prompts x samples; the cache holds them all
-            kwargs.update(num_return_sequences=1, past_key_values=cache)
+            kwargs.update(num_return_sequences=1, **{_cache_kwarg(self.model): cache})
         processor = None
         if any(c is not None for c in constraints):
             grammars = [self._grammar(c) if c is not None else None for c in constraints for _ in range(samples)]
@@ -315,3 +315,11 @@ class SeededGumbelSampler:
             -torch.log(-torch.log(torch.rand(scores.shape[1], generator=g).clamp_(1e-20, 1.0)))
             for g in self.generators]).to(scores.device, scores.dtype)
         return scores / self.temperature + noise
+
+
+def _cache_kwarg(model) -> str:
+    """generate()'s name for a precomputed cache: `cache` where the model's forward takes it
+    (transformers 5.24 renamed it), `past_key_values` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
