@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from domplay.errors import ConfigError, ModelError
 from domplay.llm.base import Completion, GenerationParams, Message, check_constraints, truncate_at_stop
 from domplay.llm.constrained import ActionGrammar, ActionLogitsProcessor, Constraint, TokenTexts
+from domplay.llm.hf_compat import cache_kwarg, output_cache
 
 SMALL_MODEL_PARAMS = 3_000_000_000
 """Models with fewer parameters get constrained decoding by default ("auto")."""
@@ -120,7 +121,7 @@ class TransformersModel:
         prompt_len = enc["input_ids"].shape[1]
         kwargs = self._sampling_kwargs(params, samples)
         if cache is not None:  # rows are already prompts x samples; the cache holds them all
-            kwargs.update(num_return_sequences=1, **{_cache_kwarg(self.model): cache})
+            kwargs.update(num_return_sequences=1, **{cache_kwarg(self.model): cache})
         processor = None
         if any(c is not None for c in constraints):
             grammars = [self._grammar(c) if c is not None else None for c in constraints for _ in range(samples)]
@@ -209,7 +210,7 @@ class TransformersModel:
         layers = self._prefixes.pop(prefix, None)
         if layers is None:
             with torch.inference_mode():
-                cache = self.model(torch.tensor([prefix], device=self.device), use_cache=True).past_key_values
+                cache = output_cache(self.model(torch.tensor([prefix], device=self.device), use_cache=True))
             if not all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None])):
                 self._stackable = False  # don't try again for this model
                 return None
@@ -315,11 +316,3 @@ class SeededGumbelSampler:
             -torch.log(-torch.log(torch.rand(scores.shape[1], generator=g).clamp_(1e-20, 1.0)))
             for g in self.generators]).to(scores.device, scores.dtype)
         return scores / self.temperature + noise
-
-
-def _cache_kwarg(model) -> str:
-    """generate()'s name for a precomputed cache: `cache` where the model's forward takes it
-    (transformers 5.24 renamed it), `past_key_values` before."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

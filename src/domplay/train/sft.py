@@ -107,13 +107,15 @@ def _hidden_states(decoder: Any, inputs: dict[str, Any]) -> tuple[Any, int]:
     import torch
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
+    from domplay.llm.hf_compat import cache_kwarg, output_cache
+
     plain = {k: inputs[k] for k in DECODER_INPUTS if k in inputs}
     ids, positions = inputs["input_ids"], inputs.get("position_ids")
     start = _shared_prefix_length(ids, inputs.get("attention_mask"), inputs["labels"])
     if start < MIN_SHARED_PREFIX_TOKENS:
         return decoder(**plain, use_cache=False).last_hidden_state, 0
     head = {"position_ids": positions[:1, :start]} if positions is not None else {}
-    prefix = decoder(input_ids=ids[:1, :start], use_cache=True, **head).cache
+    prefix = output_cache(decoder(input_ids=ids[:1, :start], use_cache=True, **head))
     if not all(type(layer) is DynamicLayer for layer in prefix.layers):
         return decoder(**plain, use_cache=False).last_hidden_state, 0  # e.g. sliding-window layers
     rows, length = ids.shape
@@ -123,7 +125,7 @@ def _hidden_states(decoder: Any, inputs: dict[str, Any]) -> tuple[Any, int]:
     if positions is None:
         positions = torch.arange(length, device=ids.device).expand(rows, -1)
     rest = decoder(input_ids=ids[:, start:], attention_mask=inputs.get("attention_mask"),
-                   position_ids=positions[:, start:], cache=cache, use_cache=True)
+                   position_ids=positions[:, start:], use_cache=True, **{cache_kwarg(decoder): cache})
     return rest.last_hidden_state, start
 
 
