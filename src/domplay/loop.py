@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from domplay.config import RunConfig, dump_config, load_config
@@ -49,6 +49,10 @@ STAGE_FUNCTIONS: dict[str, Stage] = {
 """Each stage name of `rundir.STAGES_ROUND0` and `rundir.STAGES` and the function that runs it."""
 
 
+TRAINING_YIELD = ("sft_trained", "sft_trained_earlier_rounds", "model_attempts", "model_successes")
+"""Build-stage counts a round's summary line shows."""
+
+
 @dataclass(frozen=True)
 class RoundSummary:
     round: int
@@ -60,12 +64,21 @@ class RoundSummary:
     mean_steps: float
     step_error_rate: float
     seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage of the round, in stage order."""
+    training_yield: dict[str, float] = field(default_factory=dict)
+    """The build stage's counts: SFT examples trained on, model attempts on training tasks and their successes."""
 
     def line(self) -> str:
         diff = " ".join(f"{k} {v:.0%}" for k, v in sorted(self.by_difficulty.items()))
+        stages = " ".join(f"{k} {v / 60:.1f}" for k, v in self.stage_seconds.items())
+        y = self.training_yield
+        data = (f" | sft {y.get('sft_trained', 0):.0f} ({y.get('sft_trained_earlier_rounds', 0):.0f} replayed), "
+                f"model attempts {y.get('model_successes', 0):.0f}/{y.get('model_attempts', 0):.0f} verified"
+                if y else "")
         return (f"round {self.round} [{self.policy}] held-out success {self.heldout_success:.1%} "
                 f"({diff}) mean steps {self.mean_steps:.1f} errors {self.step_error_rate:.0%} "
-                f"time {self.seconds / 60:.1f} min")
+                f"time {self.seconds / 60:.1f} min ({stages} min){data}")
 
 
 class Run:
@@ -142,11 +155,16 @@ class Run:
         if result is None:
             raise ConfigError(f"round {r} has no held-out eval episodes of policy {policy_name(r)!r}; "
                               f"its eval stage did not run (check {self.dir / CONFIG_FILE})")
-        seconds = sum(m.value for m in self.store.metrics(round=r) if m.name == "seconds")
+        metrics = self.store.metrics(round=r)
+        stage_seconds = {stage: sum(m.value for m in metrics if m.name == "seconds" and m.stage == stage)
+                         for stage in stages_of(r)}
+        training_yield = {m.name: m.value for m in metrics if m.stage == "build" and m.name in TRAINING_YIELD}
+        seconds = sum(stage_seconds.values())
         summary = RoundSummary(round=r, policy=result.policy, heldout_success=result.success_rate,
                                by_difficulty=result.by.get("difficulty", {}), by_site=result.by.get("site", {}),
                                by_heldout_kind=result.by.get("heldout kind", {}), mean_steps=result.mean_steps,
-                               step_error_rate=result.step_error_rate, seconds=seconds)
+                               step_error_rate=result.step_error_rate, seconds=seconds,
+                               stage_seconds=stage_seconds, training_yield=training_yield)
         self.store.record_metrics(r, "eval", {"heldout_success": summary.heldout_success,
                                               "mean_steps": summary.mean_steps,
                                               "step_error_rate": summary.step_error_rate,

@@ -19,10 +19,12 @@ from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize
 from domplay.agent.policy import Policy, ReferencePolicy
 from domplay.agent.rollout import DemoPicker, ScreenshotFiles
 from domplay.config import RunConfig
-from domplay.data.builders import build_round
+from domplay.agent.episode import Episode
+from domplay.data.builders import build_round, build_sft
 from domplay.data.demos import DemoSet, build_demos
 from domplay.data.export import export
 from domplay.data.pairs import chat_model_generate, spin_pairs
+from domplay.data.records import SftExample
 from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.errors import ConfigError
@@ -167,7 +169,7 @@ def rollout_stage(ctx: StageContext, r: int) -> None:
         replay = c.rollout.model_copy(update={"samples_per_task": 1})
         run_episodes(ReferencePolicy(c.policy), tasks, ctx.sites, env=c.env, rollout=replay, seed=c.seed,
                      **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference"))
-    if c.rollout.samples_per_task > 0:
+    if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
 
 
@@ -267,8 +269,10 @@ def build_stage(ctx: StageContext, r: int) -> None:
     yield_row = data.yield_table.as_row()
     yield_row["tasks_over_max_steps"] = _over_max_steps(ctx, r)
     config = c.build.model_dump(mode="json")
-    sft = _sample(data.sft, c.build.max_sft_examples, c.build.seed + r)
+    sft = _training_sft(ctx, r, data.sft)
     yield_row["sft_trained"] = len(sft)
+    yield_row["sft_trained_earlier_rounds"] = sum(1 for e in sft if e.source.round != r)
+    yield_row.update(_model_yield(episodes, c.build.reference_policy))
     result = export(sft, out, "sft", formats=("parquet", "jsonl"), kind="sft")
     ctx.record_dataset(r, "sft", "sft", result.paths["parquet"], result.rows, config, yield_row)
     if c.train.method == "sft+spin":
@@ -295,6 +299,34 @@ def build_stage(ctx: StageContext, r: int) -> None:
         ctx.record_dataset(r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"),
                            yield_row)
     ctx.store.record_metrics(r, "build", {k: float(v) for k, v in yield_row.items() if isinstance(v, (int, float))})
+
+
+def _training_sft(ctx: StageContext, r: int, new: list[SftExample]) -> list[SftExample]:
+    """Round `r`'s SFT training set: `max_sft_examples` from its own examples and, with the replay
+    buffer, from every earlier round's verified steps (rebuilt from the stored episodes, deduplicated
+    against each other and the new ones), `replay_share` of the sample going to the earlier ones."""
+    b = ctx.config.build
+    if not b.replay_buffer or r <= 1:
+        return _sample(new, b.max_sft_examples, b.seed + r)
+    tasks = {t.id: t for k in range(1, r) for t in ctx.store.tasks(split="train", round=k)}
+    episodes = sorted((e for e in ctx.store.episodes() if e.round < r and e.task_id in tasks), key=lambda e: e.id)
+    fresh = {(e.state_key, e.completion) for e in new}
+    old = [e for e in build_sft(episodes, tasks, b)[0] if (e.state_key, e.completion) not in fresh]
+    cap = b.max_sft_examples
+    if cap is None:
+        return new + old
+    n_old = min(len(old), max(cap - len(new), round(cap * b.replay_share)))
+    n_new = min(len(new), cap - n_old)
+    n_old = min(len(old), cap - n_new)
+    return _sample(new, n_new, b.seed + r) + _sample(old, n_old, b.seed + r + 1)
+
+
+def _model_yield(episodes: Sequence[Episode], reference_policy: str) -> dict[str, float]:
+    """How the round's model attempts on training tasks (not the reference replays) did."""
+    attempts = [e for e in episodes if e.policy != reference_policy]
+    wins = sum(1 for e in attempts if e.success)
+    return {"model_attempts": len(attempts), "model_successes": wins,
+            "model_success_rate": wins / len(attempts) if attempts else 0.0}
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:

@@ -117,14 +117,35 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
 def test_an_episode_repeating_itself_is_ended_early(sites):
     engine = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
                            lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                           RolloutConfig(stuck_after_repeats=3))
+                           RolloutConfig(stuck_after_repeats=3, revisit_limit=None))
     episode = engine.run([cart_task(0)])[0]
     # step 1 sees a clean page, steps 2-4 the same page with the same error: stuck after 4
     assert len(episode.steps) == 4 and episode.status == "truncated" and not episode.success
     patient = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
                             lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None))
+                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None,
+                                          revisit_limit=None))
     assert len(patient.run([cart_task(0)])[0].steps) == 12
+
+
+def test_an_episode_going_in_circles_is_ended_early(sites):
+    """Two pages visited in turn: the third visit of the start page ends the episode (revisit_limit=3);
+    without the rule it runs to max_steps."""
+    def pendulum(prompt):
+        """To the cart from any other page, and from the cart back to the shop's home page."""
+        url = re.search(r"URL: (\S+)", prompt[-1]["content"]).group(1)
+        return 'goto("/shop/")' if url.endswith("/shop/cart") else 'goto("/shop/cart")'
+
+    task = Task(id="circle", intent="Search for socks.", site="shop", start_url="/shop/",
+                checks=[UrlCheck(expected="/shop/search")], difficulty="easy")
+    circling = RolloutEngine(Policy(ScriptedModel(pendulum)), lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+                             RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=3))
+    episode = circling.run([task])[0]
+    assert [s.url.rsplit("/shop", 1)[1] for s in episode.steps] == ["/", "/cart", "/", "/cart"]
+    assert episode.status == "truncated" and not episode.success
+    patient = RolloutEngine(Policy(ScriptedModel(pendulum)), lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=None))
+    assert len(patient.run([task])[0].steps) == 12
 
 
 def test_reference_replays_pass_under_the_quick_preset_budget():

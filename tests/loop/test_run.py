@@ -75,7 +75,8 @@ def test_run_records_every_round_and_writes_a_report(tmp_path: Path) -> None:
     assert (run_dir / "config.yaml").is_file() and (run_dir / "report.html").is_file()
     state = dump(run_dir)
     policies = {(e[2], e[3]) for e in state["episodes"]}
-    assert ("base", 0) in policies and ("reference", 1) in policies and ("base", 1) in policies
+    assert ("base", 0) in policies and ("reference", 1) in policies and ("round1", 2) in policies
+    assert ("base", 1) not in policies  # rollout.first_model_round: the starting model replays nothing
     assert "round1/data/sft.jsonl" in state["data"] and state["data"]["round1/data/sft.jsonl"].strip()
     # held-out tasks are never in a training round's tasks
     db = sqlite3.connect(run_dir / "store.sqlite")
@@ -289,3 +290,32 @@ def test_spin_and_online_dpo_rounds_train_on_their_own_pairs(tmp_path: Path, mon
         assert kw == {"method": "dpo"} and pairs.name.startswith("pairs_online")
         assert {r["pair_kind"] for r in rows} <= {"step", "reference"}
         assert len(run.store.episodes(round=1, policy="round1-online")) == 9
+
+
+@pytest.mark.parametrize("replay", [True, False])
+def test_later_rounds_train_on_a_replay_buffer_of_earlier_rounds(tmp_path: Path, monkeypatch, replay: bool) -> None:
+    """Round 2's SFT set holds round 1's verified steps too (deduplicated) when the buffer is on, and
+    only round 2's when it is off; the starting model does not attempt training tasks in round 1
+    (rollout.first_model_round = 2), the round-1 model does in round 2."""
+    import domplay.llm.load as load
+    import domplay.train.sft as sft
+    from domplay.data.export import load_rows
+    from domplay.llm.baseline import RandomModel
+
+    monkeypatch.setattr(sft, "train_sft", fake_trainer([], "sft"))
+    real_load = load.load_model
+    monkeypatch.setattr("domplay.stages.load_model", lambda spec, **kw: RandomModel() if spec.startswith("hf:")
+                        else real_load(spec, **kw))  # the fake SFT checkpoint acts at random
+    config = write_config(tmp_path, train={"method": "sft"}, build={"replay_buffer": replay, "max_sft_examples": 40},
+                          stop={"rounds": 2, "time_budget_min": None})
+    run = Run(tmp_path / "run", load_config(config), echo=lambda line: None)
+    summaries = run.execute()
+    assert not [e for e in run.store.episodes(round=1) if e.policy == "base"]
+    assert [e for e in run.store.episodes(round=2) if e.policy == "round1"]
+    rows = load_rows(next(d.path for d in run.store.datasets(round=2) if d.name == "sft"))
+    rounds = {row["round"] for row in rows}
+    assert rounds == ({1, 2} if replay else {2})
+    assert len({(row["state_key"], json.dumps(row["completion"])) for row in rows}) == len(rows) <= 40
+    line = summaries[2].line()
+    assert all(f"{stage} " in line for stage in ("propose", "rollout", "build", "train", "eval"))
+    assert summaries[2].training_yield["model_attempts"] == 9

@@ -61,6 +61,12 @@ class RolloutConfig(Settings):
                                                    "more than the env's max_steps); None: max_steps for every task")
     stuck_after_repeats: int | None = Field(3, ge=2, description="end an episode that repeats one action on one "
                                             "page this many times in a row (None: never)")
+    revisit_limit: int | None = Field(3, ge=2, description="end an episode when the page it is on (URL and "
+                                      "observation) has been seen this many times in it: going in circles, "
+                                      "it will not finish, and every further step costs a model call (None: never)")
+    first_model_round: int = Field(2, ge=1, description="a run's model rollouts on training tasks start in this "
+                                   "round; earlier rounds replay references only (the starting model's attempts "
+                                   "cannot succeed, so they cost time and yield nothing)")
     episode_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one episode; it is then "
                                      "verified as it stands and marked timeout")
 
@@ -192,6 +198,15 @@ class RolloutEngine:
         last = live.steps[-n:]
         return len({(s.observation, s.action or s.completion) for s in last}) == 1
 
+    def _circling(self, live: _Live) -> bool:
+        """A model's episode back on a page it has already seen `revisit_limit - 1` times (an oracle's
+        path may revisit a list page on purpose; a model that does it this often is lost)."""
+        n = self.config.revisit_limit
+        if n is None or self.policy.oracle:
+            return False
+        seen = sum(1 for s in live.steps if s.url == live.obs.url and s.observation == live.obs.text)
+        return seen + 1 >= n
+
     def close(self) -> None:
         for env in self._envs:
             env.close()
@@ -269,7 +284,7 @@ class RolloutEngine:
         elapsed = time.perf_counter() - live.started
         over_steps = len(live.steps) >= self.step_limit(live.task, live.env.config.max_steps)
         timed_out = elapsed > self.config.episode_timeout_s
-        if not (terminated or truncated or over_steps or timed_out or self._stuck(live)):
+        if not (terminated or truncated or over_steps or timed_out or self._stuck(live) or self._circling(live)):
             return None
         snapshot = live.env.snapshot()
         verdict = info.get("verdict")

@@ -32,7 +32,14 @@ class BuildConfig(Settings):
     pair_unparsed_rejected: bool = True
     """A failed step whose completion did not parse is a rejected answer (its raw text)."""
     max_sft_examples: int | None = Field(None, ge=1)
-    """Total SFT examples kept per round (a seeded sample after the other caps): the training budget."""
+    """Total SFT examples trained on per round (a seeded sample after the other caps): the training budget."""
+    replay_buffer: bool = True
+    """Each round trains on a sample of every round's verified steps so far (deduplicated), not on its
+    own alone: reference replays and verified successes stay valid data, and a round that continues from
+    the last checkpoint on new data only forgets what earlier rounds taught."""
+    replay_share: float = Field(0.5, ge=0.0, le=1.0)
+    """With a replay buffer and `max_sft_examples`, the share of the sample kept for earlier rounds'
+    examples (the round's own fill the rest, and either side fills what the other cannot)."""
     max_dpo_pairs: int | None = Field(None, ge=1)
     """Total preference pairs trained on per round (a seeded sample)."""
     max_trajectory_steps: int | None = Field(16, ge=1)
