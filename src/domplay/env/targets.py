@@ -8,7 +8,8 @@ Rule for a target, against the current page (all its elements, shown or scrolled
 
 1. an int is an observation id (`click(12)`);
 2. a string is first a *name*: among the elements the action works on (`acts_on`: click
-   and press → interactive elements, fill → textboxes, select → selects), those whose
+   → links, buttons, checkboxes and other controls that are not textboxes or selects,
+   fill → textboxes, select → selects, press → any interactive element), those whose
    name equals it after whitespace collapsing; if none, those equal ignoring case; if
    none and it ends in "…" (a name the observation cut), those whose name starts with
    the rest. Several matches need an ordinal (1 = first down the page);
@@ -38,19 +39,27 @@ FILLABLE_ROLES = frozenset({"textbox", "searchbox", "combobox"})
 KINDS: dict[type, str] = {A.Click: "clickable element", A.Fill: "textbox", A.Select: "select",
                           A.Press: "element that takes keys"}
 """What an error calls the elements each element action works on."""
+PLURALS: dict[type, str] = {A.Click: "clickable elements", A.Fill: "textboxes", A.Select: "selects",
+                            A.Press: "elements that take keys"}
 
 
 def acts_on(kind: type, el: Element) -> bool:
     """Whether an action of type `kind` works on elements of `el`'s role (state such as
-    disabled or read-only is the env's to check, so ordinals do not shift with it)."""
+    disabled or read-only is the env's to check, so ordinals do not shift with it). Click
+    leaves textboxes and selects to fill and select, so a search box and its button, both
+    named "Search", need no ordinal."""
+    fillable = el.role in FILLABLE_ROLES and el.tag != "select"
     if kind is A.Fill:
-        return el.role in FILLABLE_ROLES and el.tag != "select"
+        return fillable
     if kind is A.Select:
         return el.tag == "select"
+    if kind is A.Click:
+        return el.interactive and not fillable and el.tag != "select"
     return el.interactive
 
 
 def collapse(name: str) -> str:
+    """`name` with runs of whitespace as one space (element names come collapsed already)."""
     return " ".join(name.split())
 
 
@@ -122,15 +131,19 @@ def _pick(action: A.Action, matches: list[Element]) -> Element:
     if nth is None:
         if len(matches) == 1:
             return matches[0]
-        raise ActionError(f"{len(matches)} {kind}s are named {target!r}; say which, counting from 1 down the "
-                          f"page: {action.name}({A.format_target(target, 1)}, ...) to "
-                          f"{action.name}({A.format_target(target, len(matches))}, ...)")
+        raise ActionError(f"{len(matches)} {PLURALS[type(action)]} are named {target!r}; say which, counting from 1 "
+                          f"down the page: {_call(action, 1)} to {_call(action, len(matches))}")
     if nth > len(matches):
-        only = "only one" if len(matches) == 1 else f"only {len(matches)}"
-        fix = (f"leave the ordinal out: {action.name}({A.format_target(target)}, ...)" if len(matches) == 1
-               else f"use 1 to {len(matches)}")
-        raise ActionError(f"there is {only} {kind} named {target!r}, not a #{nth}; {fix}")
+        only = (f"there is only one {kind}" if len(matches) == 1
+                else f"there are only {len(matches)} {PLURALS[type(action)]}")
+        fix = f"leave the ordinal out: {_call(action, None)}" if len(matches) == 1 else f"use 1 to {len(matches)}"
+        raise ActionError(f"{only} named {target!r}, not a #{nth}; {fix}")
     return matches[nth - 1]
+
+
+def _call(action: A.Action, nth: int | None) -> str:
+    """`action` written with ordinal `nth`: the fix an error message proposes."""
+    return A.format_action(replace(action, nth=nth))
 
 
 def _other_roles(kind: type, target: str, elements: Sequence[Element]) -> str:
@@ -146,4 +159,4 @@ def _names_hint(kind: type, target: str, elements: Sequence[Element]) -> str:
     shown = ", ".join(repr(n) for n in names[:LISTED_NAMES])
     more = f" and {len(names) - LISTED_NAMES} more" if len(names) > LISTED_NAMES else ""
     guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    return f"{guess}{KINDS[kind]}s here: {shown}{more} (write one exactly as shown, or the element's id)"
+    return f"{guess}{PLURALS[kind]} here: {shown}{more} (write one exactly as shown, or the element's id)"
