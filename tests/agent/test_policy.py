@@ -79,3 +79,28 @@ def test_a_page_that_fits_cannot_be_scrolled(env):
     obs = _reset(env, "/shop/cart")
     assert obs.cut_note is None and obs.offset == 0
     assert not page_constraint(obs).allows("scroll")
+
+
+@pytest.mark.parametrize("form", ["name", "id"])
+def test_the_reference_policy_replays_in_either_form_and_succeeds(form):
+    from domplay.agent.policy import PolicyConfig, ReferencePolicy
+    from domplay.agent.rollout import RolloutConfig, RolloutEngine
+    from domplay.tasks.propose import TemplateProposer
+    from domplay.tasks.templates import forum, shop
+
+    sites = SitesApp(seed=0, names=["shop", "forum"])
+    proposer = TemplateProposer(sites, templates=[shop.BuyVariant(), shop.TwoProductsChangeQty(),
+                                                  shop.PastOrderTotal(), forum.ReplyToThread()])
+    tasks = [t for t in (proposer.make_task(tpl, seed, "train") for tpl in proposer.templates for seed in (0, 1))
+             if t is not None]
+    proposer.close()
+    assert len(tasks) >= 6 and all(A.parse_action(a) for t in tasks for a in t.reference)  # stored by id
+    engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form=form)),
+                           lambda: DomEnv(DomEnvConfig(), sites), RolloutConfig(max_steps=40))
+    episodes = engine.run(tasks)
+    assert all(e.success for e in episodes), [(e.task_id, e.verdict) for e in episodes if not e.success]
+    acted = [A.parse_action(s.action) for e in episodes for s in e.steps if s.action is not None]
+    targets = [a.target for a in acted if isinstance(a, A.ELEMENT_ACTIONS)]
+    assert len(targets) > 10
+    assert all(isinstance(t, str if form == "name" else int) for t in targets), targets
+    assert all(s.error is None for e in episodes for s in e.steps)
