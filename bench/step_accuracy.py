@@ -60,17 +60,19 @@ def _kind(action: str) -> str:
 @click.option("--limit", default=40, show_default=True, help="tasks, taken evenly across the set")
 @click.option("--obs-tokens", default=512, show_default=True, help="as the run config's env.obs_tokens")
 @click.option("--history", default=2, show_default=True)
+@click.option("--action-form", type=click.Choice(["name", "id"]), default="name", show_default=True,
+              help="how actions name elements (PolicyConfig.action_form)")
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
 @click.option("--batch", default=8, show_default=True, help="episodes in flight = the model's batch")
 @click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="the transformers backend's dtype")
-def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, show: int, batch: int,
-         dtype: str) -> None:
+def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, action_form: str, show: int,
+         batch: int, dtype: str) -> None:
     tasks = [t for t in resolve_tasks(task_spec) if t.reference]
     stride = max(1, len(tasks) // limit)
     tasks = tasks[::stride][:limit]
     sites = SitesApp(seed=0)
-    config = PolicyConfig(history_steps=history, max_new_tokens=40)
+    config = PolicyConfig(history_steps=history, max_new_tokens=40, action_form=action_form)
     policy = TeacherForced(load_model(spec, dtype=dtype, batch_size=batch), config)
     engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
                                                   sites=sites), RolloutConfig(concurrency=batch, max_steps=12))

@@ -127,7 +127,7 @@ def test_a_pagination_link_named_2_is_clicked_by_name_and_element_2_by_id(shop):
 
 def test_a_name_not_on_the_page_is_an_observation_not_a_crash(shop):
     obs, _ = shop.reset(options={"start_url": "/shop/product/13"})
-    obs, reward, terminated, truncated, _ = shop.step('click("Buy now")')
+    obs, reward, terminated, _, _ = shop.step('click("Buy now")')
     assert not terminated and reward == 0.0
     assert "no clickable element named 'Buy now'" in obs.error and "'Add to cart'" in obs.text
     obs, *_ = shop.step('click("Add to cart")')

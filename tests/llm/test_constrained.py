@@ -181,3 +181,18 @@ def test_token_budget_forces_the_closing_quote(embedded_model):
     for c in out:
         assert c.text.startswith('answer("') and c.text.endswith('")'), c.text
         parse_action(c.text)
+
+
+@pytest.mark.slow
+def test_constrained_sampling_by_name_writes_only_the_pages_names(embedded_model):
+    page = ('Task: edit the second post.\n[1] button "Log in"\n[2] link "Edit"\n[3] link "Edit"\n'
+            '[4] textbox "Username"\n[5] combobox "Colour" options=["Red", "Purple"]\n'
+            'Reply with one action such as click("Log in").')
+    params = GenerationParams(temperature=1.0, n=SAMPLES, max_new_tokens=24, seed=3)
+    out = embedded_model.generate([[{"role": "user", "content": page}]], params, [NAMES])[0]
+    for c in out:
+        action = parse_action(c.text)
+        if hasattr(action, "target"):
+            assert (action.target, action.nth) in NAMES.targets_for(action.name), c.text
+        if isinstance(action, Select):
+            assert action.option in ("Red", "Purple"), c.text

@@ -116,7 +116,8 @@ def page_constraint(obs: Observation, form: str = A.DEFAULT_ACTION_FORM) -> Cons
         named = name_target(e, kind, obs.elements) if form == "name" else None
         return e.id if named is None else named
 
-    per_action = {kind.name: [written(e, kind) for e in shown if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
+    per_action = {kind.name: [written(e, kind) for e in shown
+                              if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
                   for kind in A.ELEMENT_ACTIONS}
     options = {written(e, A.Select): e.options for e in shown if acts_on(A.Select, e)}
     directions = (["up"] if obs.offset > 0 else []) + (["down"] if obs.cut_note is not None else [])

@@ -23,12 +23,11 @@ import ast
 import functools
 import json
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, ClassVar, Literal, Union, get_args
+from typing import ClassVar, Literal, Union, get_args
 
 from domplay.errors import ActionError, ConfigError
 
-
-Target = Union[int, str]
+Target = int | str
 """An element, by its observation id (`12`) or by its name as the page shows it (`"Add to cart"`)."""
 ActionForm = Literal["name", "id"]
 """How actions name elements: by name (`click("Log in")`) or by observation id (`click(12)`)."""
@@ -43,16 +42,12 @@ ARG = "arg"
 TARGET, NTH, FREE, OPTION, KEY, DIRECTION = "target", "nth", "free", "option", "key", "direction"
 
 
-def _arg(kind: str, **kwargs: Any) -> Any:
-    return field(metadata={ARG: kind}, **kwargs)
-
-
 @dataclass(frozen=True)
 class Click:
     """click({target}): click an element (link, button, checkbox, radio)."""
 
-    target: Target = _arg(TARGET)
-    nth: int | None = _arg(NTH, default=None)
+    target: Target = field(metadata={ARG: TARGET})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "click"
 
 
@@ -60,9 +55,9 @@ class Click:
 class Fill:
     """fill({target}, "text"): type text into a textbox, replacing its value."""
 
-    target: Target = _arg(TARGET)
-    text: str = _arg(FREE)
-    nth: int | None = _arg(NTH, default=None)
+    target: Target = field(metadata={ARG: TARGET})
+    text: str = field(metadata={ARG: FREE})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "fill"
 
 
@@ -70,9 +65,9 @@ class Fill:
 class Select:
     """select({target}, "option"): choose an option of a select."""
 
-    target: Target = _arg(TARGET)
-    option: str = _arg(OPTION)
-    nth: int | None = _arg(NTH, default=None)
+    target: Target = field(metadata={ARG: TARGET})
+    option: str = field(metadata={ARG: OPTION})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "select"
 
 
@@ -80,9 +75,9 @@ class Select:
 class Press:
     """press({target}, "Enter"): press a key in an element (Enter submits its form)."""
 
-    target: Target = _arg(TARGET)
-    key: str = _arg(KEY)
-    nth: int | None = _arg(NTH, default=None)
+    target: Target = field(metadata={ARG: TARGET})
+    key: str = field(metadata={ARG: KEY})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "press"
 
 
@@ -90,7 +85,7 @@ class Press:
 class Scroll:
     """scroll("down"): show more of a long page; scroll("up") goes back up."""
 
-    direction: str = _arg(DIRECTION)
+    direction: str = field(metadata={ARG: DIRECTION})
     name: ClassVar[str] = "scroll"
 
 
@@ -98,7 +93,7 @@ class Scroll:
 class Goto:
     """goto("url"): open a URL."""
 
-    url: str = _arg(FREE)
+    url: str = field(metadata={ARG: FREE})
     name: ClassVar[str] = "goto"
 
 
@@ -113,7 +108,7 @@ class Back:
 class Answer:
     """answer("text"): give the answer to the task and finish."""
 
-    text: str = _arg(FREE)
+    text: str = field(metadata={ARG: FREE})
     name: ClassVar[str] = "answer"
 
 

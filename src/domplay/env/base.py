@@ -67,8 +67,8 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
     """A web page as a gymnasium env. `reset(options={"task": task})` or `{"start_url": ...}`.
 
     Observations are `Observation` values (`obs.text` is what the agent reads); actions are
-    strings such as `click("Log in")` or `click(12)`, or action dataclasses. Reward is 1.0 on the final step when
-    the task's checks pass, else 0.0; `info["verdict"]` carries the Verdict.
+    strings such as `click("Log in")` or `click(12)`, or action dataclasses. Reward is 1.0 on
+    the final step when the task's checks pass, else 0.0; `info["verdict"]` carries the Verdict.
     """
 
     metadata = {"render_modes": ["ansi"]}

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from domplay.env import actions as A
 from domplay.errors import ConfigError
@@ -37,9 +37,9 @@ CLOSE_RESERVE_TOKENS = 2
 """Tokens kept for `")` at the end of free text: inside free text with this many tokens
 left, only tokens that close the string are allowed, so the action is always complete."""
 
-TargetRef = tuple[Union[int, str], Union[int, None]]
+TargetRef = tuple[int | str, int | None]
 """A target as (id or name, ordinal among same-named elements or None), see `A.format_target`."""
-TargetLike = Union[int, str, tuple]
+TargetLike = int | str | tuple
 """What a Constraint accepts for a target: an id, a name, or (name, ordinal)."""
 
 
@@ -268,7 +268,8 @@ class ActionGrammar:
                 out.append(" ?")
             else:
                 closed = self._closed(action, kind, chosen)
-                out.append(FREE_TEXT if closed is None else "(?:" + "|".join(re.escape(w) for w in sorted(closed[0])) + ")")
+                words = "|".join(re.escape(w) for w in sorted(closed[0])) if closed is not None else ""
+                out.append(FREE_TEXT if closed is None else f"(?:{words})")
         return "".join(out)
 
     @staticmethod
