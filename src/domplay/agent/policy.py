@@ -17,7 +17,7 @@ from domplay.env.observation import Element, Observation
 from domplay.env.targets import acts_on, in_form, name_target, resolve
 from domplay.errors import ActionError, ConfigError
 from domplay.llm.base import ChatModel, GenerationParams, Message
-from domplay.llm.constrained import Constraint
+from domplay.llm.constrained import Constraint, TargetLike
 from domplay.tasks.model import Task
 
 _CALL = re.compile(r"\b(" + "|".join(sorted(set(A.BY_NAME) | set(A.ALIASES), key=len, reverse=True)) + r")\s*\(")
@@ -112,14 +112,15 @@ def page_constraint(obs: Observation, form: str = A.DEFAULT_ACTION_FORM) -> Cons
     that show something new. In the name form an element without a name keeps its id."""
     shown = [e for e in obs.elements[obs.offset:obs.offset + obs.shown] if not e.disabled]
 
-    def written(e: Element, kind: type) -> int | tuple[str, int | None]:
+    def written(e: Element, kind: type) -> TargetLike:
         named = name_target(e, kind, obs.elements) if form == "name" else None
         return e.id if named is None else named
 
     per_action = {kind.name: [written(e, kind) for e in shown
                               if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
                   for kind in A.ELEMENT_ACTIONS}
-    options = {written(e, A.Select): e.options for e in shown if acts_on(A.Select, e)}
+    options: dict[TargetLike, tuple[str, ...]] = {written(e, A.Select): e.options for e in shown
+                                                  if acts_on(A.Select, e)}
     directions = (["up"] if obs.offset > 0 else []) + (["down"] if obs.cut_note is not None else [])
     return Constraint(targets={t for some in per_action.values() for t in some}, select_options=options,
                       action_targets=per_action, scroll_directions=directions)

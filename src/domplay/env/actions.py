@@ -121,8 +121,9 @@ class Stop:
 
 Action = Union[Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop]
 ACTION_TYPES: tuple[type, ...] = (Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop)
-ELEMENT_ACTIONS: tuple[type, ...] = (Click, Fill, Select, Press)
+ELEMENT_ACTIONS = (Click, Fill, Select, Press)
 """The actions that act on an element (they have a `target`)."""
+ElementAction = Union[Click, Fill, Select, Press]
 BY_NAME: dict[str, type] = {t.name: t for t in ACTION_TYPES}
 ALIASES: dict[str, str] = {
     "select_option": "select",

@@ -99,7 +99,7 @@ def in_form(action: A.Action, elements: Sequence[Element], form: str) -> A.Actio
     no name (or one the action's role filter excludes) keeps its id in the name form.
     Raises ActionError when the target is not on the page."""
     el = resolve(action, elements)
-    if el is None:
+    if el is None or not isinstance(action, A.ELEMENT_ACTIONS):
         return action
     named = name_target(el, type(action), elements) if form == "name" else None
     if named is None:
@@ -126,7 +126,7 @@ def _named(kind: type, target: str, elements: Sequence[Element]) -> list[Element
     return [e for e in usable if e.name.startswith(head) and len(e.name) > len(head)]
 
 
-def _pick(action: A.Action, matches: list[Element]) -> Element:
+def _pick(action: A.ElementAction, matches: list[Element]) -> Element:
     kind, target, nth = KINDS[type(action)], action.target, action.nth
     if nth is None:
         if len(matches) == 1:
@@ -141,7 +141,7 @@ def _pick(action: A.Action, matches: list[Element]) -> Element:
     return matches[nth - 1]
 
 
-def _call(action: A.Action, nth: int | None) -> str:
+def _call(action: A.ElementAction, nth: int | None) -> str:
     """`action` written with ordinal `nth`: the fix an error message proposes."""
     return A.format_action(replace(action, nth=nth))
 

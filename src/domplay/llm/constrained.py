@@ -179,8 +179,8 @@ class ActionGrammar:
         self.constraint = constraint
         # Per element action: the written targets it may name, and their prefixes.
         self.target_texts = {a: frozenset(_text(t) for t in constraint.targets_for(a)) for a in ELEMENT_ACTIONS}
-        self.choices = {A.TARGET: {a: (t, _prefixes(t)) for a, t in self.target_texts.items()},
-                        A.KEY: _choice(A.KEYS), A.DIRECTION: _choice(constraint.scroll_directions)}
+        self.target_choices = {a: (t, _prefixes(t)) for a, t in self.target_texts.items()}
+        self.choices = {A.KEY: _choice(A.KEYS), A.DIRECTION: _choice(constraint.scroll_directions)}
         self.select_choices = {_text(k): _choice(v) for k, v in constraint.select_options if v}
         names = [a for a in constraint.actions if constraint.allows(a)]
         self.heads = {f"{a}(": a for a in names}
@@ -235,7 +235,7 @@ class ActionGrammar:
     def _closed(self, action: str, kind: str, chosen: str) -> tuple[frozenset[str], frozenset[str]] | None:
         """The words a piece of `kind` may be, or None for free text."""
         if kind == A.TARGET:
-            return self.choices[A.TARGET][action]
+            return self.target_choices[action]
         if kind == A.OPTION:
             return self.select_choices.get(chosen)
         return self.choices.get(kind)
