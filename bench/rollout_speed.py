@@ -20,10 +20,10 @@ import time
 
 import click
 
-from domplay.agent.policy import Policy, PolicyConfig
-from domplay.agent.rollout import RolloutConfig, RolloutEngine
+from domplay.agent.policy import Policy
+from domplay.agent.rollout import RolloutEngine
+from domplay.config import load_config
 from domplay.env.dom import DomEnv, DomEnvConfig
-from domplay.env.observation import ObservationConfig
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import PRESETS, propose_preset
@@ -48,10 +48,12 @@ class TimedModel:
 def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, prefix_cache: bool) -> dict:
     """One timed rollout over `tasks` (after a warm-up batch) with a fresh embedded model."""
     model = TimedModel(load_model("embedded", prefix_cache=prefix_cache))
-    policy = Policy(model, PolicyConfig())
-    config = RolloutConfig(concurrency=concurrency, max_steps=max_steps, steps_per_reference_step=None)
-    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
-                                                  sites=sites), config)
+    run = load_config(overrides={"env": {"max_steps": max_steps, "observation": {"max_tokens": obs_tokens}},
+                                 "rollout": {"concurrency": concurrency, "steps_per_reference_step": None}})
+    policy = Policy(model, run.policy)
+    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(max_steps=run.env.max_steps,
+                                                               observation=run.env.observation), sites=sites),
+                           run.rollout, seed=run.seed)
     engine.run(tasks[:concurrency], round=99)  # warm-up: first calls pay one-off costs
     model.seconds, model.tokens = 0.0, 0
     started = time.perf_counter()

@@ -23,11 +23,10 @@ from collections.abc import Sequence
 
 import click
 
+from domplay.agent.evaluate import run_episodes
 from domplay.agent.policy import Decision, Policy, PolicyConfig, Query, ReferencePolicy
-from domplay.agent.rollout import RolloutConfig, RolloutEngine
+from domplay.config import load_config
 from domplay.env import actions as A
-from domplay.env.dom import DomEnv, DomEnvConfig
-from domplay.env.observation import ObservationConfig
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import resolve_tasks
@@ -58,28 +57,35 @@ def _kind(action: str) -> str:
 @click.option("--model", "spec", default="embedded", show_default=True, help="embedded | model dir | hf:PATH")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
 @click.option("--limit", default=40, show_default=True, help="tasks, taken evenly across the set")
-@click.option("--obs-tokens", default=512, show_default=True, help="as the run config's env.obs_tokens")
-@click.option("--history", default=2, show_default=True)
-@click.option("--action-form", type=click.Choice(["name", "id"]), default="name", show_default=True,
-              help="how actions name elements (PolicyConfig.action_form)")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="run config whose env, policy and rollout sections to use [default: the quick preset's]")
+@click.option("--obs-tokens", default=None, type=int, help="env.observation.max_tokens [default: the config's]")
+@click.option("--history", default=None, type=int, help="policy.history_steps [default: the config's]")
+@click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
+              help="policy.action_form: how actions name elements [default: the config's]")
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
-@click.option("--batch", default=8, show_default=True, help="episodes in flight = the model's batch")
+@click.option("--batch", default=None, type=int, help="rollout.concurrency: episodes in flight = the model's batch")
 @click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="the transformers backend's dtype")
-def main(spec: str, task_spec: str, limit: int, obs_tokens: int, history: int, action_form: str, show: int,
-         batch: int, dtype: str) -> None:
+def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tokens: int | None,
+         history: int | None, action_form: str | None, show: int, batch: int | None, dtype: str) -> None:
+    overrides: dict = {}
+    if obs_tokens is not None:
+        overrides["env"] = {"observation": {"max_tokens": obs_tokens}}
+    if history is not None or action_form is not None:
+        overrides["policy"] = {k: v for k, v in (("history_steps", history), ("action_form", action_form))
+                               if v is not None}
+    if batch is not None:
+        overrides["rollout"] = {"concurrency": batch}
+    config = load_config(config_path, overrides=overrides)  # the run's env, policy and rollout
     tasks = [t for t in resolve_tasks(task_spec) if t.reference]
     stride = max(1, len(tasks) // limit)
     tasks = tasks[::stride][:limit]
     sites = SitesApp(seed=0)
-    config = PolicyConfig(history_steps=history, max_new_tokens=40, action_form=action_form)
-    policy = TeacherForced(load_model(spec, dtype=dtype, batch_size=batch), config)
-    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=obs_tokens)),
-                                                  sites=sites), RolloutConfig(concurrency=batch, max_steps=12))
+    policy = TeacherForced(load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency), config.policy)
     started = time.perf_counter()
-    engine.run(tasks)
+    run_episodes(policy, tasks, sites, env=config.env, rollout=config.rollout, seed=config.seed, show_progress=False)
     seconds = time.perf_counter() - started
-    engine.close()
     difficulty = {t.id: t.difficulty for t in tasks}
     template = {t.id: "held-out" if (t.provenance and t.provenance.extra.get("heldout_template")) else "seen"
                 for t in tasks}

@@ -43,39 +43,68 @@ def sites_list() -> None:
 
 
 @main.command("eval")
-@click.option("--model", "model_spec", default="embedded", show_default=True,
-              help="embedded | hf:/path | a model dir | openai:MODEL@URL | random")
-@click.option("--tasks", "tasks_spec", default="heldout", show_default=True,
-              help="A task file (YAML/JSONL) or a preset: heldout, heldout-full, train, smoke.")
-@click.option("--env", "env_kind", type=click.Choice(["dom", "browser"]), default="dom", show_default=True)
-@click.option("--samples", default=1, show_default=True, type=int, help="Episodes per task.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="A run config (e.g. RUN/config.yaml): evaluate exactly as that run's evals do.")
+@click.option("--preset", type=click.Choice(["quick", "full"]), default=None,
+              help="Settings of a run preset when no --config is given (default quick).")
+@click.option("--model", "model_spec", default=None,
+              help="embedded | hf:/path | a model dir | openai:MODEL@URL | random [default: the config's model]")
+@click.option("--tasks", "tasks_spec", default=None,
+              help="A task file (YAML/JSONL) or a preset (heldout, heldout-full, train, smoke) "
+                   "[default: the config's held-out tasks, proposed as its round 0 does].")
+@click.option("--env", "env_kind", type=click.Choice(["dom", "browser"]), default=None, help="env.kind")
+@click.option("--samples", default=None, type=int, help="eval.samples_per_task: episodes per task.")
 @click.option("--plan", is_flag=True, help="Plan mode: propose, score and follow plans.")
-@click.option("--max-steps", default=12, show_default=True, type=int)
-@click.option("--batch", "concurrency", default=8, show_default=True, type=int, help="Episodes in flight.")
-@click.option("--temperature", default=0.0, show_default=True, type=float)
-@click.option("--obs-tokens", default=512, show_default=True, type=int, help="Observation token budget.")
-@click.option("--no-constrain", is_flag=True, help="Turn off constrained action decoding.")
-@click.option("--site-seed", default=0, show_default=True, type=int)
+@click.option("--max-steps", default=None, type=int, help="env.max_steps")
+@click.option("--batch", "concurrency", default=None, type=int, help="rollout.concurrency: episodes in flight.")
+@click.option("--temperature", default=None, type=float, help="policy.temperature")
+@click.option("--obs-tokens", default=None, type=int, help="env.observation.max_tokens")
+@click.option("--no-constrain", is_flag=True, help="policy.constrained: false (no constrained decoding).")
+@click.option("--site-seed", default=None, type=int, help="tasks.site_seed")
 @click.option("--limit", default=None, type=int, help="Only the first N tasks.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @click.option("--demos", "demos_path", type=click.Path(exists=True, dir_okay=False),
               help="Few-shot: a demo pool (a run's round<N>/data/demos.json).")
-@click.option("--shots", default=2, show_default=True, type=int, help="Demos per prompt with --demos.")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
-              help="A local model's dtype; auto = bfloat16 where the hardware computes it (GPU, AMX CPU).")
-def eval_command(model_spec, tasks_spec, env_kind, samples, plan, max_steps, concurrency, temperature,
-                 obs_tokens, no_constrain, site_seed, limit, json_out, demos_path, shots, dtype) -> None:
-    """Evaluate a model on a task set; print success by site, difficulty and template."""
-    from domplay.agent.evaluate import run_eval
+@click.option("--shots", default=None, type=int, help="policy.demos: demos per prompt with --demos [default 2].")
+@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default=None,
+              help="eval.dtype: a local model's dtype; auto = bfloat16 where the hardware computes it.")
+def eval_command(config_path, preset, model_spec, tasks_spec, env_kind, samples, plan, max_steps, concurrency,
+                 temperature, obs_tokens, no_constrain, site_seed, limit, json_out, demos_path, shots, dtype) -> None:
+    """Evaluate a model on a task set; print success by site, difficulty and template.
 
-    report = run_eval(model_spec=model_spec, tasks_spec=tasks_spec, env_kind=env_kind, samples=samples,
-                      plan=plan, max_steps=max_steps, concurrency=concurrency, temperature=temperature,
-                      obs_tokens=obs_tokens, constrained=not no_constrain, site_seed=site_seed, limit=limit,
-                      demos_path=demos_path, shots=shots, dtype=dtype)
+    Every setting comes from the run config (--config, else the preset) with the options on
+    top, so `domplay eval --config RUN/config.yaml` runs the episodes of that run's round-0 eval."""
+    from domplay.config import load_config
+    from domplay.stages import evaluate_config
+
+    overrides = _eval_overrides(model_spec, env_kind, samples, max_steps, concurrency, temperature, obs_tokens,
+                                no_constrain, site_seed, dtype, shots if shots is not None else
+                                (2 if demos_path is not None else None))
+    config = load_config(config_path, preset, overrides)
+    report = evaluate_config(config, tasks_spec=tasks_spec, limit=limit, demos_path=demos_path, plan=plan)
     click.echo(report.table())
     if json_out:
         Path(json_out).write_text(report.to_json() + "\n", encoding="utf-8")
         click.echo(f"wrote {json_out}")
+
+
+def _eval_overrides(model, env_kind, samples, max_steps, concurrency, temperature, obs_tokens, no_constrain,
+                    site_seed, dtype, shots) -> dict:
+    """The run-config fields `domplay eval`'s options set (None: not given)."""
+    given = {("model",): model, ("env", "kind"): env_kind, ("eval", "samples_per_task"): samples,
+             ("env", "max_steps"): max_steps, ("rollout", "concurrency"): concurrency,
+             ("policy", "temperature"): temperature, ("env", "observation", "max_tokens"): obs_tokens,
+             ("policy", "constrained"): False if no_constrain else None, ("tasks", "site_seed"): site_seed,
+             ("eval", "dtype"): dtype, ("policy", "demos"): shots}
+    out: dict = {}
+    for path, value in given.items():
+        if value is None:
+            continue
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return out
 
 
 @main.command("run")

@@ -21,14 +21,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domplay.config import RunConfig, dump_config, load_config
-from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
+from domplay.data.store import RunStore
 from domplay.errors import ConfigError
+from domplay.heldout import heldout_eval
+from domplay.report import build_report
+from domplay.rundir import CONFIG_FILE, SUMMARY_FILE, policy_name, stages_of
 from domplay.sites.app import SitesApp
-from domplay.tasks.model import Task
+from domplay.stages import (
+    StageContext,
+    build_stage,
+    eval_stage,
+    heldout_stage,
+    propose_stage,
+    rollout_stage,
+    train_stage,
+)
 
-CONFIG_FILE = "config.yaml"
-STAGES_ROUND0 = ("heldout", "eval")
-STAGES = ("propose", "rollout", "build", "train", "eval")
+Stage = Callable[[StageContext, int], None]
+STAGE_FUNCTIONS: dict[str, Stage] = {
+    "heldout": lambda ctx, r: heldout_stage(ctx),
+    "propose": propose_stage,
+    "rollout": rollout_stage,
+    "build": build_stage,
+    "train": train_stage,
+    "eval": eval_stage,
+}
+"""Each stage name of `rundir.STAGES_ROUND0` and `rundir.STAGES` and the function that runs it."""
 
 
 @dataclass(frozen=True)
@@ -51,22 +69,18 @@ class RoundSummary:
 
 
 class Run:
-    """One run directory: its config, store and artefacts."""
+    """One run directory: its config, store and artefacts, and the rounds over them."""
 
     def __init__(self, run_dir: str | Path, config: RunConfig, echo: Callable[[str], None] = print):
         self.dir = Path(run_dir)
         self.config = config
         self.echo = echo
-        from domplay.stages import env_settings
-
-        env_settings(self)  # env settings that cannot work (screenshots without a browser) fail now, not rounds later
         self.dir.mkdir(parents=True, exist_ok=True)
         dump_config(config, self.dir / CONFIG_FILE)
         self.store = RunStore(self.dir)
-        self.sites = SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites)
+        self.ctx = StageContext(dir=self.dir, config=config, store=self.store,
+                                sites=SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites))
         self._logger = _metric_logger(config.logging, self.dir)
-        self.models: dict[tuple[str, str | None], object] = {}
-        """Loaded ChatModels by (spec, dtype) (see stages.load_policy_model)."""
 
     @classmethod
     def resume(cls, run_dir: str | Path, echo: Callable[[str], None] = print) -> Run:
@@ -78,7 +92,7 @@ class Run:
 
     # -- the loop --------------------------------------------------------------------------
     def execute(self) -> list[RoundSummary]:
-        summaries = [self.round0()]
+        summaries = [self.round(0)]
         self.echo(summaries[-1].line())
         best, since_best = summaries[-1].heldout_success, 0
         stop = self.config.stop
@@ -96,41 +110,23 @@ class Run:
             if stop.patience_rounds is not None and since_best >= stop.patience_rounds:
                 self.echo(f"no new best held-out success for {since_best} round(s); stopping")
                 break
-        (self.dir / "summary.json").write_text(
+        (self.dir / SUMMARY_FILE).write_text(
             json.dumps([s.__dict__ for s in summaries], indent=2) + "\n", encoding="utf-8")
-        from domplay.report import build_report
-
         self.echo(f"report: {build_report(self.dir)}")
         return summaries
 
-    def round0(self) -> RoundSummary:
-        if not self.store.stage_done(0, "heldout"):
-            self._stage(0, "heldout", lambda: self._propose_heldout())
-        policy = self.policy_name(0)
-        if not self.store.stage_done(0, "eval"):
-            self._stage(0, "eval", lambda: self._evaluate(0, self.model_path(0), policy))
-        return self.summary(0)
-
     def round(self, r: int) -> RoundSummary:
-        from domplay.stages import build_stage, propose_stage, rollout_stage, train_stage
-
-        steps = {
-            "propose": lambda: propose_stage(self, r),
-            "rollout": lambda: rollout_stage(self, r),
-            "build": lambda: build_stage(self, r),
-            "train": lambda: train_stage(self, r),
-            "eval": lambda: self._evaluate(r, self.model_path(r), self.policy_name(r)),
-        }
-        for stage in STAGES:
+        """Run round `r`'s unfinished stages in order; its held-out summary."""
+        for stage in stages_of(r):
             if not self.store.stage_done(r, stage):
-                self._stage(r, stage, steps[stage])
+                self._stage(r, stage, STAGE_FUNCTIONS[stage])
         return self.summary(r)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _stage(self, r: int, stage: str, fn: Callable[[], object]) -> None:
+    def _stage(self, r: int, stage: str, fn: Stage) -> None:
         self.store.mark_stage(r, stage, "running")
         started = time.perf_counter()
-        fn()
+        fn(self.ctx, r)
         seconds = time.perf_counter() - started
         self.store.record_metrics(r, stage, {"seconds": seconds})
         self._logger(r, {f"time/{stage}_s": seconds})
@@ -140,55 +136,17 @@ class Run:
         """Time spent in finished or interrupted stages of this run, across resumes."""
         return sum(m.value for m in self.store.metrics() if m.name == "seconds")
 
-    def policy_name(self, r: int) -> str:
-        return "base" if r == 0 else f"round{r}"
-
-    def model_path(self, r: int) -> str:
-        """The model that acts after round `r`'s training (round 0: the starting model)."""
-        if r == 0:
-            return self.config.model
-        records = [c for c in self.store.checkpoints(r) if c.name == "final"]
-        if not records:
-            return self.model_path(r - 1)  # a round that trained nothing keeps the previous model
-        return f"hf:{records[0].path}"
-
-    def heldout_tasks(self) -> list[Task]:
-        return self.store.tasks(split="heldout")
-
-    def _propose_heldout(self) -> None:
-        from domplay.stages import proposer_for
-
-        with proposer_for(self) as proposer:
-            proposal = proposer.propose(self.config.tasks.heldout_tasks, "heldout", seed=self.config.seed)
-        if len(proposal.tasks) < self.config.tasks.heldout_tasks:
-            raise ConfigError(f"only {len(proposal.tasks)} held-out tasks could be proposed "
-                              f"({len(proposal.failures)} failures); see the proposer's failures")
-        self.store.add_tasks(proposal.tasks, round=0)
-
-    def _evaluate(self, r: int, model_path: str, policy: str) -> None:
-        from domplay.hardware import fast_dtype
-        from domplay.stages import run_policy
-
-        tasks = self.heldout_tasks()
-        dtype = fast_dtype(self.config.policy.eval_dtype)
-        self.store.record_metrics(r, "eval", {"bfloat16": float(dtype == "bfloat16")})  # what "auto" chose
-        run_policy(self, r, tasks, model_path, policy, temperature=self.config.policy.eval_temperature,
-                   samples=1, desc=f"round {r} eval", demos_round=r, dtype=dtype)
-
     def summary(self, r: int) -> RoundSummary:
-        from domplay.agent.evaluate import summarize
-
-        tasks = self.heldout_tasks()
-        ids = {t.id for t in tasks}
-        policy = self.policy_name(r)
-        episodes = [e for e in self.store.episodes(round=r, policy=policy) if e.task_id in ids]
-        report = summarize(tasks, episodes).as_dict()
-        rates = {axis: {k: v["rate"] for k, v in d.items()} for axis, d in report["by"].items()}
+        """Round `r`'s held-out summary (`heldout.heldout_eval`, as the report computes it), recorded."""
+        result = heldout_eval(self.store, r)
+        if result is None:
+            raise ConfigError(f"round {r} has no held-out eval episodes of policy {policy_name(r)!r}; "
+                              f"its eval stage did not run (check {self.dir / CONFIG_FILE})")
         seconds = sum(m.value for m in self.store.metrics(round=r) if m.name == "seconds")
-        summary = RoundSummary(round=r, policy=policy, heldout_success=report["success_rate"],
-                               by_difficulty=rates.get("difficulty", {}), by_site=rates.get("site", {}),
-                               by_heldout_kind=rates.get("heldout kind", {}), mean_steps=report["mean_steps"],
-                               step_error_rate=report["step_error_rate"], seconds=seconds)
+        summary = RoundSummary(round=r, policy=result.policy, heldout_success=result.success_rate,
+                               by_difficulty=result.by.get("difficulty", {}), by_site=result.by.get("site", {}),
+                               by_heldout_kind=result.by.get("heldout kind", {}), mean_steps=result.mean_steps,
+                               step_error_rate=result.step_error_rate, seconds=seconds)
         self.store.record_metrics(r, "eval", {"heldout_success": summary.heldout_success,
                                               "mean_steps": summary.mean_steps,
                                               "step_error_rate": summary.step_error_rate,
@@ -196,16 +154,6 @@ class Run:
                                               **{f"success_site_{k}": v for k, v in summary.by_site.items()}})
         self._logger(r, {"heldout/success": summary.heldout_success})
         return summary
-
-    def record_dataset(self, r: int, name: str, kind: str, path: str | None, rows: int, config: dict,
-                       yield_row: dict) -> None:
-        self.store.record_dataset(DatasetRecord(round=r, name=name, kind=kind, path=path, rows=rows,
-                                                config=config, yield_numbers=yield_row))
-
-    def record_checkpoint(self, r: int, name: str, path: str, config: dict, git_revision: str | None,
-                          metrics: dict) -> None:
-        self.store.record_checkpoint(CheckpointRecord(round=r, name=name, path=path, config=config,
-                                                      git_revision=git_revision, metrics=metrics))
 
 
 def _metric_logger(kind: str, run_dir: Path) -> Callable[[int, dict[str, float]], None]:

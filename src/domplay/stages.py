@@ -1,4 +1,4 @@
-"""The stages of one improvement round (see `domplay.loop`): each reads and writes the store.
+"""The stages of a run (see `domplay.loop`): each takes a `StageContext` and reads and writes its store.
 
 Every stage is safe to re-run after a crash: rollouts skip episode ids already stored,
 builders read only stored episodes (so a resumed round builds the same datasets), and
@@ -9,220 +9,371 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from tqdm import tqdm
-
-from domplay.agent.policy import Policy, PolicyConfig, ReferencePolicy
-from domplay.agent.rollout import RolloutConfig, RolloutEngine, ScreenshotFiles
+from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize_episodes
+from domplay.agent.policy import Policy, ReferencePolicy
+from domplay.agent.rollout import DemoPicker, ScreenshotFiles
+from domplay.config import RunConfig
+from domplay.data.builders import build_round
+from domplay.data.demos import DemoSet, build_demos
+from domplay.data.export import export
+from domplay.data.pairs import chat_model_generate, spin_pairs
+from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
 from domplay.env.factory import EnvFactory, EnvSettings
-from domplay.env.observation import ObservationConfig
+from domplay.errors import ConfigError
+from domplay.hardware import fast_dtype
+from domplay.llm.base import ChatModel, GenerationParams
+from domplay.llm.load import load_model
+from domplay.rundir import DEMOS_FILE, policy_name, round_dir
+from domplay.sites.app import SitesApp
 from domplay.tasks.model import Task
-
-if TYPE_CHECKING:
-    from domplay.loop import Run
+from domplay.tasks.propose import OVER_MAX_STEPS, Proposal, ProposalFailure, TemplateProposer
 
 PAIR_KINDS_FOR_DPO = ("reference", "step")
 """Pair kinds DPO trains on: model vs verified reference action, and success vs failure at one state."""
+PROPOSAL_TRIES_PER_TASK = 20
+"""Template draws per wanted task before proposing gives up (a small env.max_steps rejects many)."""
+ONLINE_SUFFIX = "-online"
+"""Policy-name suffix of the episodes online DPO samples from a round's SFT model."""
 
 
-def env_settings(run: Run) -> EnvSettings:
-    c = run.config.env
-    return EnvSettings(kind=c.kind, observation=ObservationConfig(max_tokens=c.obs_tokens),
-                       screenshots=c.screenshots)
+class ModelCache:
+    """The run's loaded ChatModel, by (spec, dtype): a round's eval and the next round's rollouts
+    share it when their dtypes agree. Only one model is kept in memory at a time."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, str] | None = None
+        self._model: ChatModel | None = None
+
+    def get(self, spec: str, dtype: str, batch_size: int) -> ChatModel:
+        """The model of `spec`; a local one in `dtype`, batching `batch_size` prompts per generate call."""
+        if self._key != (spec, dtype) or self._model is None:
+            self._model = None  # free the old one before loading the next
+            self._model = load_model(spec, dtype=dtype, batch_size=batch_size)
+            self._key = (spec, dtype)
+        return self._model
+
+    @property
+    def loaded(self) -> tuple[tuple[str, str], ChatModel] | None:
+        """((spec, dtype), model) of the model in memory, or None."""
+        return (self._key, self._model) if self._key is not None and self._model is not None else None
+
+    def clear(self) -> None:
+        self._key, self._model = None, None
 
 
-def policy_config(run: Run, temperature: float) -> PolicyConfig:
-    p = run.config.policy
-    return PolicyConfig(history_steps=p.history_steps, temperature=temperature, max_new_tokens=p.max_new_tokens,
-                        constrained=p.constrained, demos=p.demos)
+@dataclass
+class StageContext:
+    """What a stage may use: the run's directory, config, store, sites and model cache."""
+
+    dir: Path
+    config: RunConfig
+    store: RunStore
+    sites: SitesApp
+    models: ModelCache = field(default_factory=ModelCache)
+
+    def model_after(self, r: int) -> str:
+        """The model that acts after round `r`'s training (round 0: the starting model)."""
+        if r == 0:
+            return self.config.model
+        records = [c for c in self.store.checkpoints(r) if c.name == "final"]
+        if not records:
+            return self.model_after(r - 1)  # a round that trained nothing keeps the previous model
+        return f"hf:{records[0].path}"
+
+    def heldout_tasks(self) -> list[Task]:
+        return self.store.tasks(split="heldout")
+
+    def record_dataset(self, r: int, name: str, kind: str, path: str | None, rows: int, config: dict,
+                       yield_row: dict) -> None:
+        self.store.record_dataset(DatasetRecord(round=r, name=name, kind=kind, path=path, rows=rows,
+                                                config=config, yield_numbers=yield_row))
+
+    def record_checkpoint(self, r: int, name: str, path: str, config: dict, git_revision: str | None,
+                          metrics: dict) -> None:
+        self.store.record_checkpoint(CheckpointRecord(round=r, name=name, path=path, config=config,
+                                                      git_revision=git_revision, metrics=metrics))
 
 
-DEMOS_FILE = "demos.json"
-
-
-def demo_picker(run: Run, up_to_round: int):
-    """Few-shot demos for a task from the newest demo pool of rounds <= `up_to_round` (None if none)."""
-    if run.config.policy.demos == 0:
+# -- episodes ---------------------------------------------------------------------------------
+def demo_picker(ctx: StageContext, up_to_round: int) -> DemoPicker | None:
+    """Few-shot demos from the newest demo pool of rounds <= `up_to_round` (None if none or off)."""
+    if ctx.config.policy.demos == 0:
         return None
-    from domplay.agent.prompts import Demo as PromptDemo
-    from domplay.data.demos import DemoSet
-
-    paths = [run.dir / f"round{r}" / "data" / DEMOS_FILE for r in range(up_to_round, 0, -1)]
+    paths = [ctx.dir / f"round{r}" / "data" / DEMOS_FILE for r in range(up_to_round, 0, -1)]
     path = next((p for p in paths if p.is_file()), None)
-    if path is None:
-        return None
-    pool = DemoSet.load(path)
-    k = run.config.policy.demos
-
-    def pick(task: Task) -> list[PromptDemo]:
-        return [PromptDemo(user=d.as_messages()[0]["content"], action=d.action) for d in pool.demos_for(task, k)]
-    return pick
+    return DemoSet.load(path).picker(ctx.config.policy.demos) if path is not None else None
 
 
-def load_policy_model(run: Run, spec: str, dtype: str = "auto"):
-    """The run's model for `spec` in `dtype` (a local model's; other backends ignore it), loaded
-    once: a round's eval and the next round's rollouts share it when their dtypes agree. Only one
-    model is kept in memory at a time. A local model batches all episodes in flight at once."""
-    from domplay.agent.evaluate import load_any_model
-    from domplay.llm.load import is_local_spec
-
-    options = {"dtype": dtype, "batch_size": run.config.rollout.concurrency} if is_local_spec(spec) else {}
-    key = (spec, options.get("dtype"))
-    if key not in run.models:
-        run.models.clear()
-        run.models[key] = load_any_model(spec, **options)
-    return run.models[key]
+def episode_options(ctx: StageContext, r: int, name: str, desc: str) -> dict[str, Any]:
+    """`run_episodes` keyword arguments every stage passes alike."""
+    c = ctx.config
+    return {"round": r, "policy_name": name, "skip": ctx.store.episode_ids(round=r, policy=name),
+            "on_episode": ctx.store.add_episode, "desc": desc,
+            "screenshots": ScreenshotFiles(ctx.dir) if c.env.screenshots else None}
 
 
+def eval_stage(ctx: StageContext, r: int) -> None:
+    """Round `r`'s model on the held-out tasks (`domplay eval --config` runs the same)."""
+    c = ctx.config
+    dtype = fast_dtype(c.eval.dtype)
+    ctx.store.record_metrics(r, "eval", {"bfloat16": float(dtype == "bfloat16")})  # what "auto" chose
+    model = ctx.models.get(ctx.model_after(r), dtype, c.rollout.concurrency)
+    evaluate(model, ctx.heldout_tasks(), ctx.sites, env=c.env, policy=c.policy, rollout=c.rollout, eval=c.eval,
+             seed=c.seed, demos=demo_picker(ctx, r), **episode_options(ctx, r, policy_name(r), f"round {r} eval"))
 
 
-def run_policy(run: Run, r: int, tasks: Sequence[Task], model_spec: str | None, policy_name: str,
-               temperature: float, samples: int, desc: str, demos_round: int | None = None,
-               dtype: str = "auto") -> None:
-    """Episodes of `tasks` by a model in `dtype` (or the reference solutions when model_spec is None)."""
-    skip = run.store.episode_ids(round=r, policy=policy_name)
-    todo = len(tasks) * samples - len(skip)
-    if todo <= 0:
-        return
-    if model_spec is None:
-        policy: Policy = ReferencePolicy(policy_config(run, 0.0))
+def evaluate_config(config: RunConfig, tasks_spec: str | None = None, limit: int | None = None,
+                    demos_path: str | Path | None = None, plan: bool = False) -> EvalReport:
+    """`domplay eval`: `config.model` on the config's held-out tasks (proposed as its round 0 does) or
+    on `tasks_spec` (a task file or preset), with everything else as the run's evals do it."""
+    from domplay.agent.plan import Planner
+    from domplay.tasks.presets import resolve_tasks
+
+    if tasks_spec is None:
+        sites = SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites)
+        tasks = propose_heldout(config, sites).tasks[:limit]
     else:
-        policy = Policy(load_policy_model(run, model_spec, dtype), policy_config(run, temperature))
-    c = run.config
-    config = RolloutConfig(samples_per_task=samples, concurrency=c.rollout.concurrency, max_steps=c.env.max_steps,
-                           steps_per_reference_step=c.env.steps_per_reference_step,
-                           episode_timeout_s=c.rollout.episode_timeout_s,
-                           stuck_after_repeats=c.rollout.stuck_after_repeats, seed=c.seed)
-    with EnvFactory(env_settings(run), run.sites) as make_env:
-        demos = demo_picker(run, demos_round) if demos_round is not None and model_spec is not None else None
-        screenshots = ScreenshotFiles(run.dir) if c.env.screenshots else None
-        engine = RolloutEngine(policy, make_env, config, policy_name=policy_name, env_kind=c.env.kind, demos=demos,
-                               screenshots=screenshots)
-        bar = tqdm(total=todo, desc=desc, unit="ep", dynamic_ncols=True)
-        try:
-            engine.run(tasks, round=r, skip=skip, on_episode=run.store.add_episode,
-                       progress=lambda ep: bar.update(1))
-        finally:
-            bar.close()
-            engine.close()
+        tasks = resolve_tasks(tasks_spec, config.tasks.site_seed)[:limit]
+        sites = SitesApp(seed=config.tasks.site_seed, names=sorted({t.site for t in tasks if not t.is_external}) or None)
+    model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
+    demos = DemoSet.load(demos_path).picker(config.policy.demos) if demos_path is not None else None
+    episodes = evaluate(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
+                        eval=config.eval, seed=config.seed, demos=demos, planner=Planner(model) if plan else None,
+                        desc="eval")
+    return summarize_episodes(tasks, episodes)
 
 
+def _model_rollouts(ctx: StageContext, r: int, tasks: Sequence[Task], spec: str, name: str, demos_round: int,
+                    desc: str) -> None:
+    """`rollout.samples_per_task` training episodes of `spec` at `rollout.temperature`."""
+    c = ctx.config
+    model = ctx.models.get(spec, c.rollout.dtype, c.rollout.concurrency)
+    policy = Policy(model, c.policy.model_copy(update={"temperature": c.rollout.temperature}))
+    run_episodes(policy, tasks, ctx.sites, env=c.env, rollout=c.rollout, seed=c.seed,
+                 demos=demo_picker(ctx, demos_round), **episode_options(ctx, r, name, desc))
+
+
+def rollout_stage(ctx: StageContext, r: int) -> None:
+    """Reference replays and the current model's episodes on round `r`'s training tasks."""
+    c = ctx.config
+    tasks = ctx.store.tasks(split="train", round=r)
+    if c.rollout.replay_reference:
+        replay = c.rollout.model_copy(update={"samples_per_task": 1})
+        run_episodes(ReferencePolicy(c.policy), tasks, ctx.sites, env=c.env, rollout=replay, seed=c.seed,
+                     **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference"))
+    if c.rollout.samples_per_task > 0:
+        _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
+
+
+# -- tasks ------------------------------------------------------------------------------------
 @contextmanager
-def proposer_for(run: Run):
-    """A TemplateProposer over the run's sites; with the browser env it can also verify
-    JavaScript templates (widgets) by running their plans in Chromium."""
-    from domplay.tasks.propose import TemplateProposer
-
-    if run.config.env.kind != "browser":
-        proposer = TemplateProposer(run.sites)
+def proposer_for(config: RunConfig, sites: SitesApp) -> Iterator[TemplateProposer]:
+    """A TemplateProposer over `sites` that rejects tasks longer than `env.max_steps`; with the
+    browser env it can also verify JavaScript templates (widgets) by running their plans in Chromium."""
+    max_steps = config.env.max_steps
+    if config.env.kind != "browser":
+        proposer = TemplateProposer(sites, max_steps=max_steps)
         try:
             yield proposer
         finally:
             proposer.close()
         return
-    with EnvFactory(EnvSettings(kind="browser"), run.sites) as make_browser:
-        dom = TemplateProposer(run.sites)
-        proposer = TemplateProposer(run.sites, env_factory=lambda needs_js: make_browser() if needs_js
-                                    else dom._dom_env(False))
+    with EnvFactory(EnvSettings(kind="browser"), sites) as make_browser:
+        dom = TemplateProposer(sites)
+        proposer = TemplateProposer(sites, env_factory=lambda needs_js: make_browser() if needs_js
+                                    else dom._dom_env(False), max_steps=max_steps)
         try:
             yield proposer
         finally:
             proposer.close()
 
 
-def propose_stage(run: Run, r: int) -> None:
+def propose_tasks(config: RunConfig, sites: SitesApp, n: int, split: str, seed: int) -> Proposal:
+    """`n` tasks whose reference replays (as the rollout stage replays them, under `config.env`)
+    fit in `env.max_steps`; the others are failures with reason OVER_MAX_STEPS and replaced by
+    the proposer's next tasks (the same seed gives the same tasks)."""
+    kept: list[Task] = []
+    over: list[ProposalFailure] = []
+    wanted = n
+    with proposer_for(config, sites) as proposer:
+        while True:
+            proposal = proposer.propose(wanted, split, seed=seed,  # a prefix of any longer proposal
+                                        max_tries_per_task=PROPOSAL_TRIES_PER_TASK)
+            fresh = proposal.tasks[len(kept) + len(over):]
+            replays = run_episodes(ReferencePolicy(config.policy), fresh, sites, env=config.env,
+                                   rollout=config.rollout.model_copy(update={"samples_per_task": 1}), seed=config.seed,
+                                   show_progress=False)
+            by_id = {e.task_id: e for e in replays}
+            for task in fresh:
+                e = by_id[task.id]
+                if not e.success and e.status == "truncated" and len(e.steps) >= config.env.max_steps:
+                    over.append(ProposalFailure(task.provenance.template or "", task.provenance.seed or 0,
+                                                f"{OVER_MAX_STEPS}: its reference replay did not finish within "
+                                                f"env.max_steps={config.env.max_steps} (with scrolls)"))
+                else:
+                    kept.append(task)
+            if len(kept) >= n or len(proposal.tasks) < wanted:
+                break
+            wanted += n - len(kept)
+    return Proposal(tasks=kept[:n], failures=proposal.failures + over)
+
+
+def propose_heldout(config: RunConfig, sites: SitesApp) -> Proposal:
+    """A run's held-out tasks, as round 0 proposes them (proposer seed = the run's seed); also what
+    `domplay eval --config` evaluates on."""
+    wanted = config.tasks.heldout_tasks
+    proposal = propose_tasks(config, sites, wanted, "heldout", config.seed)
+    if len(proposal.tasks) < wanted:
+        raise ConfigError(f"only {len(proposal.tasks)} held-out tasks could be proposed "
+                          f"({len(proposal.failures)} failures); see the proposer's failures")
+    return proposal
+
+
+def heldout_stage(ctx: StageContext) -> None:
+    """The run's held-out tasks, fixed once in round 0."""
+    proposal = propose_heldout(ctx.config, ctx.sites)
+    ctx.store.add_tasks(proposal.tasks, round=0)
+    ctx.store.record_metrics(0, "heldout", {"tasks": len(proposal.tasks), "failures": len(proposal.failures),
+                                            "over_max_steps": float(proposal.over_max_steps)})
+
+
+def propose_stage(ctx: StageContext, r: int) -> None:
     """Fresh training tasks for round `r` (train seeds of proposer seed `seed * 1000 + r`)."""
-    with proposer_for(run) as proposer:
-        proposal = proposer.propose(run.config.tasks.train_tasks_per_round, "train", seed=run.config.seed * 1000 + r)
-    run.store.add_tasks(proposal.tasks, round=r)
-    run.store.record_metrics(r, "propose", {"tasks": len(proposal.tasks), "failures": len(proposal.failures)})
+    proposal = propose_tasks(ctx.config, ctx.sites, ctx.config.tasks.train_tasks_per_round, "train",
+                             ctx.config.seed * 1000 + r)
+    ctx.store.add_tasks(proposal.tasks, round=r)
+    ctx.store.record_metrics(r, "propose", {"tasks": len(proposal.tasks), "failures": len(proposal.failures),
+                                            "over_max_steps": float(proposal.over_max_steps)})
 
 
-def rollout_stage(run: Run, r: int) -> None:
-    """Reference replays and the current model's episodes on round `r`'s training tasks."""
-    tasks = run.store.tasks(split="train", round=r)
-    if run.config.rollout.replay_reference:
-        run_policy(run, r, tasks, None, run.config.build.reference_policy, 0.0, 1, f"round {r} reference")
-    if run.config.rollout.samples_per_task > 0:
-        run_policy(run, r, tasks, run.model_path(r - 1), run.policy_name(r - 1),
-                   run.config.policy.rollout_temperature, run.config.rollout.samples_per_task, f"round {r} rollouts",
-                   demos_round=r - 1, dtype=run.config.policy.rollout_dtype)
+# -- data -------------------------------------------------------------------------------------
+def build_stage(ctx: StageContext, r: int) -> None:
+    """SFT examples and preference pairs from round `r`'s stored episodes, exported in TRL formats.
 
-
-def build_stage(run: Run, r: int) -> None:
-    """SFT examples and preference pairs from round `r`'s stored episodes, exported in TRL formats."""
-    from domplay.data.builders import build_round
-    from domplay.data.export import export
-
-    tasks = {t.id: t for t in run.store.tasks(split="train", round=r)}
-    episodes = [e for e in run.store.episodes(round=r) if e.task_id in tasks]
+    With `train.method: sft+spin` the preference pairs are SPIN pairs: the previous round's model
+    generates at every kept SFT state (rejected) against the verified step (chosen)."""
+    c = ctx.config
+    tasks = {t.id: t for t in ctx.store.tasks(split="train", round=r)}
+    episodes = [e for e in ctx.store.episodes(round=r) if e.task_id in tasks]
     episodes.sort(key=lambda e: e.id)  # the store's order must not change the datasets
-    data = build_round(episodes, tasks, run.config.build, round=r)
-    out = round_dir(run, r) / "data"
+    data = build_round(episodes, tasks, c.build, round=r)
+    out = round_dir(ctx.dir, r) / "data"
     yield_row = data.yield_table.as_row()
-    config = run.config.build.model_dump(mode="json")
-    sft = _sample(data.sft, run.config.build.max_sft_examples, run.config.build.seed + r)
+    yield_row["tasks_over_max_steps"] = _over_max_steps(ctx, r)
+    config = c.build.model_dump(mode="json")
+    sft = _sample(data.sft, c.build.max_sft_examples, c.build.seed + r)
     yield_row["sft_trained"] = len(sft)
     result = export(sft, out, "sft", formats=("parquet", "jsonl"), kind="sft")
-    run.record_dataset(r, "sft", "sft", result.paths["parquet"], result.rows, config, yield_row)
-    pairs = [p for kind in PAIR_KINDS_FOR_DPO for p in data.pairs.get(kind, [])]
-    pairs = _sample(pairs, run.config.build.max_dpo_pairs, run.config.build.seed + r)
+    ctx.record_dataset(r, "sft", "sft", result.paths["parquet"], result.rows, config, yield_row)
+    if c.train.method == "sft+spin":
+        opponent = ctx.models.get(ctx.model_after(r - 1), c.rollout.dtype, c.rollout.concurrency)
+        params = GenerationParams(temperature=c.rollout.temperature, max_new_tokens=c.policy.max_new_tokens,
+                                  seed=c.seed + r)
+        spin, stats = spin_pairs(sft, chat_model_generate(opponent, params), policy_name(r - 1),
+                                 batch_size=c.rollout.concurrency)
+        data.pairs["spin"] = spin
+        yield_row["spin_agreements"] = stats.agreements
+        pairs = spin
+    else:
+        pairs = [p for kind in PAIR_KINDS_FOR_DPO for p in data.pairs.get(kind, [])]
+    pairs = _sample(pairs, c.build.max_dpo_pairs, c.build.seed + r)
     yield_row["pairs_trained"] = len(pairs)
     result = export(pairs, out, "pairs", formats=("parquet", "jsonl"), kind="preference")
-    run.record_dataset(r, "pairs", "preference", result.paths["parquet"], result.rows, config, yield_row)
+    ctx.record_dataset(r, "pairs", "preference", result.paths["parquet"], result.rows, config, yield_row)
     for kind, items in data.pairs.items():
-        run.record_dataset(r, f"pairs_{kind}", kind, None, len(items), config, yield_row)
-    if run.config.policy.demos > 0:
-        from domplay.data.demos import DemoConfig, build_demos
-
-        pool = build_demos(episodes, tasks, DemoConfig(seed=run.config.seed + r,
-                                                       max_observation_chars=run.config.policy.demo_observation_chars))
+        ctx.record_dataset(r, f"pairs_{kind}", kind, None, len(items), config, yield_row)
+    if c.policy.demos > 0:
+        demo_config = c.demos.model_copy(update={"seed": c.demos.seed + c.seed + r})
+        pool = build_demos(episodes, tasks, demo_config)
         path = pool.save(out / DEMOS_FILE)
-        run.record_dataset(r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"),
+        ctx.record_dataset(r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"),
                            yield_row)
-    run.store.record_metrics(r, "build", {k: float(v) for k, v in yield_row.items() if isinstance(v, (int, float))})
+    ctx.store.record_metrics(r, "build", {k: float(v) for k, v in yield_row.items() if isinstance(v, (int, float))})
 
 
-def train_stage(run: Run, r: int) -> None:
-    """SFT from the current model, then DPO on the pairs; the result is round `r`'s model."""
-    from domplay.train.config import DPOTrainConfig, SFTTrainConfig, parse_config
+def _over_max_steps(ctx: StageContext, r: int) -> int:
+    """Tasks the round's proposer rejected because their reference needs more than env.max_steps."""
+    return int(sum(m.value for m in ctx.store.metrics(round=r) if m.stage == "propose" and m.name == "over_max_steps"))
+
+
+def _online_pairs(ctx: StageContext, r: int, model_spec: str) -> Path | None:
+    """Online DPO's data: `model_spec` (the round's SFT model) acts on round `r`'s training tasks;
+    its episodes, verified, are ranked against each other and the reference replays into step and
+    reference pairs (stored episodes are reused on resume). None when too few pairs."""
+    c = ctx.config
+    name = policy_name(r) + ONLINE_SUFFIX
+    tasks = ctx.store.tasks(split="train", round=r)
+    _model_rollouts(ctx, r, tasks, model_spec, name, r - 1, f"round {r} online")
+    by_id = {t.id: t for t in tasks}
+    episodes = [e for e in ctx.store.episodes(round=r) if e.task_id in by_id
+                and e.policy in (name, c.build.reference_policy)]
+    episodes.sort(key=lambda e: e.id)
+    data = build_round(episodes, by_id, c.build, round=r)
+    pairs = [p for kind in PAIR_KINDS_FOR_DPO for p in data.pairs.get(kind, [])]
+    pairs = _sample(pairs, c.build.max_dpo_pairs, c.build.seed + r)
+    result = export(pairs, round_dir(ctx.dir, r) / "data", "pairs_online", formats=("parquet", "jsonl"),
+                    kind="preference")
+    ctx.record_dataset(r, "pairs_online", "preference", result.paths["parquet"], result.rows,
+                       c.build.model_dump(mode="json"), data.yield_table.as_row())
+    return Path(result.paths["parquet"]) if result.rows >= c.train.min_pairs_for_dpo else None
+
+
+# -- training ---------------------------------------------------------------------------------
+def train_stage(ctx: StageContext, r: int) -> None:
+    """SFT from the current model, then the method's preference stage; the result is round `r`'s model.
+
+    dpo: the round's reference/step pairs, reference model = the SFT model. spin: the SPIN pairs,
+    reference (opponent) = the previous round's model. online-dpo: pairs sampled now from the SFT
+    model and ranked by the verifier, reference = the SFT model."""
+    from domplay.train.dpo import train_dpo
     from domplay.train.sft import train_sft
 
-    t = run.config.train
+    c, t = ctx.config, ctx.config.train
     if t.method == "none":
         return
-    datasets = {d.name: d for d in run.store.datasets(round=r)}
-    base = run.model_path(r - 1)
-    out = round_dir(run, r)
+    datasets = {d.name: d for d in ctx.store.datasets(round=r)}
+    base = ctx.model_after(r - 1)
+    out = round_dir(ctx.dir, r)
     current = base
+    seed = c.seed + r
     if datasets["sft"].rows > 0:
-        config = parse_config(SFTTrainConfig, finetune=t.finetune, learning_rate=t.sft_learning_rate,
-                              num_epochs=t.sft_epochs, batch_size=t.batch_size,
-                              first_token_weight=t.sft_first_token_weight, max_length_tokens=t.max_length_tokens,
-                              precision=t.precision, seed=run.config.seed + r)
+        config = t.sft.model_copy(update={"seed": t.sft.seed + seed})
         result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"), config=config)
-        run.record_checkpoint(r, "sft", str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
-                              {"final_loss": result.final_loss, "seconds": result.seconds,
-                               "losses": list(result.losses), "rows": result.rows})
+        _record_training(ctx, r, "sft", config, result)
         current = f"hf:{result.model_dir}"
-    if t.method != "sft" and datasets["pairs"].rows >= t.min_pairs_for_dpo:
-        from domplay.train.dpo import train_dpo
-
-        config = parse_config(DPOTrainConfig, finetune=t.finetune, learning_rate=t.dpo_learning_rate,
-                              num_epochs=t.dpo_epochs, beta=t.dpo_beta, batch_size=t.batch_size,
-                              max_length_tokens=t.max_length_tokens, precision=t.precision, seed=run.config.seed + r)
-        result = train_dpo(datasets["pairs"].path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"),
-                           config=config)
-        run.record_checkpoint(r, "dpo", str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
-                              {"final_loss": result.final_loss, "seconds": result.seconds,
-                               "losses": list(result.losses), "rows": result.rows})
+    if t.method == "sft":
+        pass
+    elif t.method == "sft+online-dpo":
+        path = _online_pairs(ctx, r, current)
+        ctx.models.clear()  # the trainer needs the memory
+        if path is not None:
+            config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
+            result = train_dpo(path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"), config=config,
+                               method="dpo")
+            _record_training(ctx, r, "dpo", config, result)
+            current = f"hf:{result.model_dir}"
+    elif datasets["pairs"].rows >= t.min_pairs_for_dpo:
+        spin = t.method == "sft+spin"
+        config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
+        name = "spin" if spin else "dpo"
+        result = train_dpo(datasets["pairs"].path, model=_trainer_model(current), out_dir=_fresh(out / name),
+                           config=config, reference=_trainer_model(base) if spin else None, method=name)
+        _record_training(ctx, r, name, config, result)
         current = f"hf:{result.model_dir}"
     if current != base:
-        run.record_checkpoint(r, "final", current.removeprefix("hf:"), {}, None, {})
+        ctx.record_checkpoint(r, "final", current.removeprefix("hf:"), {}, None, {})
+
+
+def _record_training(ctx: StageContext, r: int, name: str, config: Any, result: Any) -> None:
+    ctx.record_checkpoint(r, name, str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
+                          {"final_loss": result.final_loss, "seconds": result.seconds,
+                           "losses": list(result.losses), "rows": result.rows})
 
 
 def _sample(items: list, limit: int | None, seed: int) -> list:
@@ -231,12 +382,6 @@ def _sample(items: list, limit: int | None, seed: int) -> list:
         return items
     keep = sorted(random.Random(seed).sample(range(len(items)), limit))
     return [items[i] for i in keep]
-
-
-def round_dir(run: Run, r: int) -> Path:
-    path = run.dir / f"round{r}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _fresh(path: Path) -> Path:
@@ -248,3 +393,4 @@ def _fresh(path: Path) -> Path:
 
 def _trainer_model(spec: str) -> str:
     return spec.removeprefix("hf:")
+

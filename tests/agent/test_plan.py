@@ -220,7 +220,7 @@ def agent_model(first_action: str):
 def test_plan_mode_rollout_replans_and_records_everything(sites, first_action, reason):
     model = agent_model(first_action)
     engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(), sites=sites),
-                           RolloutConfig(concurrency=3, max_steps=8), planner=Planner(model, PlanConfig(candidates=2)))
+                           RolloutConfig(concurrency=3), planner=Planner(model, PlanConfig(candidates=2)))
     episodes = engine.run([cart_task(i) for i in range(3)])
     assert all(e.success for e in episodes), [(e.verdict, [s.action for s in e.steps]) for e in episodes]
     # Initial plans for the 3 episodes: one Actor call; replans for all 3: one more.

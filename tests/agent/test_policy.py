@@ -96,7 +96,7 @@ def test_the_reference_policy_replays_in_either_form_and_succeeds(form):
     proposer.close()
     assert len(tasks) >= 6 and all(A.parse_action(a) for t in tasks for a in t.reference)  # stored by id
     engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form=form)),
-                           lambda: DomEnv(DomEnvConfig(), sites), RolloutConfig(max_steps=40))
+                           lambda: DomEnv(DomEnvConfig(max_steps=40), sites), RolloutConfig())
     episodes = engine.run(tasks)
     assert all(e.success for e in episodes), [(e.task_id, e.verdict) for e in episodes if not e.success]
     acted = [A.parse_action(s.action) for e in episodes for s in e.steps if s.action is not None]

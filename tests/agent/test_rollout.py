@@ -49,8 +49,8 @@ def clicker(prompt):
 
 def test_rollout_runs_episodes_batched_and_verifies(sites):
     model = ScriptedModel(clicker)
-    engine = RolloutEngine(Policy(model, PolicyConfig()), lambda: DomEnv(DomEnvConfig(), sites=sites),
-                           RolloutConfig(samples_per_task=2, concurrency=3, max_steps=5))
+    engine = RolloutEngine(Policy(model, PolicyConfig()), lambda: DomEnv(DomEnvConfig(max_steps=5), sites=sites),
+                           RolloutConfig(samples_per_task=2, concurrency=3))
     stored = []
     episodes = engine.run([cart_task(i) for i in range(4)], round=1, on_episode=stored.append)
     assert len(episodes) == 8 and stored == episodes
@@ -71,7 +71,7 @@ def test_rollout_runs_episodes_batched_and_verifies(sites):
 def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
     model = ScriptedModel(lambda p: 'click("Cart (0)")' if "Previous actions" not in p[-1]["content"] else "stop()")
     engine = RolloutEngine(Policy(model, PolicyConfig(action_form="name")),
-                           lambda: DomEnv(DomEnvConfig(), sites=sites), RolloutConfig(max_steps=3))
+                           lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig())
     episode = engine.run([cart_task(0)])[0]
     assert episode.success and episode.steps[0].action == 'click("Cart (0)")'
     assert 'Previous actions:\nclick("Cart (0)")\n' in episode.steps[1].prompt[-1]["content"]
@@ -79,8 +79,8 @@ def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
 
 def test_rollout_skips_finished_episode_ids_and_records_parse_errors(sites):
     model = ScriptedModel(lambda prompt: "I am not sure")
-    engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(), sites=sites),
-                           RolloutConfig(max_steps=3, concurrency=2))
+    engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites),
+                           RolloutConfig(concurrency=2))
     first = engine.run([cart_task(0), cart_task(1)])
     assert all(not e.success and e.status == "truncated" and len(e.steps) == 3 for e in first)
     assert all(s.action is None and "no action found" in s.error for s in first[0].steps)
@@ -116,8 +116,8 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
     assert last.id > obs.offset + obs.shown  # not shown within the budget
     task = Task(id="t", intent="x", site="shop", start_url="/shop/", checks=[UrlCheck(expected="/shop/")],
                 difficulty="easy", reference=[f"click({last.id})"])
-    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240)),
-                                                               sites=sites), RolloutConfig(max_steps=30))
+    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(max_steps=30, observation=ObservationConfig(
+        max_tokens=240)), sites=sites), RolloutConfig())
     episode = engine.run([task])[0]
     actions = [s.action for s in episode.steps]
     assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"
@@ -127,32 +127,47 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
 
 def test_an_episode_repeating_itself_is_ended_early(sites):
     engine = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
-                           lambda: DomEnv(DomEnvConfig(), sites=sites),
-                           RolloutConfig(max_steps=12, stuck_after_repeats=3))
+                           lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+                           RolloutConfig(stuck_after_repeats=3))
     episode = engine.run([cart_task(0)])[0]
     # step 1 sees a clean page, steps 2-4 the same page with the same error: stuck after 4
     assert len(episode.steps) == 4 and episode.status == "truncated" and not episode.success
     patient = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
-                            lambda: DomEnv(DomEnvConfig(), sites=sites),
-                            RolloutConfig(max_steps=12, stuck_after_repeats=None, steps_per_reference_step=None))
+                            lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None))
     assert len(patient.run([cart_task(0)])[0].steps) == 12
 
 
 def test_reference_replays_pass_under_the_quick_preset_budget():
-    """Every template's reference, replayed as the loop does (320-token observations, scrolling
-    to hidden targets), still passes: otherwise hard tasks would vanish from the training data."""
+    """Every template's reference, replayed as the loop does (the run config's env: 512-token
+    observations, scrolling to hidden targets), passes unless it needs more than env.max_steps
+    steps (such tasks are rejected at proposal time, tests/loop): otherwise hard tasks would
+    vanish from the training data."""
+    from domplay.agent.evaluate import run_episodes
     from domplay.agent.policy import ReferencePolicy
-    from domplay.env.observation import ObservationConfig
+    from domplay.config import load_config
     from domplay.tasks.propose import TemplateProposer
 
+    config = load_config(preset="quick")
     sites = SitesApp(seed=0, names=["shop", "forum", "admin"])
     proposer = TemplateProposer(sites)
     tasks = [proposer.make_task(t, 7, "heldout") for t in proposer.eligible("heldout")]
     proposer.close()
     assert len(tasks) >= 25 and all(t is not None for t in tasks)
-    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=320)),
-                                                               sites=sites), RolloutConfig(max_steps=12))
-    episodes = engine.run(tasks)
+    episodes = run_episodes(ReferencePolicy(config.policy), tasks, sites, env=config.env, rollout=config.rollout,
+                            seed=0, show_progress=False)
     failed = [(e.task_id, len(e.steps), [r.reason for r in e.verdict.results if not r.passed]) for e in episodes
-              if not e.success]
+              if not e.success and len(e.steps) < config.env.max_steps]
     assert not failed, failed
+    assert sum(e.success for e in episodes) >= 0.8 * len(episodes)
+
+
+def test_max_steps_is_a_hard_cap_for_model_and_reference_episodes(sites):
+    """No episode takes more than the env's max_steps, whatever its reference's length."""
+    from domplay.agent.policy import ReferencePolicy
+
+    long_task = cart_task(0).model_copy(update={"reference": ['scroll("down")'] * 5 + ["click(3)"]})
+    for policy in (Policy(ScriptedModel(lambda prompt: 'scroll("down")')), ReferencePolicy()):
+        engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites),
+                               RolloutConfig(stuck_after_repeats=None))
+        assert len(engine.run([long_task])[0].steps) == 3

@@ -51,7 +51,7 @@ def mumble_then_cart(prompt) -> str:
 
 def engine_for(make_env, run_dir, concurrency: int = 2) -> RolloutEngine:
     return RolloutEngine(Policy(ScriptedModel(mumble_then_cart)), make_env,
-                         RolloutConfig(max_steps=5, concurrency=concurrency), policy_name=POLICY,
+                         RolloutConfig(concurrency=concurrency), policy_name=POLICY,
                          screenshots=ScreenshotFiles(run_dir))
 
 

@@ -47,11 +47,8 @@ def test_browser_settings_reach_the_env(sites):
         env.close()
 
 
-def test_a_run_with_screenshots_on_the_dom_env_fails_at_the_start(tmp_path):
-    from domplay.config import RunConfig
-    from domplay.loop import Run
+def test_a_run_config_with_screenshots_on_the_dom_env_is_refused():
+    from domplay.config import load_config
 
-    config = RunConfig.model_validate({"env": {"kind": "dom", "screenshots": True}})
     with pytest.raises(ConfigError, match="env.screenshots: false"):
-        Run(tmp_path / "run", config, echo=lambda line: None)
-    assert not (tmp_path / "run").exists()  # nothing written before the check
+        load_config(overrides={"env": {"kind": "dom", "screenshots": True}})

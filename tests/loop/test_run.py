@@ -22,7 +22,7 @@ TINY = {
     "model": "random",
     "tasks": {"heldout_tasks": 6, "train_tasks_per_round": 9},
     "rollout": {"samples_per_task": 1, "concurrency": 3},
-    "env": {"max_steps": 6},
+    "env": {"max_steps": 10},
     "train": {"method": "none"},
     "stop": {"rounds": 2, "time_budget_min": None},
 }
@@ -137,7 +137,7 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
     """The run config's train section (precision, rate, epochs, seed per round) is what SFT gets."""
     import domplay.train.sft as sft
     from domplay.stages import build_stage, propose_stage, rollout_stage, train_stage
-    from domplay.train.runtime import TrainResult
+    from domplay.train.record import TrainResult
 
     seen = []
 
@@ -151,9 +151,9 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
     train = {"method": "sft", "finetune": "full", "precision": "bfloat16", "sft_learning_rate": 3e-5,
              "sft_epochs": 2.0, "sft_first_token_weight": 3.0}
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
-    run.round0()
+    run.round(0)
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
-        stage(run, 1)
+        stage(run.ctx, 1)
     [(data, model, config)] = seen
     assert data.is_file() and model == "random"  # the starting model trains in round 1
     assert (config.precision, config.finetune, config.learning_rate, config.num_epochs, config.seed,
@@ -164,22 +164,128 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_evals_and_rollouts_load_the_model_in_their_own_dtypes(tmp_path: Path) -> None:
-    """Held-out evals run a local model in `policy.eval_dtype`, training rollouts in `policy.rollout_dtype`."""
+    """Held-out evals run a local model in `eval.dtype`, training rollouts in `rollout.dtype`."""
     import torch
 
     from domplay.stages import propose_stage, rollout_stage
 
     changes = {"model": "embedded", "tasks": {"heldout_tasks": 3, "train_tasks_per_round": 1},
-               "env": {"max_steps": 1}, "policy": {"eval_dtype": "bfloat16", "rollout_dtype": "float32"},
-               "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False}}
+               "env": {"max_steps": 1}, "eval": {"dtype": "bfloat16"},
+               "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False, "dtype": "float32"}}
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, **changes)), echo=lambda line: None)
-    run.round0()
-    [(key, model)] = run.models.items()
+    run.round(0)
+    key, model = run.ctx.models.loaded
     assert key == ("embedded", "bfloat16") and next(model.model.parameters()).dtype == torch.bfloat16
     assert model.config.batch_size == 3  # every episode in flight goes into one batch
     assert {m.name: m.value for m in run.store.metrics(round=0, stage="eval")}["bfloat16"] == 1.0
-    propose_stage(run, 1)
-    rollout_stage(run, 1)
-    [(key, model)] = run.models.items()  # one model in memory at a time
+    propose_stage(run.ctx, 1)
+    rollout_stage(run.ctx, 1)
+    key, model = run.ctx.models.loaded  # one model in memory at a time
     assert key == ("embedded", "float32") and next(model.model.parameters()).dtype == torch.float32
     assert len(run.store.episodes(round=1, policy="base")) == 1
+
+
+def test_domplay_eval_with_a_runs_config_reproduces_its_round0_eval(tmp_path: Path) -> None:
+    """`domplay eval --config RUN/config.yaml` builds the run's env, policy, rollout and held-out tasks
+    from the same objects: the same episodes, hence the same report to the last failure reason."""
+    from click.testing import CliRunner
+
+    from domplay.agent.evaluate import summarize_episodes
+    from domplay.cli import main
+    from domplay.heldout import eval_episodes
+
+    config = load_config(write_config(tmp_path, stop={"rounds": 0, "time_budget_min": None}))
+    run = Run(tmp_path / "run", config, echo=lambda line: None)
+    run.execute()
+    tasks = run.store.tasks(split="heldout")
+    expected = summarize_episodes(tasks, eval_episodes(run.store, 0, tasks)).as_dict()
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(main, ["eval", "--config", str(run.dir / "config.yaml"), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    got = json.loads(out.read_text())
+    for report in (got, expected):
+        report.pop("seconds")
+    assert got == expected and expected["episodes"] == 6
+
+
+def test_old_config_keys_move_to_the_component_configs(tmp_path: Path) -> None:
+    old = {"env": {"obs_tokens": 320, "steps_per_reference_step": 3.0},
+           "policy": {"eval_temperature": 0.1, "rollout_temperature": 0.9, "rollout_dtype": "float32"},
+           "train": {"finetune": "lora", "sft_epochs": 3.0, "dpo_beta": 0.2, "batch_size": 2}}
+    config = load_config(write_config(tmp_path, **old))
+    assert config.env.observation.max_tokens == 320 and config.rollout.steps_per_reference_step == 3.0
+    assert (config.policy.temperature, config.rollout.temperature, config.rollout.dtype) == (0.1, 0.9, "float32")
+    assert (config.train.sft.finetune, config.train.dpo.finetune, config.train.sft.num_epochs) == ("lora", "lora", 3.0)
+    assert (config.train.dpo.beta, config.train.sft.batch_size, config.train.dpo.batch_size) == (0.2, 2, 2)
+    with pytest.raises(ConfigError, match="keep only env.observation.max_tokens"):
+        load_config(write_config(tmp_path, env={"obs_tokens": 320, "observation": {"max_tokens": 256}}))
+    with pytest.raises(ConfigError, match=r"policy.max_new_tokens=4: .*greater than or equal to 8"):
+        load_config(write_config(tmp_path, policy={"max_new_tokens": 4}))
+
+
+def test_tasks_whose_reference_exceeds_max_steps_are_rejected_when_proposed(tmp_path: Path) -> None:
+    """env.max_steps is a hard cap: no episode is longer, and tasks that could not be replayed within
+    it are not proposed (counted in the round's yield row)."""
+    from domplay.stages import build_stage, propose_stage, rollout_stage
+
+    config = load_config(write_config(tmp_path, env={"max_steps": 8}))
+    run = Run(tmp_path / "run", config, echo=lambda line: None)
+    run.round(0)
+    for stage in (propose_stage, rollout_stage, build_stage):
+        stage(run.ctx, 1)
+    episodes = run.store.episodes()
+    assert episodes and max(len(e.steps) for e in episodes) <= 8
+    assert all(len(t.reference or []) < 8 for t in run.store.tasks())
+    assert {m.name: m.value for m in run.store.metrics(round=0, stage="heldout")}["over_max_steps"] > 0
+    yield_row = next(d.yield_numbers for d in run.store.datasets(round=1) if d.name == "sft")
+    assert yield_row["tasks_over_max_steps"] > 0
+
+
+def fake_trainer(seen: list, method: str):
+    from domplay.train.record import TrainResult
+
+    def train(data, model, out_dir, config, **kw):  # records the call; training itself is tested in tests/train
+        seen.append((method, Path(data), str(model), kw))
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return TrainResult(method=kw.get("method", method), model_dir=Path(out_dir), adapter_dir=None,
+                           base_model=str(model), rows=1, examples_seen=1, steps=1, losses=(1.0,), final_loss=1.0,
+                           seconds=0.1, seconds_per_example=0.1, git_revision="unknown")
+    return train
+
+
+@pytest.mark.parametrize("method", ["sft+spin", "sft+online-dpo"])
+def test_spin_and_online_dpo_rounds_train_on_their_own_pairs(tmp_path: Path, monkeypatch, method: str) -> None:
+    """SPIN: the previous round's model's own generations are the rejected answers and it is the
+    reference; online DPO: the round's SFT model acts on the training tasks and its verified episodes
+    make the pairs, the SFT model being the reference."""
+    import pyarrow.parquet as pq
+
+    import domplay.llm.load as load
+    import domplay.train.dpo as dpo
+    import domplay.train.sft as sft
+    from domplay.llm.baseline import RandomModel
+    from domplay.stages import build_stage, propose_stage, rollout_stage, train_stage
+
+    seen: list = []
+    monkeypatch.setattr(sft, "train_sft", fake_trainer(seen, "sft"))
+    monkeypatch.setattr(dpo, "train_dpo", fake_trainer(seen, "dpo"))
+    real_load = load.load_model
+    monkeypatch.setattr("domplay.stages.load_model", lambda spec, **kw: RandomModel() if spec.startswith("hf:")
+                        else real_load(spec, **kw))  # the fake SFT checkpoint acts at random
+    train = {"method": method, "min_pairs_for_dpo": 1}
+    run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
+    run.round(0)
+    for stage in (propose_stage, rollout_stage, build_stage, train_stage):
+        stage(run.ctx, 1)
+    (_, _, sft_base, _), (kind, pairs, start, kw) = seen
+    sft_model = str(tmp_path / "run" / "round1" / "sft")
+    assert sft_base == "random" and start == sft_model
+    rows = pq.read_table(pairs).to_pylist()
+    assert rows
+    if method == "sft+spin":
+        assert kw == {"reference": "random", "method": "spin"}
+        assert {r["pair_kind"] for r in rows} == {"spin"} and {r["rejected_policy"] for r in rows} == {"base"}
+    else:
+        assert kw == {"method": "dpo"} and pairs.name.startswith("pairs_online")
+        assert {r["pair_kind"] for r in rows} <= {"step", "reference"}
+        assert len(run.store.episodes(round=1, policy="round1-online")) == 9

@@ -1,5 +1,6 @@
 """Screenshots end to end: a browser-env run with `env.screenshots` on records held-out episodes
-through the loop's own rollout stage (`stages.run_policy`, reference solutions in Chromium),
+through the loop's own episode path (`run_episodes` with `stages.episode_options`, reference
+solutions in Chromium),
 resumes over a crashed episode's leftovers, and the report embeds the screenshots."""
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from domplay.agent.episode import Episode
+from domplay.agent.evaluate import run_episodes
+from domplay.agent.policy import ReferencePolicy
 from domplay.agent.rollout import SCREENSHOT_KEY, SCREENSHOTS_FOLDER
 from domplay.config import RunConfig
 from domplay.loop import Run
 from domplay.report import build_report
-from domplay.stages import run_policy
+from domplay.stages import episode_options
 from domplay.tasks.propose import TemplateProposer
 from tests.env.browser_support import needs_chromium
 from tests.report.test_report import BROWSER_ARGS, viewer_json
@@ -32,24 +35,31 @@ def browser_run(run_dir: Path) -> Run:
     return Run(run_dir, config, echo=lambda line: None)
 
 
+def replay(run: Run, tasks) -> None:
+    """The reference solutions of `tasks` as round-0 episodes of POLICY, stored as a stage stores them."""
+    c = run.config
+    run_episodes(ReferencePolicy(c.policy), tasks, run.ctx.sites, env=c.env, rollout=c.rollout, seed=c.seed,
+                 **episode_options(run.ctx, 0, POLICY, "eval"))
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory) -> tuple[Path, list[Episode]]:
     """Held-out episodes of a browser run: the first task, then a "resume" that also runs the second
     over the files a crashed attempt of it left behind."""
     run = browser_run(tmp_path_factory.mktemp("run"))
-    proposer = TemplateProposer(run.sites)
+    proposer = TemplateProposer(run.ctx.sites)
     tasks = [proposer.make_task(t, 7, "heldout") for t in proposer.eligible("heldout", "easy")[:TASKS]]
     proposer.close()
     assert all(t is not None and t.reference for t in tasks)
     run.store.add_tasks(tasks, round=0)
-    run_policy(run, 0, tasks[:1], None, POLICY, 0.0, 1, "eval")
+    replay(run, tasks[:1])
     first = run.store.episodes(round=0)
     first_files = {p: p.read_bytes() for p in (run.dir / SCREENSHOTS_FOLDER).rglob("*.jpg")}
     crashed = run.dir / SCREENSHOTS_FOLDER / Episode.make_id(tasks[1].id, POLICY, 0, 0)
     crashed.mkdir(parents=True)
     for name in ("0.jpg", "99.jpg"):
         (crashed / name).write_bytes(b"left by a crashed attempt")
-    run_policy(run, 0, tasks, None, POLICY, 0.0, 1, "eval")
+    replay(run, tasks)
     episodes = sorted(run.store.episodes(round=0), key=lambda e: e.task_id)
     assert [e.id for e in run.store.episodes(round=0) if e.id == first[0].id] == [first[0].id]  # not re-run
     assert {p: p.read_bytes() for p in first_files} == first_files  # a finished episode's files are kept

@@ -6,7 +6,7 @@ import pytest
 
 from domplay.train.config import DPOTrainConfig
 from domplay.train.dpo import train_dpo
-from domplay.train.runtime import read_record
+from domplay.train.record import read_record
 
 from .conftest import preference_rows
 

@@ -11,7 +11,7 @@ from domplay.llm.load import load_model
 from domplay.train.cli import train
 from domplay.train.config import SFTTrainConfig
 from domplay.train.merge import merge_adapter
-from domplay.train.runtime import RECORD_NAME, read_record, read_result
+from domplay.train.record import RECORD_NAME, read_record, read_result
 
 from .conftest import sft_rows
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field
+from tqdm import tqdm
 
 from domplay.agent.episode import Episode
+from domplay.agent.plan import Planner
+from domplay.agent.policy import Policy, PolicyConfig
+from domplay.agent.rollout import DemoPicker, RolloutConfig, RolloutEngine, ScreenshotFiles
+from domplay.env.factory import EnvFactory, EnvSettings
+from domplay.llm.base import ChatModel
+from domplay.settings import Settings
+from domplay.sites.app import SitesApp
 from domplay.tasks.model import Task
 
 
@@ -78,7 +90,7 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def summarize(tasks: Sequence[Task], episodes: Sequence[Episode]) -> EvalReport:
+def summarize_episodes(tasks: Sequence[Task], episodes: Sequence[Episode]) -> EvalReport:
     """The EvalReport of `episodes` (each must belong to one of `tasks`)."""
     by_id = {t.id: t for t in tasks}
     report = EvalReport()
@@ -108,71 +120,47 @@ def summarize(tasks: Sequence[Task], episodes: Sequence[Episode]) -> EvalReport:
 
 def _generic(reason: str) -> str:
     """A reason with its specific values dropped, so similar failures group together."""
-    import re
-
     reason = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
     return re.sub(r"\d+(\.\d+)?", "N", reason)[:100]
 
 
-def run_eval(model_spec: str = "embedded", tasks_spec: str = "heldout", env_kind: str = "dom",
-             samples: int = 1, plan: bool = False, max_steps: int = 12, concurrency: int = 8,
-             temperature: float = 0.0, obs_tokens: int = 512, constrained: bool = True,
-             site_seed: int = 0, limit: int | None = None, show_progress: bool = True,
-             demos_path: str | None = None, shots: int = 2, dtype: str = "auto") -> EvalReport:
-    """`domplay eval`: load the model and tasks, run rollouts, summarize. A local model runs in
-    `dtype`; "auto" is bfloat16 where the hardware computes it natively (see domplay.hardware)."""
-    from tqdm import tqdm
+class EvalConfig(Settings):
+    """How held-out evals run (in `domplay run` and `domplay eval` alike); the policy, rollout and
+    env settings are the run's own sections."""
 
-    from domplay.agent.policy import Policy, PolicyConfig
-    from domplay.agent.rollout import RolloutConfig, RolloutEngine
-    from domplay.env.factory import EnvFactory, EnvSettings
-    from domplay.env.observation import ObservationConfig
-    from domplay.sites.app import SitesApp
-    from domplay.tasks.presets import resolve_tasks
+    samples_per_task: int = Field(1, ge=1, description="episodes per held-out task")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="a local model's dtype in held-out evals: auto = bfloat16 where the hardware "
+        "computes it (a GPU; a CPU with AMX or AVX512-BF16: ~2x faster there), else float32. Evals are greedy "
+        "and build no training data, so bf16's batch-dependent rounding cannot change a dataset")
 
-    tasks = resolve_tasks(tasks_spec, site_seed)[:limit]
-    from domplay.hardware import fast_dtype
-    from domplay.llm.load import is_local_spec
 
-    local = {"dtype": fast_dtype(dtype), "batch_size": concurrency} if is_local_spec(model_spec) else {}
-    model = load_any_model(model_spec, **local)
-    pick = None
-    if demos_path is not None:
-        from domplay.agent.prompts import Demo as PromptDemo
-        from domplay.data.demos import DemoSet
-
-        pool = DemoSet.load(demos_path)
-
-        def pick(task):
-            return [PromptDemo(user=d.as_messages()[0]["content"], action=d.action) for d in pool.demos_for(task, shots)]
-    policy = Policy(model, PolicyConfig(temperature=temperature, constrained=constrained,
-                                        demos=shots if pick is not None else 0))
-    planner = None
-    if plan:
-        from domplay.agent.plan import Planner
-
-        planner = Planner(model)
-    settings = EnvSettings(kind=env_kind, observation=ObservationConfig(max_tokens=obs_tokens))
-    sites = SitesApp(seed=site_seed, names=sorted({t.site for t in tasks if not t.is_external}) or None)
-    config = RolloutConfig(samples_per_task=samples, concurrency=concurrency, max_steps=max_steps)
-    with EnvFactory(settings, sites) as make_env:
-        extra = {"planner": planner} if planner is not None else {}
-        engine = RolloutEngine(policy, make_env, config, env_kind=env_kind, demos=pick, **extra)
-        bar = tqdm(total=len(tasks) * samples, desc="eval", unit="ep", disable=not show_progress)
+def run_episodes(policy: Policy, tasks: Sequence[Task], sites: SitesApp, *, env: EnvSettings,
+                 rollout: RolloutConfig, seed: int, round: int = 0, policy_name: str | None = None,
+                 demos: DemoPicker | None = None, planner: Planner | None = None,
+                 screenshots: ScreenshotFiles | None = None, skip: Iterable[str] = (),
+                 on_episode: Callable[[Episode], None] | None = None, desc: str = "episodes",
+                 show_progress: bool = True) -> list[Episode]:
+    """`rollout.samples_per_task` episodes of every task (but the episode ids in `skip`) by `policy`
+    in envs built from `env`: the one path by which the loop's rollouts and evals, `domplay eval`
+    and the benches run episodes. Each finished episode goes to `on_episode` at once."""
+    skip = set(skip)
+    todo = len(tasks) * rollout.samples_per_task - len(skip)
+    with EnvFactory(env, sites) as make_env:
+        engine = RolloutEngine(policy, make_env, rollout, policy_name=policy_name, env_kind=env.kind, demos=demos,
+                               planner=planner, screenshots=screenshots, seed=seed)
+        bar = tqdm(total=max(todo, 0), desc=desc, unit="ep", dynamic_ncols=True, disable=not show_progress)
         try:
-            episodes = engine.run(tasks, progress=lambda ep: bar.update(1))
+            return engine.run(tasks, round=round, skip=skip, on_episode=on_episode,
+                              progress=lambda ep: bar.update(1))
         finally:
             bar.close()
             engine.close()
-    return summarize(tasks, episodes)
 
 
-def load_any_model(spec: str, **options):
-    """`load_model(spec, **options)`, plus `random` for the random-policy baseline."""
-    if spec == "random":
-        from domplay.agent.baselines import RandomModel
-
-        return RandomModel()
-    from domplay.llm.load import load_model
-
-    return load_model(spec, **options)
+def evaluate(model: ChatModel, tasks: Sequence[Task], sites: SitesApp, *, env: EnvSettings, policy: PolicyConfig,
+             rollout: RolloutConfig, eval: EvalConfig, seed: int, **episodes: Any) -> list[Episode]:
+    """Held-out episodes of `model`: the policy at `policy.temperature`, `eval.samples_per_task` per
+    task, rollouts otherwise as configured; `episodes` are `run_episodes`' keyword arguments."""
+    setup = rollout.model_copy(update={"samples_per_task": eval.samples_per_task})
+    return run_episodes(Policy(model, policy), tasks, sites, env=env, rollout=setup, seed=seed, **episodes)

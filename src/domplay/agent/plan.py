@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
+from pydantic import Field, NonNegativeFloat, field_validator
+
 from domplay.agent.prompts import HistoryItem
 from domplay.env import actions as A
 from domplay.env.observation import Observation
-from domplay.errors import ConfigError
 from domplay.llm.base import ChatModel, GenerationParams, Message
+from domplay.settings import Settings
 
 CRITERIA = ("relevance", "feasibility", "efficiency", "coverage")
 ScoreSource = Literal["model", "heuristic", "empty"]
@@ -60,54 +62,43 @@ ACTION_VERBS = frozenset((
 """Words that make a plan step look executable (the heuristic's feasibility)."""
 
 
-@dataclass(frozen=True)
-class PlanConfig:
+class PlanConfig(Settings):
     """How plans are proposed, scored, followed and revised; recorded in every plan-mode episode."""
 
-    candidates: int = 3
-    """k: plans sampled per episode (and per replan) in the Actor's generate call."""
-    temperature: float = 0.7
-    """Actor sampling temperature; at 0 the k samples coincide and are de-duplicated."""
-    top_p: float = 0.95
-    plan_max_new_tokens: int = 160
-    max_subtasks: int = 8
-    """Steps of a plan beyond this are dropped."""
-    max_subtask_chars: int = 160
-    page_chars: int = 1500
-    """Characters of the current page shown to the Actor and the Infer step."""
-    infer: Literal["model", "heuristic"] = "model"
-    """'model' asks the model for the four scores; 'heuristic' scores without a model call."""
-    score_temperature: float = 0.0
-    score_max_new_tokens: int = 40
-    weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-    """Weights of relevance, feasibility, efficiency, coverage in a plan's total score."""
-    efficient_subtasks: int = 4
-    """Heuristic efficiency: plans with at most this many steps get 5, each extra step costs 1."""
-    replan_after_error_steps: int = 2
-    """Replan after this many consecutive steps whose action failed (parse or execution error)."""
-    replan_after_stalled_steps: int = 3
-    """Replan after this many consecutive steps that left the page unchanged."""
-    replan_on_early_stop: bool = True
-    """Refuse the first stop() while subtasks remain and replan instead."""
-    max_replans: int = 2
-    """Replans per episode; after that the plan stays and stop() is executed."""
+    candidates: int = Field(3, ge=1, description="k: plans sampled per episode (and per replan) in the Actor's "
+                                                 "generate call")
+    temperature: float = Field(0.7, ge=0, description="Actor sampling temperature; at 0 the k samples coincide "
+                                                      "and are de-duplicated")
+    top_p: float = Field(0.95, gt=0, le=1)
+    plan_max_new_tokens: int = Field(160, ge=1)
+    max_subtasks: int = Field(8, ge=1, description="steps of a plan beyond this are dropped")
+    max_subtask_chars: int = Field(160, ge=1)
+    page_chars: int = Field(1500, ge=1, description="characters of the current page shown to the Actor and the "
+                                                    "Infer step")
+    infer: Literal["model", "heuristic"] = Field("model", description="'model' asks the model for the four "
+                                                 "scores; 'heuristic' scores without a model call")
+    score_temperature: float = Field(0.0, ge=0)
+    score_max_new_tokens: int = Field(40, ge=1)
+    weights: tuple[NonNegativeFloat, NonNegativeFloat, NonNegativeFloat, NonNegativeFloat] = Field(
+        (1.0, 1.0, 1.0, 1.0), description="weights of relevance, feasibility, efficiency, coverage in a plan's "
+        "total score (their sum must be positive)")
+    efficient_subtasks: int = Field(4, ge=1, description="heuristic efficiency: plans with at most this many steps "
+                                                         "get 5, each extra step costs 1")
+    replan_after_error_steps: int = Field(2, ge=1, description="replan after this many consecutive steps whose "
+                                          "action failed (parse or execution error)")
+    replan_after_stalled_steps: int = Field(3, ge=1, description="replan after this many consecutive steps that "
+                                            "left the page unchanged")
+    replan_on_early_stop: bool = Field(True, description="refuse the first stop() while subtasks remain and "
+                                                         "replan instead")
+    max_replans: int = Field(2, ge=0, description="replans per episode (0 = never); after that the plan stays "
+                                                  "and stop() is executed")
 
-    def __post_init__(self) -> None:
-        for name in ("candidates", "plan_max_new_tokens", "max_subtasks", "max_subtask_chars", "page_chars",
-                     "score_max_new_tokens", "efficient_subtasks", "replan_after_error_steps",
-                     "replan_after_stalled_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"PlanConfig.{name}={getattr(self, name)}; it must be >= 1")
-        if self.max_replans < 0:
-            raise ConfigError(f"PlanConfig.max_replans={self.max_replans}; it must be >= 0 (0 = never replan)")
-        if self.temperature < 0 or self.score_temperature < 0:
-            raise ConfigError(f"PlanConfig temperature={self.temperature} and score_temperature="
-                              f"{self.score_temperature} must be >= 0")
-        if self.infer not in ("model", "heuristic"):
-            raise ConfigError(f"PlanConfig.infer={self.infer!r}; use 'model' or 'heuristic'")
-        if len(self.weights) != len(CRITERIA) or min(self.weights) < 0 or sum(self.weights) <= 0:
-            raise ConfigError(f"PlanConfig.weights={self.weights}; give 4 non-negative weights "
-                              f"({', '.join(CRITERIA)}) with a positive sum")
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if sum(value) <= 0:
+            raise ValueError(f"give {len(CRITERIA)} non-negative weights ({', '.join(CRITERIA)}) with a positive sum")
+        return value
 
 
 @dataclass(frozen=True)
@@ -404,7 +395,7 @@ class Planner:
         if state is None:
             return None
         return {
-            "config": asdict(self.config),
+            "config": self.config.model_dump(mode="json"),
             "attempts": [asdict(a) for a in state.attempts],
             "replans": [{"step": a.step, "reason": a.reason} for a in state.attempts[1:]],
             "subtasks": list(state.subtasks),

@@ -11,44 +11,36 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pydantic import Field
+
 from domplay.agent.prompts import Demo, HistoryItem, build_prompt
 from domplay.env import actions as A
 from domplay.env.observation import Element, Observation
 from domplay.env.targets import acts_on, in_form, name_target, resolve
-from domplay.errors import ActionError, ConfigError
+from domplay.errors import ActionError
 from domplay.llm.base import ChatModel, GenerationParams, Message
 from domplay.llm.constrained import Constraint, TargetLike
+from domplay.settings import Settings
 from domplay.tasks.model import Task
 
 _CALL = re.compile(r"\b(" + "|".join(sorted(set(A.BY_NAME) | set(A.ALIASES), key=len, reverse=True)) + r")\s*\(")
 
 
-@dataclass(frozen=True)
-class PolicyConfig:
+class PolicyConfig(Settings):
     """How the policy prompts and samples; recorded with every run."""
 
-    history_steps: int = 4
-    """How many previous actions (with their errors) the prompt shows."""
-    demos: int = 0
-    """Few-shot demonstrations per prompt (from a DemoSet, when one is given)."""
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 48
-    """An action is short; long completions are cut here."""
-    constrained: bool = True
-    """Pass page constraints (valid ids/options) to backends that enforce them."""
-    action_form: A.ActionForm = A.DEFAULT_ACTION_FORM
-    """How the policy is prompted (and the reference policy writes) to name elements: "name"
-    (`click("Add to cart")`, `click("Edit", 2)`) or "id" (`click(12)`); the env accepts both."""
-
-    def __post_init__(self) -> None:
-        if self.action_form not in A.FORMS:
-            raise ConfigError(f"PolicyConfig.action_form={self.action_form!r}; use one of {A.FORMS}")
-        if self.history_steps < 0 or self.demos < 0:
-            raise ConfigError(f"PolicyConfig history_steps={self.history_steps} and demos={self.demos} "
-                              "must be >= 0")
-        if self.max_new_tokens < 8:
-            raise ConfigError(f"PolicyConfig.max_new_tokens={self.max_new_tokens}; an action needs >= 8")
+    history_steps: int = Field(2, ge=0, description="how many previous actions (with their errors) the prompt shows")
+    demos: int = Field(0, ge=0, description="few-shot demos per prompt, from earlier rounds' verified steps "
+                                            "(a run's demo pool, or `domplay eval --demos`; 0: none)")
+    temperature: float = Field(0.0, ge=0, description="sampling temperature when acting (held-out evals); a run's "
+                               "training rollouts sample at rollout.temperature instead")
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_new_tokens: int = Field(40, ge=8, description="an action is short; longer completions are cut here")
+    constrained: bool = Field(True, description="pass page constraints (valid ids/options) to backends that "
+                                                "enforce them (constrained action decoding)")
+    action_form: A.ActionForm = Field(A.DEFAULT_ACTION_FORM, description=(
+        'how the policy is prompted (and the reference policy writes) to name elements: "name" '
+        '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'))
 
 
 @dataclass(frozen=True)

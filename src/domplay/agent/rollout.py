@@ -20,6 +20,9 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from domplay.agent.episode import Episode, StepRecord, state_key
 from domplay.agent.plan import Planner, PlanRequest, PlanState
@@ -29,43 +32,38 @@ from domplay.env import actions as A
 from domplay.env.base import SCREENSHOT_INFO_KEY, WebEnv
 from domplay.env.observation import Observation
 from domplay.env.targets import BID, resolve
-from domplay.errors import ActionError, ConfigError, DomplayError
-from domplay.tasks.model import Task
+from domplay.errors import ActionError, DomplayError
+from domplay.settings import Settings
+from domplay.tasks.model import Task, steps_needed
 from domplay.verify.verdict import verify
 
-ORACLE_STEPS_PER_REFERENCE_STEP = 4
-"""Budget of a reference replay per reference step: the step itself and up to three scrolls."""
 SCREENSHOT_KEY = "screenshot"
 """`StepRecord.extra` key: the screenshot of the page the step acted on, a PNG or JPEG file
 path relative to the run directory (the report's trajectory viewer shows it)."""
 SCREENSHOTS_FOLDER = "screenshots"
 
 
-@dataclass(frozen=True)
-class RolloutConfig:
-    """How rollouts run; recorded with every run."""
+class RolloutConfig(Settings):
+    """How episodes run; recorded with every run. The step cap is the env's (`EnvSettings.max_steps`)."""
 
-    samples_per_task: int = 1
-    concurrency: int = 8
-    """Episodes in flight at once = the model's batch of prompts per tick."""
-    max_steps: int = 12
-    """Steps after which an episode is truncated (and verified as it stands)."""
-    steps_per_reference_step: float | None = 2.0
-    """With a reference solution of k steps, an episode gets at most `ceil(k * this) + 2` steps
-    (capped by max_steps); None gives every task max_steps. Failing episodes are the costly
-    ones, and twice the oracle's length is room enough to recover from a mistake."""
-    stuck_after_repeats: int | None = 3
-    """End an episode that repeats one action on one page this many times in a row (None: never)."""
-    episode_timeout_s: float = 600.0
-    """Wall-clock limit of one episode; it is then verified as it stands and marked timeout."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("samples_per_task", "concurrency", "max_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"RolloutConfig.{name}={getattr(self, name)}; it must be >= 1")
-        if self.episode_timeout_s <= 0:
-            raise ConfigError(f"RolloutConfig.episode_timeout_s={self.episode_timeout_s}; it must be > 0")
+    samples_per_task: int = Field(1, ge=0, description="model episodes per training task (0: learn from reference "
+                                  "replays only); held-out evals run EvalConfig.samples_per_task")
+    concurrency: int = Field(8, ge=1, description="episodes in flight at once = the model's batch of prompts per tick")
+    replay_reference: bool = Field(True, description="a run replays training tasks' reference solutions as "
+                                                     "verified episodes")
+    temperature: float = Field(0.7, ge=0, description="sampling temperature of a run's training rollouts (held-out "
+                               "evals act at policy.temperature)")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="a local model's dtype in training rollouts: auto = bfloat16 on a GPU, float32 on a "
+        "CPU. In float32 a row's output does not depend on its batch, so a resumed run samples the same "
+        "episodes and builds the same datasets")
+    steps_per_reference_step: float | None = Field(2.0, gt=0, description="with a reference solution of k steps, "
+                                                   "a model's episode gets at most ceil(k * this) + 2 steps (never "
+                                                   "more than the env's max_steps); None: max_steps for every task")
+    stuck_after_repeats: int | None = Field(3, ge=2, description="end an episode that repeats one action on one "
+                                            "page this many times in a row (None: never)")
+    episode_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one episode; it is then "
+                                     "verified as it stands and marked timeout")
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ class RolloutEngine:
 
     def __init__(self, policy: Policy, env_factory: Callable[[], WebEnv], config: RolloutConfig = RolloutConfig(),
                  policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None,
-                 planner: Planner | None = None, screenshots: ScreenshotFiles | None = None):
+                 planner: Planner | None = None, screenshots: ScreenshotFiles | None = None, seed: int = 0):
         self.policy = policy
         self.env_factory = env_factory
         self.config = config
@@ -132,6 +130,8 @@ class RolloutEngine:
         """Plan mode (see domplay.agent.plan) when given; None = act from the intent alone."""
         self.screenshots = screenshots
         """Where the env's screenshots are written; None = they are dropped."""
+        self.seed = seed
+        """Seeds env resets and every sampling call (with the task, sample, round and step)."""
         self._envs: list[WebEnv] = []
 
     def run(self, tasks: Sequence[Task], round: int = 0, skip: Iterable[str] = (),
@@ -176,16 +176,13 @@ class RolloutEngine:
                     slots[i] = None
         return done
 
-    def step_limit(self, task: Task) -> int:
-        """How many steps an episode of `task` may take."""
+    def step_limit(self, task: Task, cap: int) -> int:
+        """How many steps an episode of `task` may take, never more than the env's `cap` (its max_steps)."""
         factor = self.config.steps_per_reference_step
-        if self.policy.oracle and task.reference:
-            # The oracle's path plus room to scroll its targets into view on long pages.
-            return max(self.config.max_steps, ORACLE_STEPS_PER_REFERENCE_STEP * len(task.reference) + 1)
         if factor is None or not task.reference or self.policy.oracle:
-            return self.config.max_steps
-        budget = min(self.config.max_steps, math.ceil(len(task.reference) * factor) + 2)
-        return max(budget, len(task.reference) + 1)  # the oracle's own path (and a stop) always fits
+            return cap  # an oracle never wanders: all it needs is room to scroll its targets into view
+        budget = min(cap, math.ceil(len(task.reference) * factor) + 2)
+        return min(cap, max(budget, steps_needed(task.reference)))  # the oracle's own path always fits the budget
 
     def _stuck(self, live: _Live) -> bool:
         """The same action on the same observation `stuck_after_repeats` times in a row: it will not
@@ -209,7 +206,7 @@ class RolloutEngine:
         if self.screenshots is not None:
             self.screenshots.clear(episode_id)
         try:
-            obs, info = env.reset(seed=self.config.seed, options={"task": task})
+            obs, info = env.reset(seed=self.seed, options={"task": task})
         except DomplayError as exc:
             return None, Episode(id=episode_id, task_id=task.id, policy=self.policy_name, round=round,
                                  sample=sample, env=self.env_kind,
@@ -218,7 +215,7 @@ class RolloutEngine:
         return _Live(task, sample, env, obs, started, episode_id, shot=info.get(SCREENSHOT_INFO_KEY)), None
 
     def _seed(self, live: _Live, round: int) -> int:
-        key = f"{self.config.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
+        key = f"{self.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
         return zlib.crc32(key.encode())  # stable across processes, unlike hash()
 
     def _plan(self, lives: Sequence[_Live], round: int) -> None:
@@ -271,7 +268,7 @@ class RolloutEngine:
         if self.planner is not None and live.plan is not None:
             live.plan = self.planner.after_step(live.plan, before, live.obs, error)
         elapsed = time.perf_counter() - live.started
-        over_steps = len(live.steps) >= self.step_limit(live.task)
+        over_steps = len(live.steps) >= self.step_limit(live.task, live.env.config.max_steps)
         timed_out = elapsed > self.config.episode_timeout_s
         if not (terminated or truncated or over_steps or timed_out or self._stuck(live)):
             return None

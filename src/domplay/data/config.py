@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from domplay.settings import Settings
 
 
-class BuildConfig(BaseModel):
+class BuildConfig(Settings):
     """What the SFT and preference builders keep. `None` for a cap means no cap."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     seed: int = 0
     """Seeds the shuffle that decides which examples survive a cap (same seed, same dataset)."""

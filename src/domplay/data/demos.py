@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domplay.agent.episode import Episode, Message
+from domplay.agent.prompts import Demo
 from domplay.data.records import outcome, usable
 from domplay.data.select import capped, dedupe, is_heldout, task_of
+from domplay.settings import Settings
 from domplay.tasks.model import Task
 
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-class DemoConfig(BaseModel):
+class DemoConfig(Settings):
     """How demos are bootstrapped and picked. `None` for a cap means no cap."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     seed: int = 0
+    """In a run, round r's pool is drawn with seed `this + the run's seed + r`."""
     min_score: float = Field(1.0, ge=0.0, le=1.0)
     """Only steps of successful episodes scoring at least this become demos."""
     max_demos_per_template: int | None = Field(16, ge=1)
@@ -41,11 +42,11 @@ class DemoConfig(BaseModel):
     """"template": same-template demos first, then by intent overlap; "similarity": intent overlap only."""
     exclude_same_task: bool = True
     """Never show a task its own solution."""
-    max_observation_chars: int | None = Field(2000, ge=1)
+    max_observation_chars: int | None = Field(1200, ge=1)
     """Demo observations are cut to this many characters to keep prompts small."""
 
 
-class Demo(BaseModel):
+class DemoStep(BaseModel):
     """One verified step: the observation the policy saw and the action that worked."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -81,19 +82,26 @@ class DemoSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     config: DemoConfig = DemoConfig()
-    demos: tuple[Demo, ...] = ()
+    demos: tuple[DemoStep, ...] = ()
 
-    def demos_for(self, task: Task, k: int) -> list[Demo]:
+    def picker(self, k: int) -> Callable[[Task], list[Demo]]:
+        """The prompt demos (user turn, action) of the `k` demos `demos_for` picks for a task."""
+
+        def pick(task: Task) -> list[Demo]:
+            return [Demo(user=d.as_messages()[0]["content"], action=d.action) for d in self.demos_for(task, k)]
+        return pick
+
+    def demos_for(self, task: Task, k: int) -> list[DemoStep]:
         """Up to k demos for `task`, best first; the same task, seed and pool give the same list."""
         cfg = self.config
         pool = [d for d in self.demos if not (cfg.exclude_same_task and d.task_id == task.id)]
 
-        def rank(d: Demo) -> tuple:
+        def rank(d: DemoStep) -> tuple:
             same = cfg.selection == "template" and d.template is not None and d.template == task.provenance.template
             tiebreak = hashlib.sha256(f"{cfg.seed}|{task.id}|{d.episode_id}|{d.step_index}".encode()).hexdigest()
             return (not same, -overlap(task.intent, d.intent), tiebreak)
 
-        chosen: list[Demo] = []
+        chosen: list[DemoStep] = []
         per_episode: dict[str, int] = {}
         for demo in sorted(pool, key=rank):
             if len(chosen) >= k:
@@ -118,7 +126,7 @@ def build_demos(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: 
     """Bootstrap the pool: usable steps of verified successes of training tasks, capped per template/task."""
     tasks = dict(tasks)
     limit = config.max_observation_chars
-    candidates: list[Demo] = []
+    candidates: list[DemoStep] = []
     for ep in episodes:
         task = task_of(ep, tasks)
         if outcome(ep) != "success" or is_heldout(task) or ep.verdict.score < config.min_score:
@@ -126,11 +134,11 @@ def build_demos(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: 
         for step in ep.steps:
             if usable(step):
                 obs = step.observation if limit is None else step.observation[:limit]
-                candidates.append(Demo(task_id=task.id, template=task.provenance.template, intent=task.intent,
+                candidates.append(DemoStep(task_id=task.id, template=task.provenance.template, intent=task.intent,
                                        observation=obs, action=step.action, episode_id=ep.id,
                                        step_index=step.index, score=ep.verdict.score))
 
-    def order(d: Demo) -> tuple:
+    def order(d: DemoStep) -> tuple:
         return (d.task_id, d.episode_id, d.step_index)
 
     unique, _ = dedupe(candidates, order, lambda d: (d.task_id, d.observation, d.action))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import gymnasium as gym
+from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser
 
 from domplay.env import actions as A
@@ -24,6 +24,7 @@ from domplay.env.observation import Element, Observation, ObservationConfig, Pag
 from domplay.env.spaces import ActionSpace, ObservationSpace
 from domplay.env.targets import acts_on, resolve
 from domplay.errors import ActionError, ConfigError, PageError
+from domplay.settings import Settings
 from domplay.sites.base import new_namespace
 from domplay.verify.snapshot import ActionRecord, Snapshot, TargetElement
 
@@ -35,27 +36,18 @@ REQUIRES_JS_ERROR = ("this page needs JavaScript, which DomEnv does not run; "
                      "use the browser env (--env browser) for it")
 
 
-@dataclass(frozen=True)
-class EnvConfig:
+class EnvConfig(Settings):
     """Settings shared by both envs; recorded with every run."""
 
-    base_url: str = DEFAULT_BASE_URL
-    """Origin that relative start URLs (e.g. "/shop/") are resolved against."""
-    allowed_origins: tuple[str, ...] = ()
-    """Origins the agent may reach; empty means only the start URL's origin."""
-    max_steps: int = 20
-    """Steps after which an episode is truncated."""
-    observation: ObservationConfig = field(default_factory=ObservationConfig)
-    record_page_html: bool = True
-    """Keep each acted-on page's HTML in the action log (element checks need it)."""
-    start_url: str = "/"
-    """Start URL when reset() is given no task or start_url option."""
-
-    def __post_init__(self) -> None:
-        if self.max_steps < 1:
-            raise ConfigError(f"EnvConfig.max_steps={self.max_steps}; it must be >= 1")
-        if urlsplit(self.base_url).scheme not in ("http", "https"):
-            raise ConfigError(f"EnvConfig.base_url={self.base_url!r} must be an http(s) URL")
+    base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://",
+                          description="origin that relative start URLs (e.g. \"/shop/\") are resolved against")
+    allowed_origins: tuple[str, ...] = Field((), description="origins the agent may reach; empty means only the "
+                                             "start URL's origin")
+    max_steps: int = Field(20, ge=1, description="steps after which an episode is truncated")
+    observation: ObservationConfig = ObservationConfig()
+    record_page_html: bool = Field(True, description="keep each acted-on page's HTML in the action log (element "
+                                                     "checks need it)")
+    start_url: str = Field("/", description="start URL when reset() is given no task or start_url option")
 
 
 def origin_of(url: str) -> str:

@@ -17,12 +17,12 @@ attempt to leave it becomes an error in the next observation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser
 
 from domplay.env import actions as A
@@ -45,10 +45,12 @@ DEFAULT_JPEG_QUALITY = 70
 """JPEG quality of step screenshots: a 1280x800 viewport of a built-in site is 10-110 KB at 70,
 under the report's per-screenshot cap (`ViewerConfig.screenshot_max_bytes`)."""
 JPEG_QUALITY_RANGE = (1, 100)
+JpegQuality = Annotated[int, Field(ge=JPEG_QUALITY_RANGE[0], le=JPEG_QUALITY_RANGE[1])]
+"""A JPEG quality Chromium accepts."""
 
 
 def check_jpeg_quality(name: str, quality: int) -> None:
-    """Raise ConfigError unless `quality` (the value of `name`) is a JPEG quality Chromium accepts."""
+    """Raise ConfigError unless `quality` (the value of argument `name`) is a JPEG quality Chromium accepts."""
     low, high = JPEG_QUALITY_RANGE
     if not low <= quality <= high:
         raise ConfigError(f"{name}={quality}; a JPEG quality must be between {low} and {high}")
@@ -59,24 +61,16 @@ def _script(name: str) -> str:
     return (_HERE / name).read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
 class BrowserEnvConfig(EnvConfig):
     """BrowserEnv settings (on top of EnvConfig)."""
 
-    browser: BrowserConfig = field(default_factory=BrowserConfig)
-    state_token: str | None = None
-    """Token for `/_domplay/state` when the built-in sites run in another process."""
-    state_timeout_s: float = 10.0
-    """Timeout of the backend-state HTTP request."""
-    screenshots: bool = False
-    """Capture a JPEG of the viewport after every reset() and step(), returned as
-    `info[SCREENSHOT_INFO_KEY]` (for the report's trajectory viewer)."""
-    screenshot_jpeg_quality: int = DEFAULT_JPEG_QUALITY
-    """JPEG quality (1-100) of those screenshots."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_jpeg_quality("BrowserEnvConfig.screenshot_jpeg_quality", self.screenshot_jpeg_quality)
+    browser: BrowserConfig = BrowserConfig()
+    state_token: str | None = Field(None, description="token for `/_domplay/state` when the built-in sites run "
+                                                      "in another process")
+    state_timeout_s: float = Field(10.0, gt=0, description="timeout of the backend-state HTTP request")
+    screenshots: bool = Field(False, description="capture a JPEG of the viewport after every reset() and step(), "
+                              "returned as `info[SCREENSHOT_INFO_KEY]` (for the report's trajectory viewer)")
+    screenshot_jpeg_quality: JpegQuality = Field(DEFAULT_JPEG_QUALITY, description="JPEG quality of those screenshots")
 
 
 class BrowserEnv(WebEnv):

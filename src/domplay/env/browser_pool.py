@@ -15,7 +15,10 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from domplay.errors import BrowserError, ConfigError
+from pydantic import Field
+
+from domplay.errors import BrowserError
+from domplay.settings import Settings
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 DEFAULT_ARGS: tuple[str, ...] = (
@@ -24,31 +27,21 @@ DEFAULT_ARGS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class BrowserConfig:
+class BrowserConfig(Settings):
     """How Chromium is launched and how long browser operations may take."""
 
-    executable_path: str = DEFAULT_CHROMIUM
-    """The Chromium binary (system Chromium; domplay never downloads browsers)."""
+    executable_path: str = Field(DEFAULT_CHROMIUM, description="the Chromium binary (system Chromium; domplay "
+                                                               "never downloads browsers)")
     args: tuple[str, ...] = DEFAULT_ARGS
     headless: bool = True
-    navigation_timeout_ms: int = 10_000
-    """Longest wait for a page load (goto, back, reset)."""
-    action_timeout_ms: int = 3_000
-    """Longest wait for an element action (click, fill, select, press)."""
-    settle_ms: int = 1_000
-    """Longest wait, before an observation, for the DOM to be parsed and for pending fetch/XHR calls."""
-    viewport_width_px: int = 1280
-    viewport_height_px: int = 800
-    launch_timeout_ms: int = 30_000
-
-    def __post_init__(self) -> None:
-        for name in ("navigation_timeout_ms", "action_timeout_ms", "launch_timeout_ms",
-                     "viewport_width_px", "viewport_height_px"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"BrowserConfig.{name}={getattr(self, name)}; it must be > 0")
-        if self.settle_ms < 0:
-            raise ConfigError(f"BrowserConfig.settle_ms={self.settle_ms}; it must be >= 0")
+    navigation_timeout_ms: int = Field(10_000, gt=0, description="longest wait for a page load (goto, back, reset)")
+    action_timeout_ms: int = Field(3_000, gt=0, description="longest wait for an element action (click, fill, "
+                                                            "select, press)")
+    settle_ms: int = Field(1_000, ge=0, description="longest wait, before an observation, for the DOM to be "
+                                                    "parsed and for pending fetch/XHR calls")
+    viewport_width_px: int = Field(1280, gt=0)
+    viewport_height_px: int = Field(800, gt=0)
+    launch_timeout_ms: int = Field(30_000, gt=0)
 
 
 @dataclass

@@ -11,11 +11,11 @@ cookies persist for the episode. Pages that need JavaScript are refused with a c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urldefrag, urljoin
 
 import httpx
+from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from domplay.env.base import EnvConfig, WebEnv, origin_of
@@ -39,15 +39,13 @@ class InProcessSites(Protocol):
     def drop(self, ns: str) -> None: ...
 
 
-@dataclass(frozen=True)
 class DomEnvConfig(EnvConfig):
     """DomEnv settings (on top of EnvConfig)."""
 
-    request_timeout_s: float = 10.0
-    """Timeout of one HTTP request to an external site."""
-    max_redirects: int = 10
-    state_token: str | None = None
-    """Token for `/_domplay/state` when the built-in sites run in another process."""
+    request_timeout_s: float = Field(10.0, gt=0, description="timeout of one HTTP request to an external site")
+    max_redirects: int = Field(10, ge=0)
+    state_token: str | None = Field(None, description="token for `/_domplay/state` when the built-in sites run "
+                                                      "in another process")
     user_agent: str = "domplay-domenv/0.1"
 
 

@@ -4,40 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from domplay.env.base import WebEnv
-from domplay.env.browser import DEFAULT_JPEG_QUALITY, check_jpeg_quality
+from domplay.env.browser import DEFAULT_JPEG_QUALITY, JpegQuality
 from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError
+from domplay.settings import Settings
 from domplay.sites.app import SitesApp
 
 EnvKind = Literal["dom", "browser"]
 
 
-@dataclass(frozen=True)
-class EnvSettings:
-    """Which env and how it observes; recorded with every run."""
+class EnvSettings(Settings):
+    """Which env, how it observes and how long an episode may be; recorded with every run."""
 
-    kind: EnvKind = "dom"
-    max_steps: int = 100
-    """The env's own truncation; rollouts set tighter per-task limits themselves."""
-    observation: ObservationConfig = field(default_factory=ObservationConfig)
+    kind: EnvKind = Field("dom", description="dom: HTTP + HTML, no JavaScript; browser: Chromium via Playwright")
+    max_steps: int = Field(12, ge=1, description="hard cap on the steps of every episode (model and reference "
+                           "replays); tasks whose reference needs more are rejected when proposed")
+    observation: ObservationConfig = ObservationConfig()
     allowed_origins: tuple[str, ...] = ()
     chromium_path: str = "/usr/bin/chromium"
-    screenshots: bool = False
-    """BrowserEnv captures a JPEG of the viewport after every reset and step (see
-    `BrowserEnvConfig.screenshots`); DomEnv renders nothing, so it cannot."""
-    screenshot_jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    screenshots: bool = Field(False, description="browser env only: save a JPEG of the page at every step "
+                              "(RUN/screenshots/) for the report's trajectory viewer; DomEnv renders nothing")
+    screenshot_jpeg_quality: JpegQuality = DEFAULT_JPEG_QUALITY
 
-    def __post_init__(self) -> None:
-        if self.kind not in ("dom", "browser"):
-            raise ConfigError(f"env kind {self.kind!r} is unknown; use 'dom' or 'browser'")
+    @model_validator(mode="after")
+    def _screenshots_need_browser(self) -> EnvSettings:
         if self.screenshots and self.kind != "browser":
-            raise ConfigError(f"env screenshots need the browser env (env kind is {self.kind!r}: DomEnv renders "
-                              f"no pages); set env.kind: browser or env.screenshots: false")
-        check_jpeg_quality("EnvSettings.screenshot_jpeg_quality", self.screenshot_jpeg_quality)
+            raise ValueError(f"env screenshots need the browser env (env kind is {self.kind!r}: DomEnv renders "
+                             f"no pages); set env.kind: browser or env.screenshots: false")
+        return self
 
 
 class EnvFactory(AbstractContextManager):

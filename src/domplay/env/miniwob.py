@@ -13,17 +13,18 @@ HTTP server on 127.0.0.1 (pages need http: for their scripts); a URL is used as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import Field, field_validator
 from starlette.staticfiles import StaticFiles
 
 from domplay.env.browser import BrowserEnv, BrowserEnvConfig
 from domplay.env.browser_pool import BrowserConfig, BrowserPool
 from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError, PageError
+from domplay.settings import Settings
 from domplay.sites.server import SiteServer
 
 SEED_RANGE = 2**31 - 1
@@ -37,24 +38,23 @@ _START_JS = """([seed, maxTimeMs]) => {
 _RESULT_JS = "() => [Number(window.WOB_RAW_REWARD_GLOBAL || 0), window.WOB_DONE_GLOBAL === true]"
 
 
-@dataclass(frozen=True)
-class MiniWoBConfig:
+class MiniWoBConfig(Settings):
     """Where MiniWoB++ lives and how an episode runs."""
 
-    html_root: str
-    """MiniWoB++'s `html` folder (served on 127.0.0.1) or its URL, e.g. http://127.0.0.1:8080/html."""
-    episode_max_time_ms: int = 10_000
-    """`core.EPISODE_MAX_TIME`: the page ends the episode (reward -1) after this long."""
-    max_steps: int = 10
-    observation: ObservationConfig = field(default_factory=ObservationConfig)
-    browser: BrowserConfig = field(default_factory=BrowserConfig)
+    html_root: str = Field(description="MiniWoB++'s `html` folder (served on 127.0.0.1) or its URL, e.g. "
+                                       "http://127.0.0.1:8080/html")
+    episode_max_time_ms: int = Field(10_000, gt=0, description="`core.EPISODE_MAX_TIME`: the page ends the episode "
+                                                               "(reward -1) after this long")
+    max_steps: int = Field(10, ge=1)
+    observation: ObservationConfig = ObservationConfig()
+    browser: BrowserConfig = BrowserConfig()
 
-    def __post_init__(self) -> None:
-        if self.episode_max_time_ms <= 0:
-            raise ConfigError(f"MiniWoBConfig.episode_max_time_ms={self.episode_max_time_ms}; it must be > 0")
-        if urlsplit(self.html_root).scheme not in ("http", "https") and not Path(self.html_root).is_dir():
-            raise ConfigError(f"MiniWoBConfig.html_root={self.html_root!r} is neither a folder nor an "
-                              f"http(s) URL; point it at MiniWoB++'s html folder")
+    @field_validator("html_root")
+    @classmethod
+    def _folder_or_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is neither a folder nor an http(s) URL; point it at MiniWoB++'s html folder")
+        return value
 
 
 class _StaticFolder:

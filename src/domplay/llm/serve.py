@@ -196,11 +196,19 @@ def main() -> None:
     from domplay.llm.load import load_model
 
     @click.command()
-    @click.option("--model", "spec", default="embedded", show_default=True, help="model spec for load_model")
+    @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="a run config: serve its model as its evals load it (eval.dtype, rollout.concurrency)")
+    @click.option("--model", "spec", default=None, help="model spec for load_model [default: the config's, "
+                                                         "else embedded]")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, show_default=True)
-    def command(spec: str, host: str, port: int) -> None:
-        serve(load_model(spec), ServeConfig(host=host, port=port))
+    def command(config_path: str | None, spec: str | None, host: str, port: int) -> None:
+        from domplay.config import load_config
+        from domplay.hardware import fast_dtype
+
+        config = load_config(config_path, overrides={"model": spec} if spec is not None else None)
+        model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
+        serve(model, ServeConfig(host=host, port=port))
 
     command()
 

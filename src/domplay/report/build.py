@@ -21,10 +21,10 @@ from markupsafe import Markup
 
 from domplay.data.records import PAIR_KINDS
 from domplay.data.store import RunStore
-from domplay.loop import STAGES, STAGES_ROUND0
+from domplay.rundir import STAGES, STAGES_ROUND0
 from domplay.report import charts
 from domplay.report.charts import Series
-from domplay.report.collect import RoundData, RunData, check_run_dir, collect
+from domplay.report.collect import RoundRecord, RunData, check_run_dir, collect
 from domplay.report.viewer import ViewerConfig, select_episodes
 from domplay.tasks.model import Difficulty
 
@@ -101,7 +101,7 @@ def status_line(data: RunData) -> str:
 
 
 # -- charts ----------------------------------------------------------------------------------
-def all_charts(rounds: Sequence[RoundData]) -> list[str]:
+def all_charts(rounds: Sequence[RoundRecord]) -> list[str]:
     evaluated = [r for r in rounds if r.eval is not None]
     no_eval = "no held-out evaluation stored yet"
     out = [
@@ -140,7 +140,7 @@ _DIFFICULTY = {d: i for i, d in enumerate(get_args(Difficulty))}
 """Difficulties in their natural order (easy, medium, hard) rather than alphabetically."""
 
 
-def _rate_series(name: str, rounds: Sequence[RoundData], axis: str | None, key: str | None) -> Series:
+def _rate_series(name: str, rounds: Sequence[RoundRecord], axis: str | None, key: str | None) -> Series:
     points = []
     for r in rounds:
         value = r.eval.success_rate if axis is None else r.eval.by.get(axis, {}).get(key)
@@ -149,7 +149,7 @@ def _rate_series(name: str, rounds: Sequence[RoundData], axis: str | None, key: 
     return Series(name, points=tuple(points))
 
 
-def _axis_series(rounds: Sequence[RoundData], axis: str) -> list[Series]:
+def _axis_series(rounds: Sequence[RoundRecord], axis: str) -> list[Series]:
     keys = sorted({k for r in rounds for k in r.eval.by.get(axis, {})}, key=lambda k: (_DIFFICULTY.get(k, 0), k))
     return [_rate_series(k, rounds, axis, k) for k in keys]
 
@@ -166,14 +166,14 @@ def summary_table(data: RunData) -> Table:
         e = r.eval
         stages = " ".join(f"{s}:{status or '-'}" for s, status in r.stages.items())
         success = "-" if e is None else f"{e.success_rate:.1%} ({e.episodes}/{e.tasks} episodes)"
-        rows.append((str(r.round), ", ".join(e.policies) if e is not None else "-", success,
+        rows.append((str(r.round), e.policy if e is not None else "-", success,
                      "-" if e is None else f"{e.mean_steps:.2f}", "-" if e is None else f"{e.step_error_rate:.1%}",
                      str(r.episodes), charts.seconds(sum(r.stage_seconds.values())), stages))
     return Table(("round", "policy", "held-out success", "mean steps", "step errors", "episodes stored",
                   "time", "stages"), tuple(rows))
 
 
-def yield_table(rounds: Sequence[RoundData]) -> Table:
+def yield_table(rounds: Sequence[RoundRecord]) -> Table:
     with_yield = [r for r in rounds if r.yield_row]
     known = {k for k, _ in YIELD_COLUMNS} | {"round"}
     extra = sorted({k for r in with_yield for k in r.yield_row if k not in known})
@@ -191,7 +191,7 @@ def _cell(value: Any, rate: bool = False) -> str:
     return "-" if value is None else str(value)
 
 
-def checkpoint_table(rounds: Sequence[RoundData]) -> Table:
+def checkpoint_table(rounds: Sequence[RoundRecord]) -> Table:
     rows = []
     for r in rounds:
         for c in r.checkpoints:
@@ -204,13 +204,13 @@ def checkpoint_table(rounds: Sequence[RoundData]) -> Table:
                  tuple(rows))
 
 
-def dataset_table(rounds: Sequence[RoundData]) -> Table:
+def dataset_table(rounds: Sequence[RoundRecord]) -> Table:
     rows = tuple((str(r.round), d.name, d.kind, str(d.rows), d.path or "(counted, not exported)")
                  for r in rounds for d in r.datasets)
     return Table(("round", "dataset", "kind", "rows", "path"), rows)
 
 
-def failure_table(rounds: Sequence[RoundData]) -> tuple[int, Table] | None:
+def failure_table(rounds: Sequence[RoundRecord]) -> tuple[int, Table] | None:
     """The most common failed checks of the last evaluated round."""
     evaluated = [r for r in rounds if r.eval is not None and r.eval.failure_reasons]
     if not evaluated:

@@ -13,33 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from domplay.agent.episode import Episode
-from domplay.agent.evaluate import summarize
 from domplay.data.store import STORE_FILE, CheckpointRecord, DatasetRecord, RunStore
 from domplay.errors import ConfigError
-from domplay.loop import CONFIG_FILE, STAGES, STAGES_ROUND0
+from domplay.heldout import RoundEval, eval_episodes, heldout_eval
+from domplay.rundir import CONFIG_FILE, SUMMARY_FILE, stages_of
 from domplay.tasks.model import Task
 
-SUMMARY_FILE = "summary.json"
+__all__ = ["RoundEval", "RoundRecord", "RunData", "check_run_dir", "collect"]
 
 
 @dataclass(frozen=True)
-class RoundEval:
-    """Held-out success of one round's policy, from the stored eval episodes."""
-
-    episodes: int
-    tasks: int
-    """Held-out tasks of the run (an unfinished eval has fewer episodes than tasks)."""
-    success_rate: float
-    by: dict[str, dict[str, float]]
-    """axis (difficulty, site, template, heldout kind) -> value -> success rate."""
-    mean_steps: float
-    step_error_rate: float
-    failure_reasons: dict[str, int]
-    policies: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RoundData:
+class RoundRecord:
     """What one round recorded."""
 
     round: int
@@ -72,7 +56,7 @@ class RunData:
 
     run_dir: Path
     config_text: str | None
-    rounds: tuple[RoundData, ...]
+    rounds: tuple[RoundRecord, ...]
     heldout_tasks: tuple[Task, ...]
     summary_text: str | None
     eval_episodes: dict[int, list[Episode]] = field(default_factory=dict)
@@ -96,10 +80,9 @@ def collect(store: RunStore, run_dir: Path, keep_eval_rounds: Sequence[int] | No
     keep = set(keep_eval_rounds) if keep_eval_rounds is not None else {numbers[0], numbers[-1]} if numbers else set()
     rounds, kept = [], {}
     for r in numbers:
-        episodes = [e for t in heldout for e in store.episodes(round=r, task_id=t.id)]
         if r in keep:
-            kept[r] = episodes
-        rounds.append(_round(store, r, heldout, episodes))
+            kept[r] = eval_episodes(store, r, heldout)
+        rounds.append(_round(store, r, heldout))
     return RunData(run_dir=run_dir, config_text=_read(run_dir / CONFIG_FILE), rounds=tuple(rounds),
                    heldout_tasks=heldout, summary_text=_read(run_dir / SUMMARY_FILE), eval_episodes=kept)
 
@@ -110,34 +93,20 @@ def _round_numbers(store: RunStore) -> list[int]:
         {c.round for c in store.checkpoints()}
     last = max(known | {store.last_round() if store.last_round() is not None else -1}, default=-1)
     rounds, r = [], 0
-    while r <= last or store.count_episodes(round=r) > 0 or any(store.stage_status(r, s) for s in _stages(r)):
+    while r <= last or store.count_episodes(round=r) > 0 or any(store.stage_status(r, s) for s in stages_of(r)):
         rounds.append(r)
         r += 1
     return rounds
 
 
-def _stages(r: int) -> tuple[str, ...]:
-    return STAGES_ROUND0 if r == 0 else STAGES
-
-
-def _round(store: RunStore, r: int, heldout: Sequence[Task], eval_episodes: list[Episode]) -> RoundData:
+def _round(store: RunStore, r: int, heldout: Sequence[Task]) -> RoundRecord:
     metrics = store.metrics(round=r)
     seconds = {m.stage: m.value for m in metrics if m.name == "seconds"}
     datasets = tuple(store.datasets(round=r))
     yield_row = next((d.yield_numbers for d in datasets if d.yield_numbers), None)
-    return RoundData(round=r, stages={s: store.stage_status(r, s) for s in _stages(r)}, stage_seconds=seconds,
-                     eval=_eval(heldout, eval_episodes), yield_row=yield_row, datasets=datasets,
+    return RoundRecord(round=r, stages={s: store.stage_status(r, s) for s in stages_of(r)}, stage_seconds=seconds,
+                     eval=heldout_eval(store, r, heldout), yield_row=yield_row, datasets=datasets,
                      checkpoints=tuple(store.checkpoints(round=r)), episodes=store.count_episodes(round=r))
-
-
-def _eval(heldout: Sequence[Task], episodes: list[Episode]) -> RoundEval | None:
-    if not episodes:
-        return None
-    report = summarize(heldout, episodes).as_dict()
-    return RoundEval(episodes=report["episodes"], tasks=len(heldout), success_rate=report["success_rate"],
-                     by={axis: {k: v["rate"] for k, v in d.items()} for axis, d in report["by"].items()},
-                     mean_steps=report["mean_steps"], step_error_rate=report["step_error_rate"],
-                     failure_reasons=report["failure_reasons"], policies=tuple(sorted({e.policy for e in episodes})))
 
 
 def _read(path: Path) -> str | None:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from domplay.agent.episode import Episode, StepRecord
 from domplay.agent.rollout import SCREENSHOT_KEY
 from domplay.data.store import RunStore
-from domplay.errors import ConfigError
+from domplay.settings import Settings
 from domplay.tasks.model import Task
 
 __all__ = ["SCREENSHOT_KEY", "ViewerConfig", "ViewerData", "episode_dict", "select_episodes"]
@@ -29,30 +31,20 @@ __all__ = ["SCREENSHOT_KEY", "ViewerConfig", "ViewerData", "episode_dict", "sele
 _IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
-@dataclass(frozen=True)
-class ViewerConfig:
+class ViewerConfig(Settings):
     """Bounds on what the report embeds for the trajectory viewer."""
 
-    max_eval_episodes_per_round: int = 300
-    """Held-out eval episodes embedded per shown round (first by task id)."""
-    train_episodes_per_round: int = 12
-    """Training episodes (rollouts and reference replays) sampled per round."""
-    observation_chars: int = 4000
-    """Observations longer than this are cut (the cut is marked)."""
-    screenshot_max_bytes: int = 400_000
-    """Screenshots larger than this are left out (said so in the viewer)."""
-    screenshots_total_bytes: int = 20_000_000
-    """Once this many screenshot bytes are embedded, later ones are left out."""
-    seed: int = 0
-    """Seed of the training-episode sample."""
-
-    def __post_init__(self) -> None:
-        for name in ("max_eval_episodes_per_round", "train_episodes_per_round", "screenshot_max_bytes",
-                     "screenshots_total_bytes"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"ViewerConfig.{name}={getattr(self, name)}; it must be >= 0")
-        if self.observation_chars < 1:
-            raise ConfigError(f"ViewerConfig.observation_chars={self.observation_chars}; it must be >= 1")
+    max_eval_episodes_per_round: int = Field(300, ge=0, description="held-out eval episodes embedded per shown "
+                                                                    "round (first by task id)")
+    train_episodes_per_round: int = Field(12, ge=0, description="training episodes (rollouts and reference "
+                                                                "replays) sampled per round")
+    observation_chars: int = Field(4000, ge=1, description="observations longer than this are cut (the cut is "
+                                                           "marked)")
+    screenshot_max_bytes: int = Field(400_000, ge=0, description="screenshots larger than this are left out "
+                                                                 "(said so in the viewer)")
+    screenshots_total_bytes: int = Field(20_000_000, ge=0, description="once this many screenshot bytes are "
+                                                                       "embedded, later ones are left out")
+    seed: int = Field(0, description="seed of the training-episode sample")
 
 
 @dataclass

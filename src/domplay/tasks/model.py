@@ -99,3 +99,16 @@ class Task(BaseModel):
     def is_external(self) -> bool:
         """True when `site` is an origin rather than a built-in site name."""
         return "://" in self.site
+
+
+ENDING_ACTIONS = ("answer", "stop")
+"""Actions that end an episode: a reference ending in one needs no stop() after it."""
+
+
+def steps_needed(reference: list[str]) -> int:
+    """Steps an episode needs to replay `reference` (before any scrolling): its actions, and a
+    stop() after them unless the last one already ends the episode."""
+    if not reference:
+        return 1
+    last = parse_action(reference[-1]).name
+    return len(reference) + (0 if last in ENDING_ACTIONS else 1)

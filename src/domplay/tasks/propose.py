@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 from domplay.env.base import WebEnv
 from domplay.errors import ConfigError, DomplayError
 from domplay.sites.app import SitesApp
-from domplay.tasks.model import Difficulty, Provenance, Split, Task
+from domplay.tasks.model import Difficulty, Provenance, Split, Task, steps_needed
 from domplay.tasks.templates import all_templates
 from domplay.tasks.templates.base import Template
 from domplay.tasks.templates.materialize import materialize
@@ -39,6 +39,10 @@ def task_seed(split: Split, seed: int, index: int) -> int:
     return value
 
 
+OVER_MAX_STEPS = "over max_steps"
+"""Part of a ProposalFailure's reason when the reference does not fit the step cap."""
+
+
 @dataclass(frozen=True)
 class ProposalFailure:
     template: str
@@ -51,18 +55,25 @@ class Proposal:
     tasks: list[Task] = field(default_factory=list)
     failures: list[ProposalFailure] = field(default_factory=list)
 
+    @property
+    def over_max_steps(self) -> int:
+        """Failures whose reference needs more steps than the proposer's max_steps."""
+        return sum(1 for f in self.failures if OVER_MAX_STEPS in f.reason)
+
 
 class TemplateProposer:
     """Draws tasks from templates over built-in sites and verifies their references.
 
     `env_factory(needs_js)` returns a fresh env for materializing a plan; by default a
     DomEnv over `sites` in-process (JavaScript templates are skipped unless the factory
-    can make a BrowserEnv).
+    can make a BrowserEnv). With `max_steps`, a task whose reference needs more steps
+    (`steps_needed`) is a failure: an episode could not replay it within the cap.
     """
 
     def __init__(self, sites: SitesApp, templates: Sequence[Template] | None = None,
-                 env_factory: Callable[[bool], WebEnv | None] | None = None):
+                 env_factory: Callable[[bool], WebEnv | None] | None = None, max_steps: int | None = None):
         self.sites = sites
+        self.max_steps = max_steps
         self.templates = list(templates) if templates is not None else all_templates()
         self.templates = [t for t in self.templates if t.site in sites.sites]
         self.env_factory = env_factory or self._dom_env
@@ -127,6 +138,9 @@ class TemplateProposer:
             if not verdict.success:
                 reasons = "; ".join(r.reason for r in verdict.results if not r.passed)
                 raise _ReferenceFailed(f"reference solution fails its checks: {reasons or verdict.error}")
+            if self.max_steps is not None and steps_needed(reference) > self.max_steps:
+                raise _ReferenceFailed(f"{OVER_MAX_STEPS}: its reference needs {steps_needed(reference)} steps, "
+                                       f"env.max_steps is {self.max_steps}")
         except DomplayError as exc:
             if result is not None:
                 result.failures.append(ProposalFailure(template.name, seed, f"{type(exc).__name__}: {exc}"))

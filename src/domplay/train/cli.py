@@ -21,6 +21,8 @@ import click
 from domplay.errors import DomplayError
 
 DEFAULT_OUT_ROOT = Path("checkpoints")
+RUN_CONFIG_KEYS = frozenset({"preset", "train", "policy", "rollout", "env"})
+"""Keys by which `--config` is recognised as a run config (its train.sft or train.dpo is used)."""
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,7 +34,8 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", "out", type=click.Path(), default=None,
                      help="Output directory for the merged model [default: checkpoints/<method>-<time>]."),
         click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="YAML/JSON file of config fields; the options below override it."),
+                     help="YAML/JSON file of trainer config fields, or a run's config.yaml (its train.sft / "
+                          "train.dpo); the options below override it."),
         click.option("--full", "full", is_flag=True, default=None, help="Full fine-tuning instead of LoRA."),
         click.option("--lr", "learning_rate", type=float, default=None,
                      help="Learning rate [default: suited to LoRA or full fine-tuning]."),
@@ -104,6 +107,14 @@ def _build_config(cls: Any, config_file: str | None, fields: dict[str, Any]) -> 
             raise click.BadParameter(f"{config_file!r} holds {type(loaded).__name__}, not a mapping of config fields",
                                      param_hint="--config")
         base = loaded
+        if RUN_CONFIG_KEYS & set(loaded):  # a run's config.yaml: train as its loop does
+            from domplay.config import load_config
+
+            try:
+                train = load_config(config_file).train
+            except DomplayError as exc:
+                raise click.UsageError(str(exc)) from exc
+            base = (train.sft if cls.trainer_kind == "sft" else train.dpo).model_dump()
     full = fields.pop("full", None)
     if full:
         fields["finetune"] = "full"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from domplay.errors import ConfigError
+from domplay.settings import Settings
 
 # Llama-style attention and MLP projections (SmolLM2, Llama, Qwen2, Mistral all use these names).
 LLAMA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -28,7 +28,7 @@ DEFAULT_LEARNING_RATES = {
 }
 
 
-class LoraSettings(BaseModel, extra="forbid", frozen=True):
+class LoraSettings(Settings):
     """The LoRA adapter trained when `finetune="lora"` (merged into a full model afterwards)."""
 
     r: int = Field(16, ge=1, description="adapter rank")
@@ -45,7 +45,7 @@ class LoraSettings(BaseModel, extra="forbid", frozen=True):
         return value
 
 
-class _TrainConfig(BaseModel, extra="forbid", frozen=True):
+class _TrainConfig(Settings):
     """Fields shared by every trainer."""
 
     finetune: Literal["lora", "full"] = Field("lora", description="train a LoRA adapter (merged after) or all weights")
@@ -115,13 +115,33 @@ class DPOTrainConfig(_TrainConfig):
     label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="assumed preference-label noise (cDPO/robust)")
 
 
+TrainMethod = Literal["none", "sft", "sft+dpo", "sft+spin", "sft+online-dpo"]
+
+
+class TrainConfig(Settings):
+    """What a run's train stage does each round, and the trainers' own configs.
+
+    - `none`: trains nothing (data collection and evaluation rounds, e.g. for ablations).
+    - `sft`: SFT on the round's verified steps.
+    - `sft+dpo`: SFT, then DPO on the round's model-vs-reference and success-vs-failure pairs
+      (reference = the SFT model).
+    - `sft+spin`: SFT, then SPIN: at every verified state the previous round's model generates
+      its own action (rejected) against the verified step (chosen), trained with the DPO/SPIN
+      logistic loss against the previous round's model as the opponent (reference).
+    - `sft+online-dpo`: SFT, then online DPO: the SFT model acts on the round's training tasks,
+      the verifier ranks its episodes against each other and the reference replays, and DPO
+      trains on those pairs (reference = the SFT model) within the same round.
+
+    Every trainer's seed is its config's `seed` + the run's seed + the round.
+    """
+
+    method: TrainMethod = "sft+dpo"
+    sft: SFTTrainConfig = SFTTrainConfig()
+    dpo: DPOTrainConfig = Field(DPOTrainConfig(), description="DPO, SPIN and online DPO training")
+    min_pairs_for_dpo: int = Field(16, ge=1, description="skip the preference stage in a round with fewer pairs")
+
+
 def parse_config(cls: type[_TrainConfig], data: dict[str, Any] | None = None, **overrides: Any) -> Any:
-    """Build `cls` from a dict plus overrides; a bad value raises ConfigError naming field, value and fix."""
-    merged = {**(data or {}), **{k: v for k, v in overrides.items() if v is not None}}
-    try:
-        return cls.model_validate(merged)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or cls.__name__}={err.get('input')!r}: {err['msg']}"
-            for err in exc.errors())
-        raise ConfigError(f"invalid {cls.__name__}: {problems}") from exc
+    """Build `cls` from a dict plus overrides (None values ignored); a bad value raises ConfigError
+    naming field, value and fix."""
+    return cls.model_validate({**(data or {}), **{k: v for k, v in overrides.items() if v is not None}})

@@ -3,7 +3,7 @@
 DPO pairs come from success-vs-failure at the same state; SPIN pairs put the reference
 solution (chosen) against the current model's own output (rejected). One SPIN round is DPO
 whose reference model is the model being trained from, i.e. the previous round's model;
-iterating it round after round (see `online.run_iterative`) is SPIN.
+iterating it round after round (`train.method: sft+spin` in `domplay run`) is SPIN.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from domplay.train.config import DPOTrainConfig
 from domplay.train.data import load_training_data
-from domplay.train.runtime import (
-    TrainResult,
-    finish_run,
-    load_model,
+from domplay.train.record import TrainResult, finish_run
+from domplay.train.setup import (
+    load_trainable,
     lora_peft_config,
     progress_callback,
     quiet_training_logs,
@@ -51,11 +50,11 @@ def train_dpo(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
     with quiet_training_logs(), tempfile.TemporaryDirectory(prefix=f"domplay-{method}-") as work:
         dataset = load_training_data(data, "preference")
         transformers.set_seed(config.seed)
-        policy, tokenizer = load_model(base_path, hardware)
+        policy, tokenizer = load_trainable(base_path, hardware)
         # LoRA against its own base needs no second model: TRL disables the adapter for reference passes.
         ref_model = None
         if config.finetune == "full" or ref_path.resolve() != base_path.resolve():
-            ref_model, _ = load_model(ref_path, hardware)
+            ref_model, _ = load_trainable(ref_path, hardware)
             ref_model.eval().requires_grad_(False)
         args = DPOConfig(**trainer_arguments(config, hardware, Path(work)), beta=config.beta,
                          loss_type=[config.loss_type], label_smoothing=config.label_smoothing)

@@ -34,7 +34,7 @@ def merge_adapter(base_model: str | Path, adapter_dir: str | Path, out_dir: str 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from domplay.train.runtime import quiet_training_logs, resolve_model_path
+    from domplay.train.setup import quiet_training_logs, resolve_model_path
 
     base = resolve_model_path(base_model)
     adapter = Path(adapter_dir)

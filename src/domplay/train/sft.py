@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from domplay.errors import ConfigError
 from domplay.train.config import SFTTrainConfig
 from domplay.train.data import load_training_data
-from domplay.train.runtime import (
-    TrainResult,
-    finish_run,
-    load_model,
+from domplay.train.record import TrainResult, finish_run
+from domplay.train.setup import (
+    load_trainable,
     lora_peft_config,
     progress_callback,
     quiet_training_logs,
@@ -43,7 +42,7 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
     with quiet_training_logs(), tempfile.TemporaryDirectory(prefix="domplay-sft-") as work:
         dataset = load_training_data(data, "sft")
         transformers.set_seed(config.seed)  # before the adapter is initialised
-        policy, tokenizer = load_model(base_path, hardware)
+        policy, tokenizer = load_trainable(base_path, hardware)
         # Batches of similar lengths: step examples range from ~300 to ~600 tokens, and random
         # batches of 4 padded ~13 % more tokens than they hold.
         args = SFTConfig(**trainer_arguments(config, hardware, Path(work)),

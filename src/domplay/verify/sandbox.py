@@ -42,9 +42,12 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
 
 from domplay.errors import ConfigError, SandboxError
+from domplay.settings import Settings
 from domplay.verify import sandbox_worker
 from domplay.verify.sandbox_worker import ALLOWED_MODULES, FRAME_HEADER, SAFE_BUILTIN_NAMES, ErrorKind
 
@@ -55,39 +58,36 @@ FRAME_OVERHEAD_BYTES = 16384
 """Room in a response frame for the JSON keys and the reason besides `max_output_bytes` of output."""
 
 
-@dataclass(frozen=True)
-class SandboxLimits:
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A positive, finite number of seconds."""
+Count = Annotated[int, Field(gt=0, strict=True)]
+"""A positive int (bytes, megabytes)."""
+
+
+class SandboxLimits(Settings):
     """Limits applied to every check; all recorded with results by the caller."""
 
-    cpu_time_s: float = 2.0
-    """CPU time one check may use (precise SIGPROF timer in the worker)."""
-    wall_time_s: float = 5.0
-    """Wall-clock time one check may take, enforced by the parent (the worker is killed)."""
-    memory_mb: int = 512
-    """Address space a check may add on top of the worker's own (~100 MB) (RLIMIT_AS)."""
-    max_output_bytes: int = 65536
-    """Bound on printed output and on the returned reason; beyond it the check is an error."""
-    max_code_bytes: int = 65536
-    """Bound on the source code; longer code is refused before it is parsed."""
-    max_snapshot_bytes: int = 64 * 2**20
-    """Bound on the JSON-encoded snapshot sent to the worker."""
-    worker_cpu_budget_s: float = 600.0
-    """Lifetime CPU of one worker (hard RLIMIT_CPU); it is replaced before it runs out."""
-    startup_timeout_s: float = 30.0
-    """How long a new worker may take to import its modules and harden itself."""
+    cpu_time_s: Seconds = Field(2.0, description="CPU time one check may use (precise SIGPROF timer in the worker)")
+    wall_time_s: Seconds = Field(5.0, description="wall-clock time one check may take, enforced by the parent "
+                                                  "(the worker is killed)")
+    memory_mb: Count = Field(512, description="address space a check may add on top of the worker's own "
+                                              "(~100 MB) (RLIMIT_AS)")
+    max_output_bytes: Count = Field(65536, description="bound on printed output and on the returned reason; "
+                                                       "beyond it the check is an error")
+    max_code_bytes: Count = Field(65536, description="bound on the source code; longer code is refused before it "
+                                                     "is parsed")
+    max_snapshot_bytes: Count = Field(64 * 2**20, description="bound on the JSON-encoded snapshot sent to the worker")
+    worker_cpu_budget_s: Seconds = Field(600.0, description="lifetime CPU of one worker (hard RLIMIT_CPU); it is "
+                                                            "replaced before it runs out")
+    startup_timeout_s: Seconds = Field(30.0, description="how long a new worker may take to import its modules "
+                                                         "and harden itself")
 
-    def __post_init__(self) -> None:
-        for name in ("cpu_time_s", "wall_time_s", "worker_cpu_budget_s", "startup_timeout_s"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"SandboxLimits.{name} must be a positive number of seconds, got {value!r}")
-        for name in ("memory_mb", "max_output_bytes", "max_code_bytes", "max_snapshot_bytes"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value > 0):
-                raise ConfigError(f"SandboxLimits.{name} must be a positive int, got {value!r}")
+    @model_validator(mode="after")
+    def _one_check_fits_a_worker(self) -> SandboxLimits:
         if self.worker_cpu_budget_s < 2 * self.cpu_time_s + 2:
-            raise ConfigError(f"SandboxLimits.worker_cpu_budget_s={self.worker_cpu_budget_s} must be at least "
-                              f"2 * cpu_time_s + 2 = {2 * self.cpu_time_s + 2} so one check fits in a worker")
+            raise ValueError(f"worker_cpu_budget_s={self.worker_cpu_budget_s} must be at least 2 * cpu_time_s + 2 "
+                             f"= {2 * self.cpu_time_s + 2} so one check fits in a worker")
+        return self
 
     @property
     def max_frame_bytes(self) -> int:
@@ -196,7 +196,7 @@ def _node_problem(node: ast.AST) -> str | None:
     return None
 
 
-def validate_code(code: str, max_code_bytes: int = SandboxLimits.max_code_bytes) -> None:
+def validate_code(code: str, max_code_bytes: int = SandboxLimits().max_code_bytes) -> None:
     """Refuse code outside the sandbox's allowlist; SandboxError names each construct and line."""
     if not isinstance(code, str):
         raise SandboxError(f"check code must be a str, got {type(code).__name__}")

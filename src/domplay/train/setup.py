@@ -1,19 +1,15 @@
-"""What every trainer shares: device and precision, model loading, TRL arguments, quiet logs,
-and the record (config, git revision, metrics) stored in every checkpoint directory."""
+"""How a trainer is set up: device and precision, loading the model to train, LoRA, TRL's
+arguments, quiet library logs and a progress display."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import subprocess
-import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from domplay.errors import ConfigError, ModelError
 from domplay.train.config import _TrainConfig
@@ -22,10 +18,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-RECORD_NAME = "training.json"
-"""The file in every checkpoint directory that says how its weights were made."""
 EMBEDDED_SPEC = "embedded"
-GIT_TIMEOUT_S = 5.0
 _NOISY_LOGGERS = ("transformers", "trl", "peft", "datasets", "accelerate")
 _LIBRARY_MODULES = r"(transformers|trl|peft|datasets|accelerate|torch)(\.|$)"
 
@@ -37,25 +30,6 @@ class Hardware:
     device: str  # "cuda" or "cpu"
     bf16: bool  # mixed-precision bf16 autocast in the Trainer
     load_dtype: str  # dtype the weights are loaded in: "bfloat16" (frozen LoRA base on GPU) or "float32"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a training run produced; the same numbers are in `<model_dir>/training.json`."""
-
-    method: str  # "sft", "dpo" or "spin"
-    model_dir: Path  # full merged model (safetensors + tokenizer), loadable with the transformers backend
-    adapter_dir: Path | None  # the unmerged LoRA adapter, when kept
-    base_model: str
-    rows: int  # examples in the dataset
-    examples_seen: int  # rows processed, counting repeats over epochs/steps
-    steps: int  # optimizer steps
-    losses: tuple[float, ...]  # training loss at each logging step
-    final_loss: float
-    seconds: float  # wall time of the training loop (excludes loading, merging, saving)
-    seconds_per_example: float
-    git_revision: str
-
 
 def resolve_hardware(config: _TrainConfig) -> Hardware:
     """CUDA when present (and not overridden), else CPU; bf16 autocast where the device computes
@@ -96,7 +70,7 @@ def resolve_model_path(model: str | Path) -> Path:
     return path
 
 
-def load_model(path: Path, hardware: Hardware) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_trainable(path: Path, hardware: Hardware) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load weights and tokenizer from a local directory; never downloads."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -178,111 +152,6 @@ def quiet_training_logs() -> Iterator[None]:
             transformers.utils.logging.enable_progress_bar()
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-
-
-def git_revision() -> str:
-    """`git rev-parse HEAD` of the domplay source tree, or "unknown" outside a git checkout."""
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                              capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
-
-
-class Stopwatch:
-    """Wall time of a block, in seconds."""
-
-    def __enter__(self) -> Self:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
-
-
-def summarize(method: str, trainer: Any, rows: int, seconds: float, base_model: str, model_dir: Path,
-              adapter_dir: Path | None) -> TrainResult:
-    """Build the TrainResult from a finished Trainer's state."""
-    history = trainer.state.log_history
-    losses = tuple(float(entry["loss"]) for entry in history if "loss" in entry)
-    if not losses:
-        raise ModelError(f"{method} training logged no loss (log history: {history!r:.200})")
-    steps = int(trainer.state.global_step)
-    # state.epoch counts fractional passes over the data, so it also covers short last batches.
-    examples_seen = round(float(trainer.state.epoch or 0.0) * rows)
-    return TrainResult(method=method, model_dir=model_dir, adapter_dir=adapter_dir, base_model=base_model,
-                       rows=rows, examples_seen=examples_seen, steps=steps, losses=losses,
-                       final_loss=losses[-1], seconds=seconds, seconds_per_example=seconds / max(1, examples_seen),
-                       git_revision=git_revision())
-
-
-def finish_run(method: str, trainer: Any, config: _TrainConfig, rows: int, base_model: str, out_dir: Path,
-               extra: dict[str, Any]) -> TrainResult:
-    """Train, then save the adapter (if kept), the merged full model and the record; return the result."""
-    from peft import PeftModel
-    from transformers.trainer_callback import PrinterCallback
-
-    from domplay.train.merge import merge_and_save
-
-    trainer.remove_callback(PrinterCallback)  # it prints every log dict; the losses go to the record instead
-    with Stopwatch() as clock:
-        trainer.train()
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    adapter_dir = None
-    if isinstance(model, PeftModel) and config.keep_adapter:
-        adapter_dir = out_dir / "adapter"
-        model.save_pretrained(adapter_dir)
-    merge_and_save(model, trainer.processing_class, out_dir)
-    result = summarize(method, trainer, rows, clock.seconds, base_model, out_dir, adapter_dir)
-    write_record(out_dir, result, config, extra)
-    if adapter_dir is not None:
-        write_record(adapter_dir, result, config, extra)
-    return result
-
-
-def write_record(directory: Path, result: TrainResult, config: _TrainConfig, extra: dict[str, Any]) -> Path:
-    """Store config, git revision, library versions and metrics as JSON next to the weights."""
-    import peft
-    import torch
-    import transformers
-    import trl
-
-    record = {
-        "method": result.method,
-        "base_model": result.base_model,
-        "config": config.model_dump(mode="json"),
-        "config_class": type(config).__name__,
-        "git_revision": result.git_revision,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "trl": trl.__version__, "peft": peft.__version__},
-        "metrics": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()},
-        **extra,
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / RECORD_NAME
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    return path
-
-
-def read_result(directory: str | Path) -> TrainResult:
-    """The TrainResult of a finished checkpoint (e.g. when resuming a run)."""
-    metrics = dict(read_record(directory)["metrics"])
-    metrics["model_dir"] = Path(metrics["model_dir"])
-    metrics["adapter_dir"] = Path(metrics["adapter_dir"]) if metrics["adapter_dir"] is not None else None
-    metrics["losses"] = tuple(metrics["losses"])
-    return TrainResult(**metrics)
-
-
-def read_record(directory: str | Path) -> dict[str, Any]:
-    """The training record stored in a checkpoint directory."""
-    path = Path(directory) / RECORD_NAME
-    if not path.is_file():
-        raise ModelError(f"{str(path)!r} does not exist; {str(directory)!r} is not a domplay checkpoint")
-    return json.loads(path.read_text())
-
 
 PLAIN_PROGRESS_LINES = 10
 """Without a terminal, training reports progress as this many plain lines on stderr."""

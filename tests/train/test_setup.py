@@ -5,7 +5,8 @@ import torch
 
 from domplay.errors import ConfigError, ModelError
 from domplay.train.config import DPOTrainConfig, SFTTrainConfig
-from domplay.train.runtime import git_revision, resolve_hardware, resolve_model_path
+from domplay.train.record import git_revision
+from domplay.train.setup import resolve_hardware, resolve_model_path
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only defaults")
@@ -44,7 +45,7 @@ def test_model_paths(tmp_path, embedded_dir):
 def test_progress_without_a_terminal_is_ten_plain_lines_on_stderr(capsys):
     from types import SimpleNamespace
 
-    from domplay.train.runtime import progress_callback
+    from domplay.train.setup import progress_callback
 
     callback = progress_callback("sft")
     state = SimpleNamespace(max_steps=25, global_step=0)
