@@ -23,13 +23,13 @@ SYSTEM = ("You are a web agent. Reply with exactly one action and nothing else. 
           'goto("url")\nback()\nanswer("text")\nstop()')
 PAGES = [
     ("Task: search the shop for a blue shirt.\nPage: Shop\n[3] link \"Home\"\n[7] textbox \"Search\"\n"
-     "[8] button \"Search\"\n[12] link \"Cart (0)\"", Constraint(ids=[3, 7, 8, 12])),
+     "[8] button \"Search\"\n[12] link \"Cart (0)\"", Constraint(targets=[3, 7, 8, 12])),
     ("Task: choose size M and add the shirt to the cart.\nPage: Blue shirt\n[4] link \"Home\"\n"
      "[15] select \"Size\" options: S, M, L\n[16] button \"Add to cart\"\nStaticText \"$19.99\"",
-     Constraint(ids=[4, 15, 16], select_options={15: ["S", "M", "L"]})),
+     Constraint(targets=[4, 15, 16], select_options={15: ["S", "M", "L"]})),
     ("Task: what is the price of the blue shirt?\nPage: Blue shirt\n[4] link \"Home\"\n"
      "StaticText \"Blue shirt\"\nStaticText \"Price: $19.99\"\n[16] button \"Add to cart\"",
-     Constraint(ids=[4, 16])),
+     Constraint(targets=[4, 16])),
 ]
 
 
@@ -38,7 +38,7 @@ def _valid(text: str, constraint: Constraint) -> bool:
         action = parse_action(text)
     except ActionError:
         return False
-    return getattr(action, "id", None) in constraint.ids if hasattr(action, "id") else True
+    return (action.target, action.nth) in constraint.targets if hasattr(action, "target") else True
 
 
 def _run(model, prompts, params, constraints):

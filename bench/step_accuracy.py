@@ -61,17 +61,20 @@ def _kind(action: str) -> str:
               help="run config whose env, policy and rollout sections to use [default: the quick preset's]")
 @click.option("--obs-tokens", default=None, type=int, help="env.observation.max_tokens [default: the config's]")
 @click.option("--history", default=None, type=int, help="policy.history_steps [default: the config's]")
+@click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
+              help="policy.action_form: how actions name elements [default: the config's]")
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
 @click.option("--batch", default=None, type=int, help="rollout.concurrency: episodes in flight = the model's batch")
 @click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="the transformers backend's dtype")
 def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tokens: int | None,
-         history: int | None, show: int, batch: int | None, dtype: str) -> None:
+         history: int | None, action_form: str | None, show: int, batch: int | None, dtype: str) -> None:
     overrides: dict = {}
     if obs_tokens is not None:
         overrides["env"] = {"observation": {"max_tokens": obs_tokens}}
-    if history is not None:
-        overrides["policy"] = {"history_steps": history}
+    if history is not None or action_form is not None:
+        overrides["policy"] = {k: v for k, v in (("history_steps", history), ("action_form", action_form))
+                               if v is not None}
     if batch is not None:
         overrides["rollout"] = {"concurrency": batch}
     config = load_config(config_path, overrides=overrides)  # the run's env, policy and rollout

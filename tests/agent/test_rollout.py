@@ -61,11 +61,20 @@ def test_rollout_runs_episodes_batched_and_verifies(sites):
     # Batched: 8 episodes x 2 steps with 3 slots needs far fewer than 16 generate calls.
     assert len(model.params_seen) < 16
     # Constraints went along with each prompt.
-    assert all(c is not None and 3 in c.ids for c in model.constraints_seen)
+    assert all(c is not None and ("Cart (0)", None) in c.targets for c in model.constraints_seen)
     step = episodes[0].steps[0]
     assert step.prompt[-1]["content"].startswith("Task: Open the shopping cart.") and step.state_key
     # The next prompt's history says what the click was on (ids alone are per page).
     assert 'Previous actions:\nclick(3) on link "Cart (0)"\n' in episodes[0].steps[1].prompt[-1]["content"]
+
+
+def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
+    model = ScriptedModel(lambda p: 'click("Cart (0)")' if "Previous actions" not in p[-1]["content"] else "stop()")
+    engine = RolloutEngine(Policy(model, PolicyConfig(action_form="name")),
+                           lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig())
+    episode = engine.run([cart_task(0)])[0]
+    assert episode.success and episode.steps[0].action == 'click("Cart (0)")'
+    assert 'Previous actions:\nclick("Cart (0)")\n' in episode.steps[1].prompt[-1]["content"]
 
 
 def test_rollout_skips_finished_episode_ids_and_records_parse_errors(sites):
@@ -87,7 +96,9 @@ def test_policy_prompt_shows_history_and_actions(sites):
     from domplay.agent.prompts import HistoryItem
 
     prompt = policy.prompt(Query("Find socks", obs, (HistoryItem("click(9)", "boom"), HistoryItem("back()"))))
-    assert "click(id)" in prompt[0]["content"] and "answer(\"text\")" in prompt[0]["content"]
+    assert 'click("name")' in prompt[0]["content"] and "answer(\"text\")" in prompt[0]["content"]
+    by_id = Policy(policy.model, PolicyConfig(action_form="id")).prompt(Query("Find socks", obs))
+    assert "click(id)" in by_id[0]["content"] and 'click("name")' not in by_id[0]["content"]
     assert "back()" in prompt[-1]["content"] and "click(9)" not in prompt[-1]["content"]
     item = HistoryItem('fill(6, "socks")', "no such element", 'textbox "Search"')
     assert item.line() == 'fill(6, "socks") on textbox "Search"  -> error: no such element'

@@ -12,13 +12,23 @@ from domplay.errors import ActionError
 @pytest.mark.parametrize("text,expected", [
     ("click(12)", Click(12)),
     ("  click( 12 )  ", Click(12)),
-    ('click("a12")', Click(12)),
-    ('click(bid="7")', Click(7)),
+    ('click("a12")', Click("a12")),  # a bid or a name: the env decides against the page
+    ('click(bid="7")', Click("7")),
+    ('click("Add to cart")', Click("Add to cart")),
+    ('click("Edit", 2)', Click("Edit", 2)),
+    ('click("Edit", nth=2)', Click("Edit", 2)),
+    ('fill("Username", "vera")', Fill("Username", "vera")),
+    ('fill("Name", 2, "Ada")', Fill("Name", "Ada", 2)),
+    ('fill("Name", "Ada", nth=2)', Fill("Name", "Ada", 2)),
+    ('fill("Qty", 3)', Fill("Qty", "3")),  # two arguments: the second is the text, not an ordinal
+    ('select("Colour", "Purple")', Select("Colour", "Purple")),
+    ('press("Search", "Enter")', Press("Search", "Enter")),
+    ('click(id=7)', Click(7)),
     ('fill(3, "blue shirt")', Fill(3, "blue shirt")),
     ("fill(3, 'it''s')", Fill(3, "its")),
     ('fill(3, 42)', Fill(3, "42")),
     ('select(4, "Red")', Select(4, "Red")),
-    ('select_option("4", "Red")', Select(4, "Red")),
+    ('select_option("4", "Red")', Select("4", "Red")),
     ('press(5, "Enter")', Press(5, "Enter")),
     ('press(5, key_comb="Enter")', Press(5, "Enter")),
     ('scroll("down")', Scroll("down")),
@@ -39,11 +49,14 @@ def test_parses(text, expected):
     ("", "empty action"),
     ("click", "not a call"),
     ("click(", "cannot parse"),
-    ("click()", "missing id"),
-    ("click(1, 2)", "takes 1 argument"),
+    ("click()", "missing target"),
+    ("click(1, 2)", "ordinal goes with a name"),
+    ('click("Edit", 0)', "counting from 1"),
+    ('click("Edit", "2")', "counting from 1"),
+    ('click("Edit", 2, 3)', "at most 2"),
     ("click(x)", "literal"),
-    ("click(True)", "must be an integer"),
-    ('click("abc")', "not a number"),
+    ("click(True)", "its name in quotes"),
+    ("click(1.5)", "its name in quotes"),
     ("hover(3)", "unknown action 'hover'"),
     ("os.system('ls')", "not a call"),
     ("__import__('os')", "unknown action"),
@@ -61,13 +74,25 @@ def test_rejects_with_a_clear_error(text, fragment):
 
 
 @pytest.mark.parametrize("action", [Click(1), Fill(2, 'say "hi"\n'), Select(3, "Größe L"), Press(4, "Enter"),
-                                    Scroll("up"), Goto("https://x.test/?a=1&b=2"), Back(), Answer(""), Stop()])
+                                    Scroll("up"), Goto("https://x.test/?a=1&b=2"), Back(), Answer(""), Stop(),
+                                    Click("Log in"), Click("2"), Click('Say "hi"', 3), Fill("Name", "Ada", 2),
+                                    Select("Colour", "Purple", 2), Press("Search", "Enter")])
 def test_format_round_trips(action):
     assert parse_action(format_action(action)) == action
 
 
-def test_docstrings_are_the_prompt_text():
-    text = describe_actions()
-    assert len(text.splitlines()) == len(ACTION_TYPES)
-    for t in ACTION_TYPES:
-        assert text.count(f"{t.name}(") >= 1
+def test_canonical_form_puts_the_ordinal_after_the_name():
+    assert format_action(Fill("Name", "Ada", 2)) == 'fill("Name", 2, "Ada")'
+    assert format_action(Click("Edit")) == 'click("Edit")'
+    assert format_action(Select(4, "Red")) == 'select(4, "Red")'
+
+
+@pytest.mark.parametrize("form,usage", [("name", 'click("name")'), ("id", "click(id)")])
+def test_docstrings_are_the_prompt_text(form, usage):
+    text = describe_actions(form=form)
+    lines = text.splitlines()
+    assert len(lines) == len(ACTION_TYPES) + 1  # one per action, then how to name an element
+    for t, line in zip(ACTION_TYPES, lines):
+        assert line.startswith(f"{t.name}(")
+    assert lines[0].startswith(usage) and "{target}" not in text
+    assert ('click("Edit", 2)' in text) is (form == "name")

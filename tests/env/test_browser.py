@@ -157,6 +157,18 @@ def test_press_enter_submits_and_links_navigate(env):
     assert "x=1" in obs.text
 
 
+def test_actions_by_name_and_a_missing_name_as_an_observation(env):
+    obs, _ = env.reset(options={"start_url": "/"})
+    for action in ['fill("Name", "Ada")', 'select("Size", "Large")', 'click("Gift wrap")', 'fill("Note", "hi")']:
+        obs, *_ = env.step(action)
+        assert obs.error is None, (action, obs.error)
+    obs, *_ = env.step('click("Sned")')
+    assert "did you mean 'Send'" in obs.error and obs.title == "Home"
+    obs, *_ = env.step('click("Send")')
+    fields = {e.name for e in obs.elements if e.role == "text"}
+    assert obs.title == "Echo" and {"name=Ada", "size=Large", "gift=yes", "note=hi"} <= fields
+
+
 def test_target_blank_link_opens_in_the_same_tab(env):
     obs, _ = env.reset(options={"start_url": "/"})
     obs, *_ = env.step(f'click({one(obs, "link", "New tab link")})')

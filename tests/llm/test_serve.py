@@ -35,7 +35,7 @@ def test_round_trip_batches_concurrent_requests_and_passes_constraints(local_ser
     with local_server(app) as server:
         client = _client(server, constraint_format="domplay", concurrent_requests=4)
         prompts = [[{"role": "user", "content": f"q{i}"}] for i in range(4)]
-        page = Constraint(ids=[4, 9])
+        page = Constraint(targets=[4, 9])
         out = client.generate(prompts, GenerationParams(n=2, stop=(")",)), [page, None, page, None])
         assert [[c.text for c in o] for o in out] == [[f"answer('q{i}'"] * 2 for i in range(4)]
         assert out[0][0].finish_reason == "stop" and out[0][0].prompt_tokens == 1

@@ -30,7 +30,9 @@ def test_checks_are_parsed_into_their_kinds():
 
 def test_reference_is_validated_and_canonical():
     t = task(reference=["click('12')", 'fill(7,"blue shirt")', "send_msg_to_user('done')"])
-    assert t.reference == ["click(12)", 'fill(7, "blue shirt")', 'answer("done")']
+    # A string target stays a string: the env reads it as a name, else as a bid, on the page.
+    assert t.reference == ['click("12")', 'fill(7, "blue shirt")', 'answer("done")']
+    assert task(reference=["click(12)", 'click("Edit", nth=2)']).reference == ["click(12)", 'click("Edit", 2)']
     with pytest.raises(ValidationError, match="reference action #1 'clck"):
         task(reference=["click(1)", "clck(2)"])
 

@@ -15,10 +15,11 @@ from pydantic import Field
 
 from domplay.agent.prompts import Demo, HistoryItem, build_prompt
 from domplay.env import actions as A
-from domplay.env.observation import Observation
+from domplay.env.observation import Element, Observation
+from domplay.env.targets import acts_on, in_form, name_target, resolve
 from domplay.errors import ActionError
 from domplay.llm.base import ChatModel, GenerationParams, Message
-from domplay.llm.constrained import Constraint
+from domplay.llm.constrained import Constraint, TargetLike
 from domplay.settings import Settings
 from domplay.tasks.model import Task
 
@@ -37,6 +38,9 @@ class PolicyConfig(Settings):
     max_new_tokens: int = Field(40, ge=8, description="an action is short; longer completions are cut here")
     constrained: bool = Field(True, description="pass page constraints (valid ids/options) to backends that "
                                                 "enforce them (constrained action decoding)")
+    action_form: A.ActionForm = Field(A.DEFAULT_ACTION_FORM, description=(
+        'how the policy is prompted (and the reference policy writes) to name elements: "name" '
+        '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'))
 
 
 @dataclass(frozen=True)
@@ -92,23 +96,26 @@ def parse_completion(text: str) -> A.Action:
     return A.parse_action(text[start:])  # unbalanced: let the parser name the problem
 
 
-FILLABLE_ROLES = frozenset({"textbox", "searchbox", "combobox"})
-
-
-def page_constraint(obs: Observation) -> Constraint:
-    """What a valid action may name on this page: the elements the observation shows (the agent
-    cannot know the others), each element action only on elements the env would accept it on
-    (fill a textbox, select a select, click what is interactive, nothing disabled), each select's
-    options, and only the scroll directions that show something new."""
+def page_constraint(obs: Observation, form: str = A.DEFAULT_ACTION_FORM) -> Constraint:
+    """What a valid action may name on this page, in action form `form`: the elements the
+    observation shows (the agent cannot know the others), each element action only on
+    elements the env would accept it on (fill a textbox, select a select, click what is
+    interactive, nothing disabled), each select's options, and only the scroll directions
+    that show something new. In the name form an element without a name keeps its id."""
     shown = [e for e in obs.elements[obs.offset:obs.offset + obs.shown] if not e.disabled]
-    selects = [e for e in shown if e.tag == "select"]
-    fillable = [e.id for e in shown if e.role in FILLABLE_ROLES and e.tag != "select" and not e.readonly]
-    interactive = [e.id for e in shown if e.interactive]
+
+    def written(e: Element, kind: type) -> TargetLike:
+        named = name_target(e, kind, obs.elements) if form == "name" else None
+        return e.id if named is None else named
+
+    per_action = {kind.name: [written(e, kind) for e in shown
+                              if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
+                  for kind in A.ELEMENT_ACTIONS}
+    options: dict[TargetLike, tuple[str, ...]] = {written(e, A.Select): e.options for e in shown
+                                                  if acts_on(A.Select, e)}
     directions = (["up"] if obs.offset > 0 else []) + (["down"] if obs.cut_note is not None else [])
-    return Constraint(ids=[e.id for e in shown], select_options={e.id: e.options for e in selects},
-                      action_ids={"click": interactive, "fill": fillable, "select": [e.id for e in selects],
-                                  "press": interactive},
-                      scroll_directions=directions)
+    return Constraint(targets={t for some in per_action.values() for t in some}, select_options=options,
+                      action_targets=per_action, scroll_directions=directions)
 
 
 class Policy:
@@ -122,14 +129,16 @@ class Policy:
 
     def prompt(self, q: Query) -> list[Message]:
         history = q.history[-self.config.history_steps:] if self.config.history_steps else ()
-        return build_prompt(q.intent, q.observation.text, history, q.demos[: self.config.demos], q.plan)
+        return build_prompt(q.intent, q.observation.text, history, q.demos[: self.config.demos], q.plan,
+                            action_form=self.config.action_form)
 
     def act(self, queries: Sequence[Query]) -> list[Decision]:
         """One decision per query, from one batched generate call."""
         if not queries:
             return []
         prompts = [self.prompt(q) for q in queries]
-        constraints = [page_constraint(q.observation) for q in queries] if self.config.constrained else None
+        constraints = ([page_constraint(q.observation, self.config.action_form) for q in queries]
+                       if self.config.constrained else None)
         seeds = tuple(q.seed for q in queries) if all(q.seed is not None for q in queries) else None
         params = GenerationParams(temperature=self.config.temperature, top_p=self.config.top_p,
                                   max_new_tokens=self.config.max_new_tokens, seed=queries[0].seed, seeds=seeds)
@@ -172,20 +181,23 @@ class ReferencePolicy(Policy):
                                 model_seconds=0.0, completion_tokens=0))
         return out
 
-    @staticmethod
-    def next_action(q: Query) -> str:
-        """The reference's next action, after scrolling its target into view if the budgeted
-        observation does not show it (so replays teach what a reader of the page could do)."""
+    def next_action(self, q: Query) -> str:
+        """The reference's next action in the configured action form, after scrolling its
+        target into view if the budgeted observation does not show it (so replays teach what
+        a reader of the page could do). References may be stored in either form."""
         reference = (q.task.reference or []) if q.task is not None else []
         step = sum(1 for h in q.history if not h.action.startswith("scroll("))
         if step >= len(reference):
             return "stop()"
-        text = reference[step]
-        target = getattr(A.parse_action(text), "id", None)
+        action = A.parse_action(reference[step])
         obs = q.observation
-        if target is not None and obs.element(target) is not None:
-            if target <= obs.offset:
+        try:
+            target = resolve(action, obs.elements)
+        except ActionError:
+            return reference[step]  # not on this page: replay it as stored, the env says why
+        if target is not None:
+            if target.id <= obs.offset:
                 return 'scroll("up")'
-            if target > obs.offset + obs.shown:
+            if target.id > obs.offset + obs.shown:
                 return 'scroll("down")'
-        return text
+        return A.format_action(in_form(action, obs.elements, self.config.action_form))

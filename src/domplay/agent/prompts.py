@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domplay.env.actions import describe_actions
+from domplay.env.actions import DEFAULT_ACTION_FORM, describe_actions
 
 Message = dict[str, str]
 
@@ -22,8 +22,9 @@ class HistoryItem:
     action: str
     error: str | None = None
     target: str | None = None
-    """The element the action named, as that page showed it (`button "Add to cart"`): ids are
-    per page, so `click(21)` alone does not say what was done."""
+    """The element an action by id named, as that page showed it (`button "Add to cart"`): ids
+    are per page, so `click(21)` alone does not say what was done. None for an action by
+    name (`click("Add to cart")` says it already)."""
 
     def line(self) -> str:
         return (self.action + (f" on {self.target}" if self.target else "")
@@ -38,8 +39,9 @@ class Demo:
     action: str
 
 
-def system_message() -> Message:
-    return {"role": "system", "content": SYSTEM_PROMPT.format(actions=describe_actions())}
+def system_message(action_form: str = DEFAULT_ACTION_FORM) -> Message:
+    """The system turn: the action list in `action_form` ("name" or "id")."""
+    return {"role": "system", "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form))}
 
 
 def user_message(intent: str, observation: str, history: Sequence[HistoryItem] = (),
@@ -56,9 +58,10 @@ def user_message(intent: str, observation: str, history: Sequence[HistoryItem] =
 
 
 def build_prompt(intent: str, observation: str, history: Sequence[HistoryItem] = (),
-                 demos: Sequence[Demo] = (), plan: str | None = None) -> list[Message]:
+                 demos: Sequence[Demo] = (), plan: str | None = None,
+                 action_form: str = DEFAULT_ACTION_FORM) -> list[Message]:
     """system, then each demo as a user/assistant pair, then the current user turn."""
-    messages = [system_message()]
+    messages = [system_message(action_form)]
     for demo in demos:
         messages.append({"role": "user", "content": demo.user})
         messages.append({"role": "assistant", "content": demo.action})

@@ -31,7 +31,8 @@ from domplay.agent.prompts import Demo, HistoryItem
 from domplay.env import actions as A
 from domplay.env.base import SCREENSHOT_INFO_KEY, WebEnv
 from domplay.env.observation import Observation
-from domplay.errors import DomplayError
+from domplay.env.targets import BID, resolve
+from domplay.errors import ActionError, DomplayError
 from domplay.settings import Settings
 from domplay.tasks.model import Task, steps_needed
 from domplay.verify.verdict import verify
@@ -310,10 +311,17 @@ HISTORY_TARGET_CHARS = 40
 
 
 def _target(obs: Observation, action: A.Action | None) -> str | None:
-    """`role "name"` of the element `action` names on `obs`, or None (no id, or not on the page)."""
-    element = obs.element(action.id) if isinstance(getattr(action, "id", None), int) else None
-    if element is None:
+    """`role "name"` of the element `action` names by id on `obs`, or None (no id, or not on
+    the page; an action by name says what it was on already)."""
+    if action is None:
         return None
+    try:
+        element = resolve(action, obs.elements)
+    except ActionError:
+        return None
+    target = getattr(action, "target", None)
+    if element is None or (isinstance(target, str) and not BID.fullmatch(target.strip())):
+        return None  # no element, or named by name: the action says what it was on
     name = element.name
     if len(name) > HISTORY_TARGET_CHARS:
         name = name[:HISTORY_TARGET_CHARS - 1] + "…"

@@ -1,54 +1,83 @@
 """Actions are data: one frozen dataclass per primitive, and a strict parser.
 
 Each primitive's docstring is its description in prompts (`describe_actions`), so the
-text the model reads and the code that runs cannot drift apart. The parser reads one
-call such as `click(12)` or `fill(7, "blue shirt")` with Python's `ast` (literals only,
-never evaluated) and also accepts BrowserGym's names and bid strings:
-`select_option("12", "Red")`, `go_back()`, `send_msg_to_user("42")`, `click("a12")`.
+text the model reads and the code that runs cannot drift apart; each field says what kind
+of argument it is (`params`), from which the constrained decoder derives its grammar.
+
+An element action names its element in one of two forms (`ActionForm`):
+
+- by name, as the page shows it: `click("Add to cart")`, `fill("Username", "vera")`,
+  `select("Colour", "Purple")`; where several elements share the name, an ordinal right
+  after it says which, counting from 1 down the page: `click("Edit", 2)`;
+- by observation id: `click(12)`, `fill(7, "blue shirt")`.
+
+The parser reads one call with Python's `ast` (literals only, never evaluated) and also
+accepts BrowserGym's names and bid strings: `select_option("12", "Red")`, `go_back()`,
+`send_msg_to_user("42")`, `click("a12")`. A string target is kept as written; the env
+decides against the current page whether it is a name or a bid (`domplay.env.targets`).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import json
-from dataclasses import dataclass, fields
-from typing import ClassVar, Union
+from dataclasses import MISSING, dataclass, field, fields
+from typing import ClassVar, Literal, Union, get_args
 
-from domplay.errors import ActionError
+from domplay.errors import ActionError, ConfigError
+
+Target = int | str
+"""An element, by its observation id (`12`) or by its name as the page shows it (`"Add to cart"`)."""
+ActionForm = Literal["name", "id"]
+"""How actions name elements: by name (`click("Log in")`) or by observation id (`click(12)`)."""
+FORMS: tuple[str, ...] = get_args(ActionForm)
+DEFAULT_ACTION_FORM: ActionForm = "name"
+"""The form prompts teach unless a config says otherwise (`PolicyConfig.action_form`)."""
+
+# What each field of an action is, for the parser and for other views of the grammar (the
+# constrained decoder derives its grammar from these): an element target, its ordinal among
+# same-named elements (written right after the target), free text, or one of a closed set.
+ARG = "arg"
+TARGET, NTH, FREE, OPTION, KEY, DIRECTION = "target", "nth", "free", "option", "key", "direction"
 
 
 @dataclass(frozen=True)
 class Click:
-    """click(id): click an element (link, button, checkbox, radio)."""
+    """click({target}): click an element (link, button, checkbox, radio)."""
 
-    id: int
+    target: Target = field(metadata={ARG: TARGET})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "click"
 
 
 @dataclass(frozen=True)
 class Fill:
-    """fill(id, "text"): type text into a textbox, replacing its value."""
+    """fill({target}, "text"): type text into a textbox, replacing its value."""
 
-    id: int
-    text: str
+    target: Target = field(metadata={ARG: TARGET})
+    text: str = field(metadata={ARG: FREE})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "fill"
 
 
 @dataclass(frozen=True)
 class Select:
-    """select(id, "option"): choose an option of a combobox."""
+    """select({target}, "option"): choose an option of a select."""
 
-    id: int
-    option: str
+    target: Target = field(metadata={ARG: TARGET})
+    option: str = field(metadata={ARG: OPTION})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "select"
 
 
 @dataclass(frozen=True)
 class Press:
-    """press(id, "Enter"): press a key in an element (Enter submits its form)."""
+    """press({target}, "Enter"): press a key in an element (Enter submits its form)."""
 
-    id: int
-    key: str
+    target: Target = field(metadata={ARG: TARGET})
+    key: str = field(metadata={ARG: KEY})
+    nth: int | None = field(default=None, metadata={ARG: NTH})
     name: ClassVar[str] = "press"
 
 
@@ -56,7 +85,7 @@ class Press:
 class Scroll:
     """scroll("down"): show more of a long page; scroll("up") goes back up."""
 
-    direction: str
+    direction: str = field(metadata={ARG: DIRECTION})
     name: ClassVar[str] = "scroll"
 
 
@@ -64,7 +93,7 @@ class Scroll:
 class Goto:
     """goto("url"): open a URL."""
 
-    url: str
+    url: str = field(metadata={ARG: FREE})
     name: ClassVar[str] = "goto"
 
 
@@ -79,7 +108,7 @@ class Back:
 class Answer:
     """answer("text"): give the answer to the task and finish."""
 
-    text: str
+    text: str = field(metadata={ARG: FREE})
     name: ClassVar[str] = "answer"
 
 
@@ -92,6 +121,9 @@ class Stop:
 
 Action = Union[Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop]
 ACTION_TYPES: tuple[type, ...] = (Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop)
+ELEMENT_ACTIONS = (Click, Fill, Select, Press)
+"""The actions that act on an element (they have a `target`)."""
+ElementAction = Union[Click, Fill, Select, Press]
 BY_NAME: dict[str, type] = {t.name: t for t in ACTION_TYPES}
 ALIASES: dict[str, str] = {
     "select_option": "select",
@@ -103,22 +135,79 @@ ALIASES: dict[str, str] = {
 }
 KEYS = frozenset({"Enter", "Tab", "Escape", "ArrowDown", "ArrowUp", "ArrowLeft", "ArrowRight",
                   "Backspace", "Delete", "Space", "Home", "End", "PageDown", "PageUp"})
+SCROLL_DIRECTIONS: tuple[str, ...] = ("up", "down")
 TERMINAL: tuple[type, ...] = (Answer, Stop)
+TARGET_HELP: dict[str, str] = {
+    "name": ('Name an element by its text in quotes, exactly as the page shows it: click("Add to cart"). '
+             'Where several elements share that name, add which one, counting from 1 down the page: '
+             'click("Edit", 2).'),
+    "id": "Name an element by the id in brackets before it: click(12).",
+}
+"""How a prompt tells the model to name elements, per action form."""
+_TARGET_USAGE = {"name": '"name"', "id": "id"}
+_KEYWORDS = {"bid": "target", "id": "target", "key_comb": "key", "options": "option"}
+"""Keyword spellings the parser accepts (BrowserGym's, and domplay's older `id=`)."""
 
 
-def describe_actions(types: tuple[type, ...] = ACTION_TYPES) -> str:
-    """The action list for prompts: one line per primitive, from its docstring."""
-    return "\n".join((t.__doc__ or t.name).strip().splitlines()[0] for t in types)
+@dataclass(frozen=True)
+class Param:
+    """One argument of an action as written: its field name, kind (TARGET, NTH, FREE, ...) and
+    whether it may be left out."""
+
+    name: str
+    kind: str
+    optional: bool
+
+
+@functools.cache
+def params(cls: type) -> tuple[Param, ...]:
+    """The arguments of action `cls` in written order; an ordinal (NTH) follows its target."""
+    out = [Param(f.name, f.metadata[ARG], f.default is not MISSING) for f in fields(cls)]
+    nth = [p for p in out if p.kind == NTH]
+    rest = [p for p in out if p.kind != NTH]
+    return tuple(rest[:1] + nth + rest[1:]) if nth else tuple(out)
+
+
+def describe_actions(types: tuple[type, ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM) -> str:
+    """The action list for prompts: one line per primitive from its docstring, in action form
+    `form`, then how to name an element."""
+    if form not in FORMS:
+        raise ConfigError(f"action form {form!r} is unknown; use one of {FORMS}")
+    lines = [(t.__doc__ or t.name).strip().splitlines()[0].format(target=_TARGET_USAGE[form]) for t in types]
+    if any(t in ELEMENT_ACTIONS for t in types):
+        lines.append(TARGET_HELP[form])
+    return "\n".join(lines)
+
+
+def format_target(target: Target, nth: int | None = None) -> str:
+    """How a target is written: `12`, `"Log in"`, or `"Edit", 2` (the 2nd element named "Edit")."""
+    text = _literal_text(target)
+    return text if nth is None else f"{text}, {nth}"
 
 
 def format_action(action: Action) -> str:
     """The canonical string of `action`; `parse_action(format_action(a)) == a`."""
-    args = [getattr(action, f.name) for f in fields(action)]
-    return f"{action.name}({', '.join(json.dumps(a, ensure_ascii=False) if isinstance(a, str) else str(a) for a in args)})"
+    args = []
+    for p in params(type(action)):
+        value = getattr(action, p.name)
+        if not (p.optional and value is None):
+            args.append(_literal_text(value))
+    return f"{action.name}({', '.join(args)})"
+
+
+def _literal_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
 def parse_action(text: str) -> Action:
-    """Parse exactly one action call; raise `ActionError` naming the problem and the fix."""
+    """Parse exactly one action call; raise `ActionError` naming the problem and the fix.
+
+    Positional arguments follow `params`; an ordinal may be left out, so it is read only
+    when there is one argument more than the required ones (`click("Edit", 2)`,
+    `fill("Name", 2, "Ada")`), or given as `nth=2`. A string target stays a string: whether
+    it is a name or a BrowserGym bid ("12", "a12") is decided against the page
+    (`domplay.env.targets.resolve`).
+    """
     src = text.strip()
     if not src:
         raise ActionError("empty action; write one call such as click(12)")
@@ -126,39 +215,46 @@ def parse_action(text: str) -> Action:
         node = ast.parse(src, mode="eval").body
     except SyntaxError:
         raise ActionError(f"cannot parse action {_short(src)}; write one call such as "
-                          f'click(12) or fill(7, "text")') from None
+                          f'click("Log in") or fill(7, "text")') from None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise ActionError(f"action {_short(src)} is not a call; write one call such as click(12)")
     fname = ALIASES.get(node.func.id, node.func.id)
     cls = BY_NAME.get(fname)
     if cls is None:
         raise ActionError(f"unknown action {node.func.id!r}; known actions: {', '.join(BY_NAME)}")
-    params = [f for f in fields(cls)]
     values = [_literal(a, src) for a in node.args]
     if node.func.id == "scroll" and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
         values = ["down" if values[1] > 0 or (values[1] == 0 and values[0] > 0) else "up"]  # BrowserGym's scroll(dx, dy)
     if any(k.arg is None for k in node.keywords):
         raise ActionError(f"**kwargs are not allowed in actions: {_short(src)}")
     kwargs = [(k.arg, _literal(k.value, src)) for k in node.keywords]
-    if len(values) > len(params):
-        raise ActionError(f"{fname}() takes {len(params)} argument(s), got {len(values)}: {_short(src)}")
-    bound = dict(zip([p.name for p in params], values))
+    signature = params(cls)
+    required = [p for p in signature if not p.optional]
+    positional = signature if len(values) > len(required) else required
+    if len(values) > len(signature):
+        raise ActionError(f"{fname}() takes at most {len(signature)} argument(s), got {len(values)}: {_short(src)}")
+    bound = {p.name: v for p, v in zip(positional, values)}
+    names = {p.name for p in signature}
     for key, value in kwargs:
-        key = {"bid": "id", "value": _value_name(cls), "options": "option", "key_comb": "key",
-               "text": _value_name(cls)}.get(key, key)
-        if key not in {p.name for p in params} or key in bound:
+        key = _KEYWORDS.get(key, key)
+        if key in ("value", "text") and key not in names:  # BrowserGym's fill(bid, value=...)
+            key = next((p.name for p in signature if p.kind in (FREE, OPTION, KEY)), key)
+        if key not in names or key in bound:
             raise ActionError(f"{fname}() got an unexpected or repeated argument {key!r}: {_short(src)}")
         bound[key] = value
-    missing = [p.name for p in params if p.name not in bound]
+    missing = [p.name for p in required if p.name not in bound]
     if missing:
-        raise ActionError(f"{fname}() is missing {', '.join(missing)}; usage: {cls.__doc__.splitlines()[0]}")
-    for p in params:
-        bound[p.name] = _coerce(fname, p.name, bound[p.name])
-    return cls(**bound)
+        raise ActionError(f"{fname}() is missing {', '.join(missing)}; usage: {_usage(cls)}")
+    coerced = {p.name: _coerce(fname, p.kind, p.name, bound[p.name]) for p in signature if p.name in bound}
+    if coerced.get("nth") is not None and isinstance(coerced["target"], int):
+        raise ActionError(f'{fname}(): an ordinal goes with a name ("Edit", 2), not with an id: '
+                          f"[{coerced['target']}] names one element already")
+    return cls(**coerced)
 
 
-def _value_name(cls: type) -> str:
-    return {Fill: "text", Select: "option", Answer: "text", Press: "key"}.get(cls, "text")
+def _usage(cls: type) -> str:
+    return " or ".join((cls.__doc__ or "").splitlines()[0].split(":")[0].format(target=t)
+                       for t in _TARGET_USAGE.values())
 
 
 def _literal(node: ast.expr, src: str) -> object:
@@ -168,24 +264,22 @@ def _literal(node: ast.expr, src: str) -> object:
         raise ActionError(f"arguments must be literal numbers or strings: {_short(src)}") from None
 
 
-def _coerce(fname: str, pname: str, value: object) -> object:
-    if pname == "id":
-        if isinstance(value, bool):
-            raise ActionError(f"{fname}(): the element id must be an integer, got {value!r}")
-        if isinstance(value, str):  # BrowserGym bids are strings: "12" or "a12"
-            digits = value.strip().lstrip("abcdefghijklmnopqrstuvwxyz")
-            if not digits.isdigit():
-                raise ActionError(f"{fname}(): element id {value!r} is not a number; use an id "
-                                  f"shown in brackets, e.g. [12]")
-            return int(digits)
-        if isinstance(value, int):
+def _coerce(fname: str, kind: str, pname: str, value: object) -> object:
+    if kind == TARGET:
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        raise ActionError(f"{fname}(): the element id must be an integer, got {value!r}")
-    if pname == "direction":
-        if value not in ("up", "down"):
+        raise ActionError(f'{fname}(): name the element by its name in quotes ("Log in") or its id (12), '
+                          f"got {value!r}")
+    if kind == NTH:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ActionError(f"{fname}(): the ordinal says which of several same-named elements, counting "
+                              f"from 1; got {value!r}")
+        return value
+    if kind == DIRECTION:
+        if value not in SCROLL_DIRECTIONS:
             raise ActionError(f'scroll(): direction must be "up" or "down", got {value!r}')
         return value
-    if pname == "key":
+    if kind == KEY:
         if not isinstance(value, str) or not (value in KEYS or len(value) == 1 or "+" in value):
             raise ActionError(f"press(): unknown key {value!r}; use one of {sorted(KEYS)} or one character")
         return value

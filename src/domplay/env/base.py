@@ -1,7 +1,7 @@
 """`WebEnv`: the gymnasium contract shared by DomEnv and BrowserEnv.
 
 The base class owns everything that must behave the same in both envs: parsing actions,
-resolving observation ids to elements, checking that an action fits its element,
+resolving targets (ids or names, `domplay.env.targets`) to elements, checking that an action fits its element,
 scrolling the observation window, terminating on `answer`/`stop`, truncating at
 `max_steps`, the action log, the Snapshot, and the reward from a task's checks. A
 backend (DomEnv: HTTP + lexbor; BrowserEnv: Chromium) implements a handful of hooks that
@@ -22,6 +22,7 @@ from selectolax.lexbor import LexborHTMLParser
 from domplay.env import actions as A
 from domplay.env.observation import Element, Observation, ObservationConfig, Page, extract_page, render
 from domplay.env.spaces import ActionSpace, ObservationSpace
+from domplay.env.targets import acts_on, resolve
 from domplay.errors import ActionError, ConfigError, PageError
 from domplay.settings import Settings
 from domplay.sites.base import new_namespace
@@ -58,8 +59,8 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
     """A web page as a gymnasium env. `reset(options={"task": task})` or `{"start_url": ...}`.
 
     Observations are `Observation` values (`obs.text` is what the agent reads); actions are
-    strings such as `click(12)` or action dataclasses. Reward is 1.0 on the final step when
-    the task's checks pass, else 0.0; `info["verdict"]` carries the Verdict.
+    strings such as `click("Log in")` or `click(12)`, or action dataclasses. Reward is 1.0 on
+    the final step when the task's checks pass, else 0.0; `info["verdict"]` carries the Verdict.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -236,15 +237,8 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._offset, self._scroll_stack = 0, []  # a new page starts at its top
 
     def _target(self, action: A.Action) -> Element | None:
-        element_id = getattr(action, "id", None)
-        if element_id is None:
-            return None
         assert self._page is not None
-        el = self._page.by_id(element_id)
-        if el is None:
-            n = len(self._page.elements)
-            raise ActionError(f"no element [{element_id}] on this page; ids go from 1 to {n}")
-        return el
+        return resolve(action, self._page.elements)
 
     def _execute(self, action: A.Action, el: Element | None) -> None:
         if isinstance(action, A.Click):
@@ -253,14 +247,13 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._click(el)
         elif isinstance(action, A.Fill):
             assert el is not None
-            self._require(el, el.role in ("textbox", "searchbox", "combobox") and el.tag != "select",
-                          "cannot be filled; fill a textbox")
+            self._require(el, acts_on(A.Fill, el), "cannot be filled; fill a textbox")
             self._require(el, not el.disabled, "is disabled")
             self._require(el, not el.readonly, "is read-only")
             self._fill(el, action.text)
         elif isinstance(action, A.Select):
             assert el is not None
-            self._require(el, el.tag == "select", "is not a select; use click for links and buttons")
+            self._require(el, acts_on(A.Select, el), "is not a select; use click for links and buttons")
             option = _match_option(el, action.option)
             self._select(el, option)
         elif isinstance(action, A.Press):

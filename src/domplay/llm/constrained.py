@@ -1,13 +1,15 @@
 """Constrained action decoding: a local model can only write a valid action for this page.
 
-A `Constraint` names the element ids on the current page, optionally which of them each
-element action may name (only textboxes can be filled, only selects selected), the options
-of each select and the directions the page can scroll. `ActionGrammar` is a small
-character-level state machine over the action grammar of `domplay.env.actions`, in
-canonical form:
+A `Constraint` names the elements the current page shows, as the targets an action may
+write (ids such as `12`, names such as `"Log in"`, or a repeated name with its ordinal,
+`"Edit", 2`), optionally which of them each element action may name (only textboxes can
+be filled, only selects selected), the options of each select and the directions the
+page can scroll. `ActionGrammar` is a small character-level state machine over the action
+grammar, derived from the action classes of `domplay.env.actions` (`params`: which
+argument is a target, free text or a closed choice), in canonical form:
 
-    click(12)  fill(12, "text")  select(12, "option")  press(12, "Enter")
-    scroll("down")  goto("url")  back()  answer("text")  stop()
+    click("Log in")  click("Edit", 2)  fill(12, "text")  select("Size", "M")
+    press("Search", "Enter")  scroll("down")  goto("url")  back()  answer("text")  stop()
 
 `ActionLogitsProcessor` runs each candidate token's text through the machine and masks the
 logits of tokens that would break the grammar; after the closing parenthesis only EOS is
@@ -24,139 +26,148 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from domplay.env.actions import BY_NAME, KEYS
+from domplay.env import actions as A
 from domplay.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
 
-ID_ACTIONS = frozenset({"click", "fill", "select", "press"})
-SCROLL_DIRECTIONS = ("up", "down")
+ELEMENT_ACTIONS = frozenset(t.name for t in A.ELEMENT_ACTIONS)
 CLOSE_RESERVE_TOKENS = 2
 """Tokens kept for `")` at the end of free text: inside free text with this many tokens
 left, only tokens that close the string are allowed, so the action is always complete."""
+
+TargetRef = tuple[int | str, int | None]
+"""A target as (id or name, ordinal among same-named elements or None), see `A.format_target`."""
+TargetLike = int | str | tuple
+"""What a Constraint accepts for a target: an id, a name, or (name, ordinal)."""
 
 
 @dataclass(frozen=True)
 class Constraint:
     """What a constrained completion may contain on one page.
 
-    ids: element ids shown in the observation; action_ids: for element actions (click, fill,
-    select, press) the ids each may name, when narrower than `ids` (an action with no ids is
-    not allowed); select_options: for select ids whose options are known, the allowed visible
-    texts (other selects take free text); actions: the action names allowed (default all);
-    scroll_directions: where the page can scroll (default both).
+    targets: the elements shown in the observation, as an action may name them (in one
+    action form, or mixed); action_targets: for element actions (click, fill, select, press)
+    the targets each may name, when narrower than `targets` (an action with none is not
+    allowed); select_options: for select targets whose options are known, the allowed
+    visible texts (other selects take free text); actions: the action names allowed (default
+    all); scroll_directions: where the page can scroll (default both).
     """
 
-    ids: frozenset[int]
-    select_options: tuple[tuple[int, tuple[str, ...]], ...] = ()
-    actions: frozenset[str] = field(default_factory=lambda: frozenset(BY_NAME))
-    action_ids: tuple[tuple[str, frozenset[int]], ...] = ()
-    scroll_directions: tuple[str, ...] = SCROLL_DIRECTIONS
+    targets: frozenset[TargetRef]
+    select_options: tuple[tuple[TargetRef, tuple[str, ...]], ...] = ()
+    actions: frozenset[str] = field(default_factory=lambda: frozenset(A.BY_NAME))
+    action_targets: tuple[tuple[str, frozenset[TargetRef]], ...] = ()
+    scroll_directions: tuple[str, ...] = A.SCROLL_DIRECTIONS
 
-    def __init__(self, ids: Iterable[int], select_options: Mapping[int, Iterable[str]] | None = None,
-                 actions: Iterable[str] | None = None, action_ids: Mapping[str, Iterable[int]] | None = None,
-                 scroll_directions: Iterable[str] = SCROLL_DIRECTIONS) -> None:
-        ids = _ids(ids)
-        chosen = frozenset(BY_NAME) if actions is None else frozenset(actions)
-        unknown = sorted(chosen - set(BY_NAME))
+    def __init__(self, targets: Iterable[TargetLike],
+                 select_options: Mapping[TargetLike, Iterable[str]] | Iterable[tuple] | None = None,
+                 actions: Iterable[str] | None = None,
+                 action_targets: Mapping[str, Iterable[TargetLike]] | None = None,
+                 scroll_directions: Iterable[str] = A.SCROLL_DIRECTIONS) -> None:
+        chosen = frozenset(A.BY_NAME) if actions is None else frozenset(actions)
+        unknown = sorted(chosen - set(A.BY_NAME))
         if unknown:
-            raise ConfigError(f"Constraint actions {unknown} are unknown; use names from {sorted(BY_NAME)}")
+            raise ConfigError(f"Constraint actions {unknown} are unknown; use names from {sorted(A.BY_NAME)}")
         narrowed = {}
-        for name, some in (action_ids or {}).items():
-            if name not in ID_ACTIONS:
-                raise ConfigError(f"Constraint action_ids names {name!r}; only {sorted(ID_ACTIONS)} take ids")
-            narrowed[name] = frozenset(_ids(some))
-        directions = tuple(d for d in SCROLL_DIRECTIONS if d in set(scroll_directions))
+        for name, some in (action_targets or {}).items():
+            if name not in ELEMENT_ACTIONS:
+                raise ConfigError(f"Constraint action_targets names {name!r}; only {sorted(ELEMENT_ACTIONS)} "
+                                  "take targets")
+            narrowed[name] = frozenset(_targets(some))
+        directions = tuple(d for d in A.SCROLL_DIRECTIONS if d in set(scroll_directions))
         if len(directions) != len(set(scroll_directions)):
-            raise ConfigError(f"Constraint scroll_directions {tuple(scroll_directions)!r}; use {SCROLL_DIRECTIONS}")
-        options = tuple(sorted((int(k), tuple(v)) for k, v in (select_options or {}).items()))
-        object.__setattr__(self, "ids", frozenset(ids))
-        object.__setattr__(self, "select_options", options)
+            raise ConfigError(f"Constraint scroll_directions {tuple(scroll_directions)!r}; use {A.SCROLL_DIRECTIONS}")
+        pairs = select_options.items() if isinstance(select_options, Mapping) else (select_options or ())
+        options = {_target(k): tuple(v) for k, v in pairs}
+        object.__setattr__(self, "targets", frozenset(_targets(targets)))
+        object.__setattr__(self, "select_options", tuple(sorted(options.items(), key=lambda kv: _text(kv[0]))))
         object.__setattr__(self, "actions", chosen)
-        object.__setattr__(self, "action_ids", tuple(sorted(narrowed.items())))
+        object.__setattr__(self, "action_targets", tuple(sorted(narrowed.items())))
         object.__setattr__(self, "scroll_directions", directions)
 
-    def ids_for(self, action: str) -> frozenset[int]:
-        """The ids element action `action` may name."""
-        return dict(self.action_ids).get(action, self.ids)
+    def targets_for(self, action: str) -> frozenset[TargetRef]:
+        """The targets element action `action` may name."""
+        return dict(self.action_targets).get(action, self.targets)
 
     def allows(self, action: str) -> bool:
-        """Whether `action` can be written at all (an element action needs an id to name, a scroll
-        a direction to go)."""
+        """Whether `action` can be written at all (an element action needs a target to name, a
+        scroll a direction to go)."""
         if action not in self.actions:
             return False
         if action == "scroll":
             return bool(self.scroll_directions)
-        return action not in ID_ACTIONS or bool(self.ids_for(action))
+        return action not in ELEMENT_ACTIONS or bool(self.targets_for(action))
 
     def to_json(self) -> dict:
-        """A JSON-ready dict (for sending a constraint to a `domplay.llm.serve` endpoint)."""
-        return {"ids": sorted(self.ids), "select_options": {str(k): list(v) for k, v in self.select_options},
-                "actions": sorted(self.actions), "action_ids": {k: sorted(v) for k, v in self.action_ids},
+        """A JSON-ready dict (for sending a constraint to a `domplay.llm.serve` endpoint);
+        a target is `[id or name, ordinal or null]`."""
+        def listed(refs: Iterable[TargetRef]) -> list[list]:
+            return sorted(([t, n] for t, n in refs), key=lambda r: _text((r[0], r[1])))
+
+        return {"targets": listed(self.targets),
+                "select_options": [[t, n, list(v)] for (t, n), v in self.select_options],
+                "actions": sorted(self.actions), "action_targets": {k: listed(v) for k, v in self.action_targets},
                 "scroll_directions": list(self.scroll_directions)}
 
     @classmethod
     def from_json(cls, data: Mapping) -> Constraint:
         """Inverse of `to_json`."""
-        return cls(ids=data.get("ids", ()), actions=data.get("actions"),
-                   select_options={int(k): v for k, v in (data.get("select_options") or {}).items()},
-                   action_ids=data.get("action_ids"),
-                   scroll_directions=data.get("scroll_directions", SCROLL_DIRECTIONS))
+        return cls(targets=[tuple(t) for t in data.get("targets", ())], actions=data.get("actions"),
+                   select_options=[((t, n), v) for t, n, v in data.get("select_options") or ()],
+                   action_targets={k: [tuple(t) for t in v] for k, v in (data.get("action_targets") or {}).items()},
+                   scroll_directions=data.get("scroll_directions", A.SCROLL_DIRECTIONS))
 
     def to_regex(self) -> str:
         """The same language as a regular expression (for servers with guided decoding, e.g. vLLM)."""
-        def alts(ids: Iterable[int]) -> str:
-            return "|".join(str(i) for i in sorted(ids))
-
-        free = r'"[^"\\\x00-\x1f]*"'
-        keys = "|".join(re.escape(_quote(k)) for k in sorted(KEYS))
-        selectable = self.ids_for("select")
-        opts = {k: "|".join(re.escape(_quote(o)) for o in v) for k, v in self.select_options if k in selectable}
-        select = [rf"select\({k}, ?({o})\)" for k, o in opts.items() if o]
-        other = alts(i for i in selectable if i not in opts)
-        directions = "|".join(self.scroll_directions)
-        forms = {
-            "click": rf"click\(({alts(self.ids_for('click'))})\)",
-            "fill": rf"fill\(({alts(self.ids_for('fill'))}), ?{free}\)",
-            "select": "|".join(select + ([rf"select\(({other}), ?{free}\)"] if other else [])),
-            "press": rf"press\(({alts(self.ids_for('press'))}), ?({keys})\)",
-            "scroll": rf'scroll\("({directions})"\)',
-            "goto": rf"goto\({free}\)", "back": r"back\(\)", "answer": rf"answer\({free}\)", "stop": r"stop\(\)",
-        }
-        usable = [forms[a] for a in sorted(self.actions) if forms[a] and self.allows(a)]
-        return "|".join(f"(?:{a})" for a in usable)
+        grammar = ActionGrammar(self)
+        usable = [grammar.regex(a) for a in sorted(self.actions) if self.allows(a)]
+        return "|".join(f"(?:{a})" for a in usable if a)
 
 
-def _ids(ids: Iterable[int]) -> list[int]:
-    ids = list(ids)  # may be a generator; read once
-    bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int) or i < 0]
-    if bad:
-        raise ConfigError(f"Constraint ids must be non-negative integers, got {bad[:5]}")
-    return ids
+def _target(value: TargetLike) -> TargetRef:
+    target, nth = (value, None) if isinstance(value, (int, str)) else tuple(value)
+    if isinstance(target, bool) or not isinstance(target, (int, str)) or (isinstance(target, int) and target < 0):
+        raise ConfigError(f"Constraint targets are ids (non-negative integers) or names (strings), got {target!r}")
+    if nth is not None and (isinstance(nth, bool) or not isinstance(nth, int) or nth < 1 or isinstance(target, int)):
+        raise ConfigError(f"Constraint target {value!r}: an ordinal is an integer >= 1 after a name")
+    return target, nth
+
+
+def _targets(values: Iterable[TargetLike]) -> list[TargetRef]:
+    return [_target(v) for v in values]
+
+
+def _text(ref: TargetRef) -> str:
+    return A.format_target(*ref)
 
 
 def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-# Pieces of an action after "name(": literals, an optional space, an element id, a quoted
-# choice among known strings, or free quoted text.
-LIT, SPACE, ID, CHOICE, FREE = "lit", "space", "id", "choice", "free"
-PIECES: dict[str, tuple[tuple[str, str], ...]] = {
-    "click": ((ID, ""), (LIT, ")")),
-    "fill": ((ID, ""), (LIT, ","), (SPACE, ""), (FREE, ""), (LIT, ")")),
-    "select": ((ID, ""), (LIT, ","), (SPACE, ""), (CHOICE, "option"), (LIT, ")")),
-    "press": ((ID, ""), (LIT, ","), (SPACE, ""), (CHOICE, "key"), (LIT, ")")),
-    "scroll": ((CHOICE, "direction"), (LIT, ")")),
-    "goto": ((FREE, ""), (LIT, ")")),
-    "back": ((LIT, ")"),),
-    "answer": ((FREE, ""), (LIT, ")")),
-    "stop": ((LIT, ")"),),
-}
+# Pieces of an action after "name(", derived from its params: a literal, an optional space,
+# or one argument of kind TARGET (written with its ordinal), OPTION, KEY, DIRECTION or FREE.
+LIT, SPACE = "lit", "space"
+
+
+def _pieces(cls: type) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for p in A.params(cls):
+        if p.kind == A.NTH:
+            continue  # part of the target's written form: "Edit", 2
+        if out:
+            out += [(LIT, ","), (SPACE, "")]
+        out.append((p.kind, p.name))
+    return (*out, (LIT, ")"))
+
+
+PIECES: dict[str, tuple[tuple[str, str], ...]] = {name: _pieces(cls) for name, cls in A.BY_NAME.items()}
+FREE_TEXT = r'"[^"\\\x00-\x1f]*"'
 
 State = tuple[str, int, str, str]
-"""(action or "" while the name is typed, piece index, text typed in this piece, chosen id)."""
+"""(action or "" while the name is typed, piece index, text typed in this piece, chosen target text)."""
 START: State = ("", 0, "", "")
 DONE: State = ("", -1, "", "")
 
@@ -166,14 +177,14 @@ class ActionGrammar:
 
     def __init__(self, constraint: Constraint) -> None:
         self.constraint = constraint
-        # Per element action: the ids it may name, and their prefixes.
-        self.id_strings = {a: frozenset(str(i) for i in constraint.ids_for(a)) for a in ID_ACTIONS}
-        self.id_prefixes = {a: _prefixes(ids) for a, ids in self.id_strings.items()}
+        # Per element action: the written targets it may name, and their prefixes.
+        self.target_texts = {a: frozenset(_text(t) for t in constraint.targets_for(a)) for a in ELEMENT_ACTIONS}
+        self.target_choices = {a: (t, _prefixes(t)) for a, t in self.target_texts.items()}
+        self.choices = {A.KEY: _choice(A.KEYS), A.DIRECTION: _choice(constraint.scroll_directions)}
+        self.select_choices = {_text(k): _choice(v) for k, v in constraint.select_options if v}
         names = [a for a in constraint.actions if constraint.allows(a)]
         self.heads = {f"{a}(": a for a in names}
         self.head_prefixes = _prefixes(self.heads)
-        self.choices = {"key": _choice(KEYS), "direction": _choice(constraint.scroll_directions)}
-        self.select_choices = {str(k): _choice(v) for k, v in constraint.select_options if v}
         # Caches filled by ActionLogitsProcessor; valid for one tokenizer's TokenTexts.
         self.moves: dict[tuple[State, int], State | None] = {}
         self.scans: dict[tuple[State, bool], list[int]] = {}
@@ -187,7 +198,7 @@ class ActionGrammar:
         return state
 
     def step(self, state: State, char: str) -> State | None:
-        action, index, typed, ident = state
+        action, index, typed, chosen = state
         if state == DONE:
             return None
         if not action:
@@ -200,39 +211,70 @@ class ActionGrammar:
             typed += char
             if not arg.startswith(typed):
                 return None
-            return self._next(action, index, ident) if typed == arg else (action, index, typed, ident)
+            return self._next(action, index, chosen) if typed == arg else (action, index, typed, chosen)
         if kind == SPACE:
-            after = self._next(action, index, ident)
+            after = self._next(action, index, chosen)
             return after if char == " " else self.step(after, char)
-        if kind == ID:
-            if "0" <= char <= "9":
-                return (action, index, typed + char, typed + char) if typed + char in self.id_prefixes[action] else None
-            return self.step(self._next(action, index, typed), char) if typed in self.id_strings[action] else None
-        if kind == CHOICE and (arg != "option" or ident in self.select_choices):
-            options, prefixes = self.select_choices[ident] if arg == "option" else self.choices[arg]
-            typed += char
-            if typed in options:
-                return self._next(action, index, ident)
-            return (action, index, typed, ident) if typed in prefixes else None
+        closed = self._closed(action, kind, chosen)
+        if closed is not None:
+            # One of known words, some of which may be prefixes of others (ids 1 and 12,
+            # "Edit", 1 and "Edit", 12): a complete word ends when the next char cannot extend it.
+            words, prefixes = closed
+            if typed + char in prefixes:
+                return (action, index, typed + char, chosen)
+            if typed in words:
+                return self.step(self._next(action, index, typed if kind == A.TARGET else chosen), char)
+            return None
         # free quoted text (also a select whose options are unknown)
         if not typed:
-            return (action, index, '"', ident) if char == '"' else None
+            return (action, index, '"', chosen) if char == '"' else None
         if char == '"':
-            return self._next(action, index, ident)
+            return self._next(action, index, chosen)
         return None if char == "\\" or ord(char) < 32 else state
+
+    def _closed(self, action: str, kind: str, chosen: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The words a piece of `kind` may be, or None for free text."""
+        if kind == A.TARGET:
+            return self.target_choices[action]
+        if kind == A.OPTION:
+            return self.select_choices.get(chosen)
+        return self.choices.get(kind)
 
     def in_free_text(self, state: State) -> bool:
         """Whether `state` is inside an open free-text string (whose length nothing bounds)."""
-        action, index, typed, ident = state
+        action, index, typed, chosen = state
         if not action or state == DONE:
             return False
-        kind, arg = PIECES[action][index]
-        free = kind == FREE or (kind == CHOICE and arg == "option" and ident not in self.select_choices)
-        return free and typed == '"'
+        kind = PIECES[action][index][0]
+        return kind not in (LIT, SPACE) and self._closed(action, kind, chosen) is None and typed == '"'
+
+    def regex(self, action: str) -> str:
+        """Action `action`'s part of `Constraint.to_regex`: targets that take the same
+        arguments after them share one alternative."""
+        pieces = PIECES[action]
+        if not pieces or pieces[0][0] != A.TARGET:
+            return re.escape(f"{action}(") + self._regex_rest(action, pieces, "")
+        by_rest: dict[str, list[str]] = {}
+        for target in sorted(self.target_texts[action]):
+            by_rest.setdefault(self._regex_rest(action, pieces[1:], target), []).append(re.escape(target))
+        return "|".join(f"{re.escape(action + '(')}(?:{'|'.join(ts)}){rest}" for rest, ts in by_rest.items())
+
+    def _regex_rest(self, action: str, pieces: tuple[tuple[str, str], ...], chosen: str) -> str:
+        out = []
+        for kind, arg in pieces:
+            if kind == LIT:
+                out.append(re.escape(arg))
+            elif kind == SPACE:
+                out.append(" ?")
+            else:
+                closed = self._closed(action, kind, chosen)
+                words = "|".join(re.escape(w) for w in sorted(closed[0])) if closed is not None else ""
+                out.append(FREE_TEXT if closed is None else f"(?:{words})")
+        return "".join(out)
 
     @staticmethod
-    def _next(action: str, index: int, ident: str) -> State:
-        return DONE if index + 1 == len(PIECES[action]) else (action, index + 1, "", ident)
+    def _next(action: str, index: int, chosen: str) -> State:
+        return DONE if index + 1 == len(PIECES[action]) else (action, index + 1, "", chosen)
 
 
 def _prefixes(words: Iterable[str]) -> frozenset[str]:

@@ -20,6 +20,8 @@ from typing import Literal
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
 from domplay.env.observation import Observation
+from domplay.env.targets import in_form
+from domplay.errors import ActionError
 from domplay.tasks.model import Task
 from domplay.verify.verdict import Verdict, verify
 
@@ -67,21 +69,25 @@ def _mutable(action: A.Action, kind: MutationKind) -> bool:
 
 
 def _change(action: A.Action, kind: MutationKind, obs: Observation, rng: random.Random) -> A.Action | None:
+    try:
+        action = in_form(action, obs.elements, "id")  # mutants pick other elements by id
+    except ActionError:
+        return None
     if isinstance(action, A.Select):
-        el = obs.element(action.id)
+        el = obs.element(action.target)
         others = [o for o in (el.options if el is not None else ()) if o != action.option]
         if kind == "wrong_value":
-            return A.Select(action.id, rng.choice(others)) if others else None
-        selects = [e for e in obs.elements if e.tag == "select" and e.id != action.id]
+            return A.Select(action.target, rng.choice(others)) if others else None
+        selects = [e for e in obs.elements if e.tag == "select" and e.id != action.target]
         return None if not selects else A.Select(rng.choice(selects).id, action.option)
     if isinstance(action, A.Click):
-        el = obs.element(action.id)
+        el = obs.element(action.target)
         if el is None:
             return None
         same = [e for e in obs.elements if e.role == el.role and e.id != el.id and e.name != el.name]
         return A.Click(rng.choice(same).id) if same else None
     if isinstance(action, A.Fill):
-        return A.Fill(action.id, _perturb(action.text, rng))
+        return A.Fill(action.target, _perturb(action.text, rng))
     if isinstance(action, A.Answer):
         return A.Answer(_perturb(action.text, rng))
     return None

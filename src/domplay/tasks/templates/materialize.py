@@ -53,7 +53,8 @@ def find_element(obs: Observation, step: Step) -> Element:
 
 
 def materialize(plan: list[Step], env: WebEnv) -> list[str]:
-    """Run `plan` from the env's current page; return the canonical action strings.
+    """Run `plan` from the env's current page; return the canonical action strings, by id
+    (`ReferencePolicy` writes them in the policy's action form when it replays them).
 
     Raises TemplateError when a step cannot be resolved or its action errors: a reference
     solution must run cleanly.
