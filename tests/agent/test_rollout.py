@@ -112,12 +112,12 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
 
     env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240)), sites=sites)
     obs, _ = env.reset(options={"start_url": "/shop/"})
-    last = obs.elements[-1]
+    last = [e for e in obs.elements if e.interactive][-1]  # the compact rendering shows ids of these only
     assert last.id > obs.offset + obs.shown  # not shown within the budget
     task = Task(id="t", intent="x", site="shop", start_url="/shop/", checks=[UrlCheck(expected="/shop/")],
                 difficulty="easy", reference=[f"click({last.id})"])
-    engine = RolloutEngine(ReferencePolicy(), lambda: DomEnv(DomEnvConfig(max_steps=30, observation=ObservationConfig(
-        max_tokens=240)), sites=sites), RolloutConfig())
+    engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form="id")), lambda: DomEnv(DomEnvConfig(
+        max_steps=30, observation=ObservationConfig(max_tokens=240)), sites=sites), RolloutConfig())
     episode = engine.run([task])[0]
     actions = [s.action for s in episode.steps]
     assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from domplay.env.browser import SCREENSHOT_INFO_KEY, BrowserEnv, BrowserEnvConfig
 from domplay.env.browser_pool import BrowserConfig, BrowserPool
 from domplay.env.dom import DomEnv, DomEnvConfig
+from domplay.env.observation import ObservationConfig
 from domplay.errors import BrowserError, ConfigError
 from domplay.sites.app import SitesApp
 from domplay.sites.server import SiteServer
@@ -204,6 +205,26 @@ def test_same_observation_as_domenv_on_built_in_pages(sites_server):
     finally:
         dom.close()
         browser.close()
+
+
+def test_compact_and_lines_renderings_match_domenv(sites_server):
+    """Both envs group the same elements into the same compact lines (a listing of product cards,
+    a table) and render the old per-element lines alike."""
+    for fmt in ("compact", "lines"):
+        config = {"base_url": sites_server.base_url, "observation": ObservationConfig(max_tokens=4096, format=fmt)}
+        dom = DomEnv(DomEnvConfig(**config))
+        browser = BrowserEnv(BrowserEnvConfig(**config), sites=sites_server.sites)
+        try:
+            for start in ("/shop/category/electronics", "/forum/search"):
+                d_obs, _ = dom.reset(options={"start_url": start})
+                b_obs, _ = browser.reset(options={"start_url": start})
+                assert b_obs.text == d_obs.text and b_obs.cut_note is None
+                assert b_obs.elements == d_obs.elements
+                if fmt == "compact":
+                    assert (" · $" if "/shop/" in start else " | ") in b_obs.text  # cards, table rows
+        finally:
+            dom.close()
+            browser.close()
 
 
 # -- the allowlist --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser
 
 from domplay.env import actions as A
-from domplay.env.observation import Element, Observation, ObservationConfig, Page, extract_page, render
+from domplay.env.observation import Element, Observation, ObservationConfig, Page, extract_page
+from domplay.env.render import render
 from domplay.env.spaces import ActionSpace, ObservationSpace
 from domplay.env.targets import acts_on, resolve
 from domplay.errors import ActionError, ConfigError, PageError

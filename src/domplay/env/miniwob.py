@@ -106,7 +106,7 @@ class MiniWoBEnv(BrowserEnv):
         self._raw_reward = 0.0
         self._cached = None
         self._refresh()
-        from domplay.env.observation import render
+        from domplay.env.render import render
 
         self._obs = render(self._page, config=self.config.observation)
         return self._obs, self._info()

@@ -1,4 +1,4 @@
-"""One extraction function for both envs: HTML in, numbered elements and compact lines out.
+"""One extraction function for both envs: HTML in, numbered elements and their lines out.
 
 DomEnv feeds it the tree it parsed itself; BrowserEnv feeds it the live DOM serialized
 after a small script has stamped every element (`data-dp`) and reflected live form values
@@ -6,16 +6,9 @@ into attributes (`value`, `checked`, `selected`). Both envs therefore see the sa
 Observation for the same page, and an observation id maps back to a stamp that each env
 can act on.
 
-Rendering is compact, one element per line, e.g.::
-
-    URL: http://127.0.0.1:8000/shop/product/17
-    Title: Nordic Wool Sweater - shop
-    [4] heading "Nordic Wool Sweater"
-    [5] text "$89.00"
-    [6] combobox "Colour" value="Red" options=["Red", "Navy"]
-    [7] textbox "Quantity" value="1"
-    [8] button "Add to cart"
-    [cut: 42 more elements below; scroll("down") shows them]
+Elements are numbered from 1 in document order; `extract_page` also records how the compact
+rendering groups them into lines (`domplay.env.layout`). `domplay.env.render` turns a Page into
+the text the agent reads within a token budget, in the format `ObservationConfig.format` names.
 """
 
 from __future__ import annotations
@@ -23,11 +16,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from domplay.env.layout import Kind, Line, Place, layout
 from domplay.settings import Settings
 
 STAMP_ATTR = "data-dp"
@@ -87,13 +82,13 @@ class Element:
 
     def line(self, max_name_chars: int = 120, max_options: int = 12) -> str:
         """The compact rendering of this element."""
-        parts = [f"[{self.id}] {self.role} {_quote(self.name, max_name_chars)}"]
+        parts = [f"[{self.id}] {self.role} {quote(self.name, max_name_chars)}"]
         if self.input_type not in (None, "text", "") and self.role == "textbox":
             parts.append(f"type={self.input_type}")
         if self.value is not None:
-            parts.append(f"value={_quote(self.value, max_name_chars)}")
+            parts.append(f"value={quote(self.value, max_name_chars)}")
         if self.options:
-            shown = ", ".join(_quote(o, 40) for o in self.options[:max_options])
+            shown = ", ".join(quote(o, 40) for o in self.options[:max_options])
             more = f", +{len(self.options) - max_options} more" if len(self.options) > max_options else ""
             parts.append(f"options=[{shown}{more}]")
         if self.checked:
@@ -111,6 +106,8 @@ class Page:
     title: str
     elements: tuple[Element, ...]
     requires_js: bool = False
+    lines: tuple[Line, ...] = ()
+    """How the compact rendering groups `elements` into lines (see `domplay.env.layout`)."""
 
     def by_id(self, element_id: int) -> Element | None:
         if 1 <= element_id <= len(self.elements):
@@ -162,16 +159,30 @@ def stamp_tree(tree: LexborHTMLParser) -> dict[int, LexborNode]:
 
 
 # -- extraction -------------------------------------------------------------------------
+@dataclass
+class _Walk:
+    """What the walk over one page reads (labels, the tree) and writes (elements and their places)."""
+
+    labels: dict[str, str]
+    tree: LexborHTMLParser
+    out: list[Element] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
+
+    def add(self, el: Element, place: Place) -> None:
+        self.out.append(el)
+        self.places.append(place)
+
+
 def extract_page(tree: LexborHTMLParser, url: str) -> Page:
-    """The elements of a stamped page, numbered from 1 in document order."""
-    labels = _label_texts(tree)
-    out: list[Element] = []
+    """The elements of a stamped page, numbered from 1 in document order, and their lines."""
+    walk = _Walk(_label_texts(tree), tree)
     body = tree.body
     if body is not None:
-        _walk(body, labels, tree, out)
+        _walk(body, (), walk)
     title_node = tree.css_first("title")
     title = _collapse(title_node.text()) if title_node is not None else ""
-    return Page(url=url, title=title, elements=tuple(out), requires_js=requires_js(tree))
+    lines = layout([_kind(e) for e in walk.out], walk.places)
+    return Page(url=url, title=title, elements=tuple(walk.out), requires_js=requires_js(tree), lines=lines)
 
 
 def requires_js(tree: LexborHTMLParser) -> bool:
@@ -189,34 +200,40 @@ def requires_js(tree: LexborHTMLParser) -> bool:
     return any(_collapse(n.text()) for n in tree.css("body noscript"))
 
 
-def _walk(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
-          out: list[Element]) -> None:
+def _kind(el: Element) -> Kind:
+    if el.interactive:
+        return "interactive"
+    return {"heading": "heading", "image": "image"}.get(el.role, "text")  # type: ignore[return-value]
+
+
+def _walk(node: LexborNode, place: Place, walk: _Walk) -> None:
     for child in node.iter(include_text=False):
         if child.tag not in SKIP_TAGS:
-            _walk_one(child, labels, tree, out)
+            _walk_one(child, place, walk)
 
 
-def _walk_one(child: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
-              out: list[Element]) -> None:
+def _walk_one(child: LexborNode, place: Place, walk: _Walk) -> None:
     attrs = child.attributes  # selectolax builds a new dict per access: read it once
     if _hidden(attrs):
         return
-    tag = child.tag
-    el = _interactive(child, tag, attrs, labels, tree, len(out) + 1)
+    tag, stamp = child.tag, _stamp(attrs)
+    here = (*place, (child.mem_id, tag))
+    out = walk.out
+    el = _interactive(child, tag, attrs, walk.labels, walk.tree, len(out) + 1)
     if el is not None:
-        out.append(el)
+        walk.add(el, here)
         return  # an interactive element's content is its name
     if tag == "img":
         alt = _collapse(attrs.get("alt") or "")
         if alt:
-            out.append(Element(id=len(out) + 1, stamp=_stamp(attrs), role="image", name=alt, tag=tag))
+            walk.add(Element(id=len(out) + 1, stamp=stamp, role="image", name=alt, tag=tag), here)
         return
     if tag == "label" and _labels_control(child):
-        _walk(child, labels, tree, out)  # its text is the control's name
+        _walk(child, here, walk)  # its text is the control's name
         return
     # Text runs in document order: text nodes and plain inline children (`Price: <b>$5</b>`)
     # join into one line; any other child ends the run and is walked on its own.
-    role, stamp = _text_role(tag), _stamp(attrs)
+    role = _text_role(tag)
     run: list[str] = []
     for c in child.iter(include_text=True):
         ctag = c.tag
@@ -230,17 +247,17 @@ def _walk_one(child: LexborNode, labels: dict[str, str], tree: LexborHTMLParser,
             if not _hidden(cattrs) and not _has_interactive(c) and (ctag != "span" or "class" not in cattrs):
                 run.append(c.text(deep=True) or "")
                 continue
-        _flush(run, role, stamp, tag, out)
-        _walk_one(c, labels, tree, out)
-    _flush(run, role, stamp, tag, out)
+        _flush(run, role, stamp, tag, here, walk)
+        _walk_one(c, here, walk)
+    _flush(run, role, stamp, tag, here, walk)
 
 
-def _flush(run: list[str], role: str, stamp: int, tag: str, out: list[Element]) -> None:
+def _flush(run: list[str], role: str, stamp: int, tag: str, place: Place, walk: _Walk) -> None:
     if run:
         text = _collapse("".join(run))
         run.clear()
         if text:
-            out.append(Element(id=len(out) + 1, stamp=stamp, role=role, name=text, tag=tag))
+            walk.add(Element(id=len(walk.out) + 1, stamp=stamp, role=role, name=text, tag=tag), place)
 
 
 def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str],
@@ -371,7 +388,7 @@ def _css_ident(s: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z_][\w-]*", s))
 
 
-def _quote(text: str, limit: int) -> str:
+def quote(text: str, limit: int) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -381,39 +398,11 @@ def _quote(text: str, limit: int) -> str:
 class ObservationConfig(Settings):
     """How observations are rendered; recorded with every run."""
 
-    max_tokens: int = Field(512, ge=64, description="token budget of the rendered observation (header included); "
-                            "at 512 the held-out tasks' reference paths scroll once per 8 steps, at 320 once per 3")
+    max_tokens: int = Field(512, ge=64, description="token budget of the rendered observation (header included)")
     max_name_chars: int = Field(120, ge=1)
     max_options: int = Field(12, ge=1)
+    format: Literal["compact", "lines"] = Field(
+        "compact", description="compact: text that describes an element rides on its line, table rows and text "
+        "blocks are one line each (domplay.env.render); lines: one line per element, as before (kept for comparison)")
     count_tokens: TokenCounter = Field(approx_tokens, exclude=True, repr=False)
 
-
-def render(page: Page, *, error: str | None = None, offset: int = 0,
-           config: ObservationConfig = ObservationConfig()) -> Observation:
-    """Render `page` from element `offset` within the token budget, saying what was cut."""
-    offset = max(0, min(offset, max(0, len(page.elements) - 1)))
-    header = [f"URL: {page.url}", f"Title: {page.title}"]
-    if error is not None:
-        header.append(f"Error: {error}")
-    if offset > 0:
-        header.append(f'[above: {offset} elements; scroll("up") shows them]')
-    reserve = 24  # tokens kept for the cut note
-    budget = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header) - reserve
-    lines: list[str] = []
-    for el in page.elements[offset:]:
-        line = el.line(config.max_name_chars, config.max_options)
-        cost = config.count_tokens(line) + 1
-        if cost > budget:
-            break
-        budget -= cost
-        lines.append(line)
-    rest = len(page.elements) - offset - len(lines)
-    cut_note = None
-    if rest > 0:
-        cut_note = f'[cut: {rest} more elements below; scroll("down") shows them]'
-        lines.append(cut_note)
-    if not page.elements:
-        lines.append("[the page has no visible elements]")
-    return Observation(url=page.url, title=page.title, elements=page.elements,
-                       text="\n".join(header + lines), error=error, offset=offset,
-                       shown=len(lines) - (1 if cut_note else 0), cut_note=cut_note)
