@@ -26,10 +26,8 @@ from dataclasses import dataclass
 import click
 
 from domplay.agent.policy import Decision, PolicyConfig, Query, ReferencePolicy
-from domplay.agent.rollout import RolloutConfig, RolloutEngine
-from domplay.config import RunConfig
-from domplay.env.dom import DomEnv, DomEnvConfig
-from domplay.env.observation import ObservationConfig
+from domplay.agent.evaluate import run_episodes
+from domplay.config import load_config
 from domplay.llm.embedded import embedded_model_dir
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import resolve_tasks
@@ -77,26 +75,29 @@ def _row(name: str, steps: list[StepFigures]) -> str:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["compact", "lines"]), default=ObservationConfig().format,
-              show_default=True, help="the observation rendering")
-@click.option("--obs-tokens", type=int, default=None, help="observation budget [default: the run's env.obs_tokens]")
+@click.option("--format", "fmt", type=click.Choice(["compact", "lines"]), default=None,
+              help="the observation rendering [default: the run's env.observation.format]")
+@click.option("--obs-tokens", type=int, default=None,
+              help="observation budget [default: the run's env.observation.max_tokens]")
+@click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
+              help="the policy's action form [default: the run's policy.action_form]")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
-def main(fmt: str, obs_tokens: int | None, task_spec: str) -> None:
+def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, task_spec: str) -> None:
     from transformers import AutoTokenizer
 
-    run = RunConfig()
-    budget = obs_tokens if obs_tokens is not None else run.env.obs_tokens
+    run = load_config(preset="quick")
+    observation = run.env.observation.model_copy(update={k: v for k, v in (("format", fmt), ("max_tokens", obs_tokens))
+                                                         if v is not None})
+    env = run.env.model_copy(update={"observation": observation})
+    policy_config = run.policy if action_form is None else run.policy.model_copy(update={"action_form": action_form})
+    fmt, budget = observation.format, observation.max_tokens
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
     tasks = [t for t in resolve_tasks(task_spec, run.tasks.site_seed) if t.reference]
     sites = SitesApp(seed=run.tasks.site_seed, names=sorted({t.site for t in tasks}))
-    policy = Measuring(PolicyConfig(history_steps=run.policy.history_steps), tokenizer)
-    observation = ObservationConfig(max_tokens=budget, format=fmt)
-    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(observation=observation), sites=sites),
-                           RolloutConfig(concurrency=run.rollout.concurrency, max_steps=run.env.max_steps,
-                                         steps_per_reference_step=run.env.steps_per_reference_step))
-    episodes = engine.run(tasks)
-    engine.close()
+    policy = Measuring(policy_config, tokenizer)
+    episodes = run_episodes(policy, tasks, sites, env=env, rollout=run.rollout.model_copy(update={"samples_per_task": 1}),
+                            seed=run.seed, show_progress=False)
     seconds = time.perf_counter() - started
     steps = policy.steps
     failed = sum(not ep.success for ep in episodes)

@@ -9,9 +9,11 @@ by action kind and difficulty.
     python bench/step_accuracy.py --model embedded [--tasks heldout] [--limit 40]
     python bench/step_accuracy.py --model runs/quick/round1/sft [--dtype float32]
 
-Scrolls count: when the target is below the observation's budget, scrolling is the right move.
+An action counts when it does what the reference does or is an order-free alternative to it
+(another order of independent fills and selects; `domplay.agent.teacher`). Scrolls count: when the
+target is below the observation's budget, scrolling is the right move.
 
-Last line: one JSON object with `steps`, `accuracy`, `by_kind`, `by_difficulty`, `seconds`.
+Last line: one JSON object with `steps`, `accuracy`, `by_kind`, `by_difficulty`, `by_template`, `seconds`.
 """
 
 from __future__ import annotations
@@ -19,38 +21,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 
 import click
 
-from domplay.agent.evaluate import run_episodes
-from domplay.agent.policy import Decision, Policy, PolicyConfig, Query, ReferencePolicy
+from domplay.agent.teacher import step_accuracy
 from domplay.config import load_config
-from domplay.env import actions as A
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import resolve_tasks
-
-
-class TeacherForced(ReferencePolicy):
-    """Executes the reference's action; records the model's action for the same prompt."""
-
-    def __init__(self, model, config: PolicyConfig):
-        super().__init__(config)
-        self.student = Policy(model, config)
-        self.records: list[tuple[str, str, str | None]] = []  # (task id, reference, model)
-
-    def act(self, queries: Sequence[Query]) -> list[Decision]:
-        reference = super().act(queries)
-        model = self.student.act(queries)
-        for query, want, got in zip(queries, reference, model, strict=True):
-            said = A.format_action(got.action) if got.action is not None else None
-            self.records.append((query.task.id, A.format_action(want.action), said))
-        return reference
-
-
-def _kind(action: str) -> str:
-    return action.split("(", 1)[0]
 
 
 @click.command()
@@ -82,38 +60,22 @@ def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tok
     stride = max(1, len(tasks) // limit)
     tasks = tasks[::stride][:limit]
     sites = SitesApp(seed=0)
-    policy = TeacherForced(load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency), config.policy)
+    model = load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency)
     started = time.perf_counter()
-    run_episodes(policy, tasks, sites, env=config.env, rollout=config.rollout, seed=config.seed, show_progress=False)
+    result, grades = step_accuracy(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
+                                   seed=config.seed)
     seconds = time.perf_counter() - started
-    difficulty = {t.id: t.difficulty for t in tasks}
-    template = {t.id: "held-out" if (t.provenance and t.provenance.extra.get("heldout_template")) else "seen"
-                for t in tasks}
-    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_diff: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for task_id, want, got in policy.records:
-        ok = int(got == want)
-        for table, key in ((hits, _kind(want)), (by_diff, difficulty[task_id]), (by_template, template[task_id])):
-            table[key][0] += ok
-            table[key][1] += 1
     shown: dict[str, int] = defaultdict(int)
-    for task_id, want, got in policy.records:
-        if got != want and shown[_kind(want)] < show:
-            shown[_kind(want)] += 1
-            print(f"  miss {task_id}: want {want}  got {got}")
-    total = sum(ok for ok, _ in hits.values())
-    steps = len(policy.records)
-    print(f"{steps} graded steps over {len(tasks)} tasks ({spec}, {dtype}) in {seconds:.0f} s")
-    for name, table in (("action", hits), ("difficulty", by_diff), ("template", by_template)):
+    for g in grades:
+        if not g.correct and shown[g.kind] < show:
+            shown[g.kind] += 1
+            print(f"  miss {g.task_id}: want {g.reference}  got {g.model}")
+    print(f"{result.steps} graded steps over {len(tasks)} tasks ({spec}, {dtype}) in {seconds:.0f} s")
+    for axis, table in result.by.items():
         for key, (ok, n) in sorted(table.items()):
-            print(f"  {name:10s} {key:8s} {ok:4d}/{n:<4d} {ok / n:6.1%}")
-    print(json.dumps({"steps": steps, "accuracy": round(total / max(1, steps), 4),
-                      "by_kind": {k: round(ok / n, 4) for k, (ok, n) in sorted(hits.items())},
-                      "by_difficulty": {k: round(ok / n, 4) for k, (ok, n) in sorted(by_diff.items())},
-                      "by_template": {k: round(ok / n, 4) for k, (ok, n) in sorted(by_template.items())},
-                      "seconds": round(seconds, 1), "dtype": dtype,
-                      "actions": [got for _, _, got in policy.records]}))
+            print(f"  {axis:10s} {key:16s} {ok:4d}/{n:<4d} {ok / n:6.1%}")
+    print(json.dumps({**result.as_dict(), "seconds": round(seconds, 1), "dtype": dtype,
+                      "actions": [g.model for g in grades]}))
 
 
 if __name__ == "__main__":

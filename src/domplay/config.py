@@ -62,6 +62,14 @@ class RunConfig(Settings):
     logging: Literal["none", "tensorboard", "mlflow"] = "none"
 
     @model_validator(mode="after")
+    def _ids_shown_to_id_agents(self) -> RunConfig:
+        obs = self.env.observation
+        if self.policy.action_form == "id" and obs.format == "compact" and obs.ids != "all":
+            raise ValueError("policy.action_form: id needs the ids of every element in the observation; "
+                             "set env.observation.ids: all (or policy.action_form: name)")
+        return self
+
+    @model_validator(mode="after")
     def _sites_known(self) -> RunConfig:
         from domplay.sites import BUILTIN_SITES
 

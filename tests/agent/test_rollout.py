@@ -41,10 +41,10 @@ def cart_task(i: int) -> Task:
 
 
 def clicker(prompt):
-    """Clicks the cart link if it can see it (reads the id off the prompt), else stops."""
+    """Clicks the cart link by name if it can see it, else stops."""
     page = prompt[-1]["content"]
-    m = re.search(r"\[(\d+)\] link \"Cart", page)
-    return f"click({m.group(1)})" if m and "Previous actions" not in page else "stop()"
+    m = re.search(r'link "(Cart \(\d+\))"', page)
+    return f'click("{m.group(1)}")' if m and "Previous actions" not in page else "stop()"
 
 
 def test_rollout_runs_episodes_batched_and_verifies(sites):
@@ -56,16 +56,15 @@ def test_rollout_runs_episodes_batched_and_verifies(sites):
     assert len(episodes) == 8 and stored == episodes
     assert len({e.id for e in episodes}) == 8
     assert all(e.success for e in episodes), [e.verdict for e in episodes]
-    assert all([s.action for s in e.steps] == ["click(3)", "stop()"] or e.steps[0].action.startswith("click")
-               for e in episodes)
+    assert all([s.action for s in e.steps] == ['click("Cart (0)")', "stop()"] for e in episodes)
     # Batched: 8 episodes x 2 steps with 3 slots needs far fewer than 16 generate calls.
     assert len(model.params_seen) < 16
     # Constraints went along with each prompt.
     assert all(c is not None and ("Cart (0)", None) in c.targets for c in model.constraints_seen)
     step = episodes[0].steps[0]
     assert step.prompt[-1]["content"].startswith("Task: Open the shopping cart.") and step.state_key
-    # The next prompt's history says what the click was on (ids alone are per page).
-    assert 'Previous actions:\nclick(3) on link "Cart (0)"\n' in episodes[0].steps[1].prompt[-1]["content"]
+    # The next prompt's history shows the action, which by name says what it was on.
+    assert 'Previous actions:\nclick("Cart (0)")\n' in episodes[0].steps[1].prompt[-1]["content"]
 
 
 def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
@@ -110,14 +109,14 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
     from domplay.agent.policy import ReferencePolicy
     from domplay.env.observation import ObservationConfig
 
-    env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240)), sites=sites)
+    env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=240, ids="all")), sites=sites)
     obs, _ = env.reset(options={"start_url": "/shop/"})
     last = [e for e in obs.elements if e.interactive][-1]  # the compact rendering shows ids of these only
     assert last.id > obs.offset + obs.shown  # not shown within the budget
     task = Task(id="t", intent="x", site="shop", start_url="/shop/", checks=[UrlCheck(expected="/shop/")],
                 difficulty="easy", reference=[f"click({last.id})"])
     engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form="id")), lambda: DomEnv(DomEnvConfig(
-        max_steps=30, observation=ObservationConfig(max_tokens=240)), sites=sites), RolloutConfig())
+        max_steps=30, observation=ObservationConfig(max_tokens=240, ids="all")), sites=sites), RolloutConfig())
     episode = engine.run([task])[0]
     actions = [s.action for s in episode.steps]
     assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"

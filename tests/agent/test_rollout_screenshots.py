@@ -44,9 +44,9 @@ def mumble_then_cart(prompt) -> str:
         return "I am not sure"
     if re.search(r"^click\(", page.split("Page:")[0], re.MULTILINE):
         return "stop()"
-    m = re.search(r"\[(\d+)\] link \"Cart", page)
+    m = re.search(r'link "(Cart \(\d+\))"', page)
     assert m is not None, page
-    return f"click({m.group(1)})"
+    return f'click("{m.group(1)}")'
 
 
 def engine_for(make_env, run_dir, concurrency: int = 2) -> RolloutEngine:

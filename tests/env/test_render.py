@@ -20,7 +20,7 @@ def sites() -> SitesApp:
 
 
 def observe(sites: SitesApp, url: str, **config):
-    env = DomEnv(DomEnvConfig(observation=ObservationConfig(**config)), sites=sites)
+    env = DomEnv(DomEnvConfig(observation=ObservationConfig(**{"ids": "all", **config})), sites=sites)
     try:
         return env.reset(options={"start_url": url})[0], env
     finally:
@@ -81,14 +81,15 @@ def test_a_page_that_does_not_fit_is_cut_and_scrolls_line_by_line(sites):
     obs, _ = observe(sites, CATEGORY, max_tokens=SMALL_TOKENS)
     assert obs.cut_note is not None and 'scroll("down")' in obs.text
     assert obs.shown + int(obs.cut_note.split()[1]) == len(obs.elements)
-    env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=SMALL_TOKENS)), sites=sites)
+    env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=SMALL_TOKENS, ids="all")), sites=sites)
     try:
         first, _ = env.reset(options={"start_url": CATEGORY})
         second, *_ = env.step('scroll("down")')
     finally:
         env.close()
     assert second.offset == first.shown and "[above:" in second.text
-    top = second.text.split("\n")[3]  # after URL, Title and the [above: …] note
+    lines = second.text.split("\n")
+    top = lines[next(i for i, x in enumerate(lines) if x.startswith("[above:")) + 1]  # the first line shown
     assert second.elements[second.offset].name in top and top not in first.text
 
 
@@ -109,6 +110,45 @@ def test_text_repeating_an_element_is_not_shown_twice():
     tree = LexborHTMLParser('<div><img alt="Trail Boot"><a href="/p/2">Trail Boot</a><div>$95.00</div></div>'
                             '<p>Brand: <a href="/b/n">Northstar</a></p>')
     stamp_tree(tree)
-    text = render(extract_page(tree, "http://127.0.0.1:8000/shoes"), config=ObservationConfig()).text
+    text = render(extract_page(tree, "http://127.0.0.1:8000/shoes"), config=ObservationConfig(ids="all")).text
     assert text.split("\n") == ["URL: /shoes", "Title: ", '[2] link "Trail Boot" · $95.00',
                                 'Brand: [5] link "Northstar"']
+
+
+def test_by_default_only_nameless_elements_show_ids_and_repeated_names_their_ordinal():
+    """ids="unnamed" (the default, for agents acting by name): a named element shows no id, a name
+    that repeats among the elements its action works on shows the ordinal an action must add, and
+    that ordinal resolves to that very element."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from domplay.env import actions as A
+    from domplay.env.observation import extract_page, stamp_tree
+    from domplay.env.render import render
+    from domplay.env.targets import resolve
+
+    tree = LexborHTMLParser('<title>Posts - Forum</title><h1>Posts</h1>'
+                            '<p>First <a href="/e/1">Edit</a></p><p>Second <a href="/e/2">Edit</a></p>'
+                            '<input name="q" aria-label="Edit"><button><img src="x.png"></button>')
+    stamp_tree(tree)
+    page = extract_page(tree, "http://127.0.0.1:8000/posts")
+    lines = render(page, config=ObservationConfig()).text.split("\n")
+    button = next(e for e in page.elements if e.role == "button")
+    assert lines == ["URL: /posts", "# Posts", 'First link "Edit", 1', 'Second link "Edit", 2',
+                     'textbox "Edit"', f'[{button.id}] button ""']
+    second = resolve(A.parse_action('click("Edit", 2)'), page.elements)
+    assert second is not None and second.href == "/e/2"
+    assert 'textbox "Edit"' in lines and f"[{button.id}]" in "\n".join(lines)  # the textbox is fill's, no ordinal
+    assert "Title:" not in "\n".join(lines)  # the title repeats the heading
+    every = render(page, config=ObservationConfig(ids="all")).text
+    assert f'[{second.id}] link "Edit"' in every and "Title: Posts - Forum" not in every
+
+
+def test_a_run_acting_by_id_must_show_ids():
+    from domplay.config import load_config
+    from domplay.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="env.observation.ids: all"):
+        load_config(preset="quick", overrides={"policy": {"action_form": "id"}})
+    config = load_config(preset="quick", overrides={"policy": {"action_form": "id"},
+                                                    "env": {"observation": {"ids": "all"}}})
+    assert config.env.observation.ids == "all"

@@ -41,6 +41,10 @@ class PolicyConfig(Settings):
     action_form: A.ActionForm = Field(A.DEFAULT_ACTION_FORM, description=(
         'how the policy is prompted (and the reference policy writes) to name elements: "name" '
         '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'))
+    action_help: A.ActionHelp = Field("brief", description=(
+        "how the system prompt lists the actions: brief (the calls on one line, ~45 tokens: what a model "
+        "fine-tuned on domplay's data needs) or full (one line per action saying what it does, ~150 tokens: "
+        "for a model used zero-shot, such as an API model)"))
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ class Policy:
     def prompt(self, q: Query) -> list[Message]:
         history = q.history[-self.config.history_steps:] if self.config.history_steps else ()
         return build_prompt(q.intent, q.observation.text, history, q.demos[: self.config.demos], q.plan,
-                            action_form=self.config.action_form)
+                            action_form=self.config.action_form, action_help=self.config.action_help)
 
     def act(self, queries: Sequence[Query]) -> list[Decision]:
         """One decision per query, from one batched generate call."""
@@ -181,12 +185,17 @@ class ReferencePolicy(Policy):
                                 model_seconds=0.0, completion_tokens=0))
         return out
 
+    @staticmethod
+    def reference_step(q: Query) -> int:
+        """Index of the reference action due at `q`: the steps so far, but the scrolls it inserted."""
+        return sum(1 for h in q.history if not h.action.startswith("scroll("))
+
     def next_action(self, q: Query) -> str:
         """The reference's next action in the configured action form, after scrolling its
         target into view if the budgeted observation does not show it (so replays teach what
         a reader of the page could do). References may be stored in either form."""
         reference = (q.task.reference or []) if q.task is not None else []
-        step = sum(1 for h in q.history if not h.action.startswith("scroll("))
+        step = self.reference_step(q)
         if step >= len(reference):
             return "stop()"
         action = A.parse_action(reference[step])

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domplay.env.actions import DEFAULT_ACTION_FORM, describe_actions
+from domplay.env.actions import DEFAULT_ACTION_FORM, ActionHelp, describe_actions
 
 Message = dict[str, str]
 
-SYSTEM_PROMPT = (
-    "You are a web agent. The page is shown as elements with ids in brackets. "
-    "Reply with exactly one action:\n{actions}"
-)
+SYSTEM_PROMPT = "You are a web agent. Reply with one action:\n{actions}"
 
 
 @dataclass(frozen=True)
@@ -39,9 +36,10 @@ class Demo:
     action: str
 
 
-def system_message(action_form: str = DEFAULT_ACTION_FORM) -> Message:
-    """The system turn: the action list in `action_form` ("name" or "id")."""
-    return {"role": "system", "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form))}
+def system_message(action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = "full") -> Message:
+    """The system turn: the action list in `action_form` ("name" or "id"), in full or brief."""
+    return {"role": "system",
+            "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form, help=action_help))}
 
 
 def user_message(intent: str, observation: str, history: Sequence[HistoryItem] = (),
@@ -59,9 +57,9 @@ def user_message(intent: str, observation: str, history: Sequence[HistoryItem] =
 
 def build_prompt(intent: str, observation: str, history: Sequence[HistoryItem] = (),
                  demos: Sequence[Demo] = (), plan: str | None = None,
-                 action_form: str = DEFAULT_ACTION_FORM) -> list[Message]:
+                 action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = "full") -> list[Message]:
     """system, then each demo as a user/assistant pair, then the current user turn."""
-    messages = [system_message(action_form)]
+    messages = [system_message(action_form, action_help)]
     for demo in demos:
         messages.append({"role": "user", "content": demo.user})
         messages.append({"role": "assistant", "content": demo.action})

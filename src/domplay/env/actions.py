@@ -144,6 +144,14 @@ TARGET_HELP: dict[str, str] = {
     "id": "Name an element by the id in brackets before it: click(12).",
 }
 """How a prompt tells the model to name elements, per action form."""
+TARGET_HELP_BRIEF: dict[str, str] = {
+    "name": 'Name elements as the page shows them; a repeated name shows its number: click("Edit", 2).',
+    "id": "Name elements by their [id].",
+}
+"""`TARGET_HELP` for the brief action list."""
+ActionHelp = Literal["full", "brief"]
+"""full: one line per action, its docstring; brief: the calls alone on one line (a fine-tuned model
+has learnt what they do, and every step's prompt pays for the list)."""
 _TARGET_USAGE = {"name": '"name"', "id": "id"}
 _KEYWORDS = {"bid": "target", "id": "target", "key_comb": "key", "options": "option"}
 """Keyword spellings the parser accepts (BrowserGym's, and domplay's older `id=`)."""
@@ -168,13 +176,18 @@ def params(cls: type) -> tuple[Param, ...]:
     return tuple(rest[:1] + nth + rest[1:]) if nth else tuple(out)
 
 
-def describe_actions(types: tuple[type, ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM) -> str:
-    """The action list for prompts: one line per primitive from its docstring, in action form
-    `form`, then how to name an element."""
+def describe_actions(types: tuple[type, ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM,
+                     help: ActionHelp = "full") -> str:
+    """The action list for prompts from the primitives' docstrings, in action form `form`, then how
+    to name an element: one line per primitive (`help="full"`), or only the calls (`"brief"`)."""
     if form not in FORMS:
         raise ConfigError(f"action form {form!r} is unknown; use one of {FORMS}")
     lines = [(t.__doc__ or t.name).strip().splitlines()[0].format(target=_TARGET_USAGE[form]) for t in types]
-    if any(t in ELEMENT_ACTIONS for t in types):
+    elements = any(t in ELEMENT_ACTIONS for t in types)
+    if help == "brief":
+        calls = ", ".join(line.split("): ", 1)[0] + ")" for line in lines)
+        return calls + ("\n" + TARGET_HELP_BRIEF[form] if elements else "")
+    if elements:
         lines.append(TARGET_HELP[form])
     return "\n".join(lines)
 

@@ -404,5 +404,11 @@ class ObservationConfig(Settings):
     format: Literal["compact", "lines"] = Field(
         "compact", description="compact: text that describes an element rides on its line, table rows and text "
         "blocks are one line each (domplay.env.render); lines: one line per element, as before (kept for comparison)")
+    ids: Literal["all", "unnamed"] = Field(
+        "unnamed", description="compact format: which interactive elements show their [id]: all (for agents that "
+        "act by id, policy.action_form: id) or unnamed (only elements without a name; the others are acted on by "
+        "name, and a name that repeats shows its ordinal: link \"Edit\", 2)")
     count_tokens: TokenCounter = Field(approx_tokens, exclude=True, repr=False)
+    ordinals: dict[int, int] = Field(default_factory=dict, exclude=True, repr=False)
+    """Filled per page by the renderer: element id -> ordinal of a repeated name."""
 

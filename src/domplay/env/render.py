@@ -24,12 +24,18 @@ cut whole lines and count the elements they show, so scrolling works alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from urllib.parse import urlsplit
 
+from domplay.env import actions as A
 from domplay.env.layout import Line
 from domplay.env.observation import Element, Observation, ObservationConfig, Page, quote
+from domplay.env.targets import acts_on
+
+NATURAL_ACTIONS: tuple[type, ...] = (A.Fill, A.Select, A.Click)
+"""An element's natural action is the first of these that works on it (see `repeated_name_ordinals`)."""
 
 CUT_NOTE_TOKENS = 24
 """Tokens of the budget kept for the cut note."""
@@ -44,9 +50,13 @@ CELL_SEPARATOR = " | "
 def render(page: Page, *, error: str | None = None, offset: int = 0,
            config: ObservationConfig = ObservationConfig()) -> Observation:
     """Render `page` from element `offset` within the token budget, saying what was cut."""
+    if config.format == "compact" and config.ids == "unnamed":
+        config = config.model_copy(update={"ordinals": repeated_name_ordinals(page.elements)})
     offset = max(0, min(offset, max(0, len(page.elements) - 1)))
     url = page.url if config.format == "lines" else _path(page.url)
-    header = [f"URL: {url}", f"Title: {page.title}"]
+    header = [f"URL: {url}"]
+    if config.format == "lines" or not _title_in_heading(page):
+        header.append(f"Title: {page.title}")
     if error is not None:
         header.append(f"Error: {error}")
     if offset > 0:
@@ -110,6 +120,13 @@ def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationC
     return _alone(elements[line.start], config)
 
 
+def _title_in_heading(page: Page) -> bool:
+    """The page's title says no more than one of its headings ("Alpine Wool Vest - Shop" over the
+    heading "Alpine Wool Vest"): the compact rendering then leaves the title out."""
+    main = page.title.split(" - ", 1)[0].strip()
+    return bool(main) and any(e.role == "heading" and e.name == main for e in page.elements)
+
+
 def _path(url: str) -> str:
     """`url` without scheme and host: the agent acts on one site, and `goto` takes paths."""
     parts = urlsplit(url)
@@ -152,9 +169,26 @@ def _text(el: Element, config: ObservationConfig) -> str:
     return name if len(name) <= config.max_name_chars else name[:config.max_name_chars - 1] + "…"
 
 
+def repeated_name_ordinals(elements: Sequence[Element]) -> dict[int, int]:
+    """Element id -> its ordinal among the elements sharing its name that its natural action (fill a
+    textbox, select a select, click the rest) works on, for names that repeat: what an action by name
+    must add (`click("Edit", 2)`, `env.targets`), shown so it is copied rather than counted."""
+    groups: dict[tuple[type, str], list[int]] = defaultdict(list)
+    for el in elements:
+        kind = next((k for k in NATURAL_ACTIONS if acts_on(k, el)), None)
+        if kind is not None and el.name:
+            groups[(kind, el.name)].append(el.id)
+    return {el_id: i for ids in groups.values() if len(ids) > 1 for i, el_id in enumerate(ids, 1)}
+
+
 def _control(el: Element, config: ObservationConfig) -> str:
-    """An interactive element: id, role and name, then only the state that says something."""
-    parts = [f"[{el.id}] {el.role} {quote(el.name, config.max_name_chars)}"]
+    """An interactive element: id (all of them, or only where it has no name to be called by),
+    role and name (with its ordinal where the name repeats), then only the state that says something."""
+    if config.format == "compact" and config.ids == "unnamed" and el.name:
+        ordinal = config.ordinals.get(el.id)
+        parts = [f"{el.role} {quote(el.name, config.max_name_chars)}" + (f", {ordinal}" if ordinal else "")]
+    else:
+        parts = [f"[{el.id}] {el.role} {quote(el.name, config.max_name_chars)}"]
     if el.role == "textbox" and el.input_type not in PLAIN_INPUT_TYPES:
         parts.append(f"type={el.input_type}")
     if el.value:
