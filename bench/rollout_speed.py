@@ -6,11 +6,13 @@ inside the model's generate calls, and the generated tokens.
 
     python bench/rollout_speed.py [--tasks 16] [--concurrency 8] [--max-steps 4]
 
-The same rollout runs twice, without and with the backend's prefix cache (the system
-prompt's keys/values computed once), and the speed-up and whether the actions agree are printed.
+The same rollout runs three times: without the backend's prefix cache (the system prompt's
+keys/values computed once) or length batching (prompts of similar length batched together, see
+`transformers_backend.length_batches`), with the cache, and with both; the speed-ups and whether
+the actions agree are printed.
 
-Last line: one JSON object with `episodes_per_s`, `llm_time_share`, `gen_tokens_per_s` (prefix
-cache on) and `prefix_cache_speedup`.
+Last line: one JSON object with `episodes_per_s`, `llm_time_share`, `gen_tokens_per_s` (both on),
+`prefix_cache_speedup` and `length_batches_speedup`.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ class TimedModel:
         return out
 
 
-def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, prefix_cache: bool) -> dict:
-    """One timed rollout over `tasks` (after a warm-up batch) with a fresh embedded model."""
-    model = TimedModel(load_model("embedded", prefix_cache=prefix_cache))
+def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, **backend) -> dict:
+    """One timed rollout over `tasks` (after a warm-up batch) with a fresh embedded model whose
+    transformers backend takes `backend` options (prefix_cache, batch_call_tokens)."""
+    model = TimedModel(load_model("embedded", **backend))
     run = load_config(overrides={"env": {"max_steps": max_steps, "observation": {"max_tokens": obs_tokens}},
                                  "rollout": {"concurrency": concurrency, "steps_per_reference_step": None}})
     policy = Policy(model, run.policy)
@@ -76,19 +79,24 @@ def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, pre
 @click.option("--tasks", "n_tasks", default=16, show_default=True)
 @click.option("--concurrency", default=8, show_default=True)
 @click.option("--max-steps", default=4, show_default=True)
-@click.option("--obs-tokens", default=320, show_default=True)
-def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int) -> None:
+@click.option("--obs-tokens", default=None, type=int, help="[default: the run's env.observation.max_tokens]")
+def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int | None) -> None:
     tasks = propose_preset(PRESETS["heldout"])[:n_tasks]
     sites = SitesApp(seed=0)
-    plain = measure(tasks, sites, concurrency, max_steps, obs_tokens, prefix_cache=False)
-    cached = measure(tasks, sites, concurrency, max_steps, obs_tokens, prefix_cache=True)
-    same = plain.pop("actions") == cached.pop("actions")
-    print(f"without prefix cache: {json.dumps(plain)}")
-    print(f"with prefix cache:    {json.dumps(cached)}")
-    print(f"prefix cache speed-up {plain['wall_s'] / cached['wall_s']:.2f}x; same actions: {same}")
-    result = dict(cached, prefix_cache_speedup=round(plain["wall_s"] / cached["wall_s"], 3),
-                  same_actions_with_and_without_prefix_cache=same)
-    print(json.dumps(result))
+    budget = obs_tokens if obs_tokens is not None else load_config().env.observation.max_tokens
+    plain = measure(tasks, sites, concurrency, max_steps, budget, prefix_cache=False, batch_call_tokens=None)
+    cached = measure(tasks, sites, concurrency, max_steps, budget, prefix_cache=True, batch_call_tokens=None)
+    grouped = measure(tasks, sites, concurrency, max_steps, budget, prefix_cache=True)
+    actions = [run.pop("actions") for run in (plain, cached, grouped)]
+    for name, run in (("neither", plain), ("prefix cache", cached), ("prefix cache + length batches", grouped)):
+        print(f"{name:30s} {json.dumps(run)}")
+    cache_up, length_up = plain["wall_s"] / cached["wall_s"], cached["wall_s"] / grouped["wall_s"]
+    print(f"prefix cache speed-up {cache_up:.2f}x, length batches on top {length_up:.2f}x; "
+          f"same actions: {actions[0] == actions[1]}, {actions[1] == actions[2]}")
+    print(json.dumps(dict(grouped, prefix_cache_speedup=round(cache_up, 3), length_batches_speedup=round(length_up, 3),
+                          same_actions_with_and_without_prefix_cache=actions[0] == actions[1],
+                          same_actions_with_and_without_length_batches=actions[1] == actions[2],
+                          obs_tokens=budget)))
 
 
 if __name__ == "__main__":

@@ -80,18 +80,19 @@ class RunConfig(Settings):
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Sized for a 2-core CPU: prefill (~800 tokens/s) and training (~1.25 s per ~600-token
-    # example in bf16 on an AMX CPU) are the budget, so each round trains on a bounded sample of
-    # its data. Full fine-tuning of the small embedded model for 2 epochs at 1e-4 learns what
-    # LoRA at 2e-4 for one epoch does not: teacher-forced held-out step accuracy 30 % at the run's
-    # 512-token observations; base 6 % and LoRA 18 % at 320 (bench/step_accuracy.py, README).
-    "quick": {"build": {"max_sft_examples": 192, "max_dpo_pairs": 48},
-              "train": {"sft": {"finetune": "full", "learning_rate": 1e-4, "num_epochs": 2.0},
+    # Sized for a 2-core CPU, where prefill (~800 tokens/s) and training (~1.3 s per ~550-token
+    # example) are the budget and a held-out eval of 120 tasks takes ~9 min: each round trains one
+    # pass over a bounded sample of the replay buffer (full fine-tuning at 1e-4), SFT only (DPO on
+    # the few dozen pairs a round yields cost a quarter of a round for no measured gain), and the
+    # model attempts each training task once from round 2 on.
+    "quick": {"tasks": {"train_tasks_per_round": 48},
+              "build": {"max_sft_examples": 384, "max_dpo_pairs": 48},
+              "train": {"method": "sft", "sft": {"finetune": "full", "learning_rate": 1e-4, "num_epochs": 1.0},
                         "dpo": {"finetune": "full"}}},
     "full": {"tasks": {"heldout_tasks": 300, "train_tasks_per_round": 600},
              "rollout": {"samples_per_task": 4, "concurrency": 32},
              "train": {"sft": {"num_epochs": 2.0}},
-             "env": {"observation": {"max_tokens": 1024}, "max_steps": 20},
+             "env": {"observation": {"max_tokens": 1536}, "max_steps": 20},
              "stop": {"rounds": 5, "time_budget_min": None}}
 }
 

@@ -31,6 +31,16 @@ def test_batched_greedy_matches_single_prompt_and_repeats_n(embedded_model):
     assert {g[0].finish_reason for g in batched} <= {"stop", "length"}
 
 
+def test_length_batches_return_completions_in_prompt_order():
+    """Every prompt in a call of its own (batch_call_tokens=0 splits at every length) gives the
+    same greedy completions, in the same order, as one batch in the given order."""
+    params = GenerationParams(max_new_tokens=SHORT_TOKENS)
+    split = load_model("embedded", batch_call_tokens=0).generate(PROMPTS, params)
+    together = load_model("embedded", batch_call_tokens=None).generate(PROMPTS, params)
+    assert [g[0].text for g in split] == [g[0].text for g in together]
+    assert [g[0].prompt_tokens for g in split] == [g[0].prompt_tokens for g in together]
+
+
 def test_seeds_make_sampling_reproducible(embedded_model):
     params = GenerationParams(temperature=1.0, max_new_tokens=SHORT_TOKENS, n=3, seed=5)
     first = [c.text for c in embedded_model.generate(PROMPTS[:1], params)[0]]
@@ -118,3 +128,15 @@ def test_rows_with_different_prefixes_share_one_batch(embedded_model):
     small = load_model(str(embedded_model_dir()), prefix_cache_tokens=20, constrained=False)
     small.generate(prompts, params)
     assert len(small._prefixes) == 1  # over the token bound, only the most recent prefix stays
+
+
+def test_prompts_are_batched_by_length_where_padding_would_cost_more_than_a_call():
+    from domplay.llm.transformers_backend import length_batches
+
+    lengths = [300, 1000, 320, 980, 310, 330, 990, 1010]
+    assert length_batches(lengths, 8, 1024) == [[0, 4, 2, 5], [3, 6, 1, 7]]  # short ones apart from long ones
+    assert length_batches([300, 310, 320, 330], 8, 1024) == [[0, 1, 2, 3]]  # similar: one call
+    assert length_batches(lengths, 3, 1024) == [[0, 4], [2, 5], [3, 6], [1, 7]] or \
+        all(len(b) <= 3 for b in length_batches(lengths, 3, 1024))
+    assert length_batches([300, 1000, 320], 2, None) == [[0, 1], [2]]  # in the given order
+    assert sorted(i for b in length_batches(lengths, 3, 0) for i in b) == list(range(8))

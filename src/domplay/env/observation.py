@@ -398,7 +398,9 @@ def quote(text: str, limit: int) -> str:
 class ObservationConfig(Settings):
     """How observations are rendered; recorded with every run."""
 
-    max_tokens: int = Field(512, ge=64, description="token budget of the rendered observation (header included)")
+    max_tokens: int = Field(1024, ge=64, description="token budget of the rendered observation (header included); "
+                            "at 1024 the compact rendering shows 99 % of the held-out reference steps their target "
+                            "without scrolling and 78 % their whole page (bench/observation_budget.py)")
     max_name_chars: int = Field(120, ge=1)
     max_options: int = Field(12, ge=1)
     format: Literal["compact", "lines"] = Field(

@@ -6,6 +6,8 @@ the model directory must exist locally.
 
 from __future__ import annotations
 
+import math
+
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -41,6 +43,10 @@ class TransformersConfig(BaseModel, extra="forbid", frozen=True):
     name: str | None = Field(None, description="model name in records; default: the directory name")
     cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads for this process (a global "
                                     "setting); None keeps torch's default. 1 is much faster on a busy machine")
+    batch_call_tokens: int | None = Field(1024, ge=0, description="prompts are batched by length: a batch is "
+                                          "split where padding its short prompts to its longest would cost more "
+                                          "than a separate generate call, valued at this many prompt tokens (the "
+                                          "decoding steps it repeats); None: batches in the given order")
     prefix_cache: bool = Field(True, description="keep the key/value cache of each prompt's conversation "
                                "before its last message (system prompt, few-shot demos) and reuse it")
     prefix_cache_tokens: int = Field(65536, ge=0, description="most prefix tokens kept (least recently "
@@ -96,10 +102,11 @@ class TransformersModel:
         samples = params.n if params.temperature > 0 else 1
         per_call = min(samples, self.config.batch_size)
         per_batch = max(1, self.config.batch_size // per_call)
-        results: list[list[Completion]] = []
-        for start in range(0, len(prompts), per_batch):
-            chunk, chunk_cons = list(prompts[start:start + per_batch]), cons[start:start + per_batch]
-            chunk_seeds = params.seeds[start:start + per_batch] if params.seeds is not None else None
+        results: list[list[Completion]] = [[] for _ in prompts]
+        lengths = [len(self.tokenizer(self._render(p), add_special_tokens=False)["input_ids"]) for p in prompts]
+        for batch in length_batches(lengths, per_batch, self.config.batch_call_tokens):
+            chunk, chunk_cons = [prompts[i] for i in batch], [cons[i] for i in batch]
+            chunk_seeds = [params.seeds[i] for i in batch] if params.seeds is not None else None
             groups: list[list[Completion]] = [[] for _ in chunk]
             for first in range(0, samples, per_call):
                 row_seeds = None
@@ -109,7 +116,8 @@ class TransformersModel:
                 done = self._generate_batch(chunk, params, min(per_call, samples - first), chunk_cons, row_seeds)
                 for group, more in zip(groups, done):
                     group.extend(more)
-            results.extend(group * (params.n // samples) for group in groups)
+            for i, group in zip(batch, groups, strict=True):
+                results[i] = group * (params.n // samples)
         return results
 
     def _generate_batch(self, prompts: list[list[Message]], params: GenerationParams, samples: int,
@@ -277,6 +285,29 @@ class TransformersModel:
         while len(self._grammars) > GRAMMAR_CACHE_SIZE:
             self._grammars.popitem(last=False)
         return grammar
+
+
+def length_batches(lengths: Sequence[int], max_rows: int, call_tokens: int | None) -> list[list[int]]:
+    """Indices of prompts with these token `lengths`, in batches of at most `max_rows` that cost least.
+
+    A batch costs its rows x its longest prompt (left padding makes every row that long) plus
+    `call_tokens` for being a call of its own. Sorted by length, the cheapest split into runs is found
+    exactly by dynamic programming (a few dozen prompts at most). None: batches in the given order."""
+    if call_tokens is None:
+        return [list(range(i, min(i + max_rows, len(lengths)))) for i in range(0, len(lengths), max_rows)]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    best = [0.0] + [math.inf] * len(order)  # best[k]: cheapest cost of the first k sorted prompts
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        for start in range(max(0, end - max_rows), end):
+            cost = best[start] + (end - start) * lengths[order[end - 1]] + call_tokens
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    batches, end = [], len(order)
+    while end > 0:
+        batches.append(order[cut[end]:end])
+        end = cut[end]
+    return batches[::-1]
 
 
 def _stack_rows(row_layers: list[list[tuple] | None], index: int, which: int, like, width: int):

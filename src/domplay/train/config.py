@@ -55,7 +55,8 @@ class _TrainConfig(Settings):
     max_steps: int | None = Field(None, ge=1, description="optimizer steps; overrides num_epochs when set")
     batch_size: int = Field(4, ge=1, description="examples per device per forward pass")
     grad_accum_steps: int = Field(1, ge=1, description="forward passes accumulated into one optimizer step")
-    max_length_tokens: int = Field(1024, ge=8, description="longest tokenized example; longer ones are truncated")
+    max_length_tokens: int = Field(1536, ge=8, description="longest tokenized example; longer ones are truncated "
+                                   "(a step's prompt is its observation budget plus ~200 tokens of task and history)")
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of steps with linear LR warm-up")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         "linear", description="learning-rate schedule after warm-up")
