@@ -1,7 +1,7 @@
 """The one tree of infrastructure errors.
 
-Two error channels exist in domplay (STYLE.md rule 7): an agent's mistakes become
-observations and the episode goes on; broken infrastructure raises one of these.
+Two error channels exist in domplay (docs/architecture.md, "Ground rules"): an agent's
+mistakes become observations and the episode goes on; broken infrastructure raises one of these.
 Catch these types, never message substrings.
 """
 

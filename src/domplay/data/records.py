@@ -22,8 +22,8 @@ Outcome = Literal["success", "failure", "invalid"]
 def outcome(episode: Episode) -> Outcome:
     """success / failure by the verdict; invalid when there is none, it errored, or the run broke.
 
-    An error verdict (a check crashed) is neither a success nor a failure (DESIGN.md), so
-    such episodes feed no dataset.
+    An error verdict (a check crashed) is neither a success nor a failure (docs/architecture.md,
+    "Verdict"), so such episodes feed no dataset.
     """
     verdict = episode.verdict
     if verdict is None or verdict.error is not None or episode.status == "error":

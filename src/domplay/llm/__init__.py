@@ -1,4 +1,4 @@
-"""ChatModel protocol and backends (see DESIGN.md, "ChatModel").
+"""ChatModel protocol and backends (see docs/architecture.md, "The words").
 
 Importing this package is cheap: torch and transformers load only with a local backend.
 """
