@@ -89,10 +89,13 @@ def test_canonical_form_puts_the_ordinal_after_the_name():
 
 @pytest.mark.parametrize("form,usage", [("name", 'click("name")'), ("id", "click(id)")])
 def test_docstrings_are_the_prompt_text(form, usage):
-    text = describe_actions(form=form)
+    text = describe_actions(form=form, help="full")
     lines = text.splitlines()
     assert len(lines) == len(ACTION_TYPES) + 1  # one per action, then how to name an element
     for t, line in zip(ACTION_TYPES, lines):
         assert line.startswith(f"{t.name}(")
     assert lines[0].startswith(usage) and "{target}" not in text
     assert ('click("Edit", 2)' in text) is (form == "name")
+    brief = describe_actions(form=form, help="brief").splitlines()  # the calls of the same docstrings, one line
+    assert len(brief) == 2 and brief[0] == ", ".join(line.split("): ", 1)[0] + ")" for line in lines[:-1])
+    assert brief[0].startswith(usage) and ('click("Edit", 2)' in brief[1]) is (form == "name")

@@ -41,7 +41,7 @@ class PolicyConfig(Settings):
     action_form: A.ActionForm = Field(A.DEFAULT_ACTION_FORM, description=(
         'how the policy is prompted (and the reference policy writes) to name elements: "name" '
         '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'))
-    action_help: A.ActionHelp = Field("brief", description=(
+    action_help: A.ActionHelp = Field(A.DEFAULT_ACTION_HELP, description=(
         "how the system prompt lists the actions: brief (the calls on one line, ~45 tokens: what a model "
         "fine-tuned on domplay's data needs) or full (one line per action saying what it does, ~150 tokens: "
         "for a model used zero-shot, such as an API model)"))

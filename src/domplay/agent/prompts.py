@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domplay.env.actions import DEFAULT_ACTION_FORM, ActionHelp, describe_actions
+from domplay.env.actions import DEFAULT_ACTION_FORM, DEFAULT_ACTION_HELP, ActionHelp, describe_actions
 
 Message = dict[str, str]
 
@@ -36,7 +36,7 @@ class Demo:
     action: str
 
 
-def system_message(action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = "full") -> Message:
+def system_message(action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = DEFAULT_ACTION_HELP) -> Message:
     """The system turn: the action list in `action_form` ("name" or "id"), in full or brief."""
     return {"role": "system",
             "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form, help=action_help))}
@@ -57,7 +57,8 @@ def user_message(intent: str, observation: str, history: Sequence[HistoryItem] =
 
 def build_prompt(intent: str, observation: str, history: Sequence[HistoryItem] = (),
                  demos: Sequence[Demo] = (), plan: str | None = None,
-                 action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = "full") -> list[Message]:
+                 action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = DEFAULT_ACTION_HELP,
+                 ) -> list[Message]:
     """system, then each demo as a user/assistant pair, then the current user turn."""
     messages = [system_message(action_form, action_help)]
     for demo in demos:

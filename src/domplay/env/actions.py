@@ -150,6 +150,8 @@ TARGET_HELP_BRIEF: dict[str, str] = {
 }
 """`TARGET_HELP` for the brief action list."""
 ActionHelp = Literal["full", "brief"]
+DEFAULT_ACTION_HELP: ActionHelp = "brief"
+"""The action list prompts give unless a config says otherwise (`PolicyConfig.action_help`)."""
 """full: one line per action, its docstring; brief: the calls alone on one line (a fine-tuned model
 has learnt what they do, and every step's prompt pays for the list)."""
 _TARGET_USAGE = {"name": '"name"', "id": "id"}
@@ -177,7 +179,7 @@ def params(cls: type) -> tuple[Param, ...]:
 
 
 def describe_actions(types: tuple[type, ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM,
-                     help: ActionHelp = "full") -> str:
+                     help: ActionHelp = DEFAULT_ACTION_HELP) -> str:
     """The action list for prompts from the primitives' docstrings, in action form `form`, then how
     to name an element: one line per primitive (`help="full"`), or only the calls (`"brief"`)."""
     if form not in FORMS:

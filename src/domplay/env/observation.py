@@ -411,6 +411,4 @@ class ObservationConfig(Settings):
         "act by id, policy.action_form: id) or unnamed (only elements without a name; the others are acted on by "
         "name, and a name that repeats shows its ordinal: link \"Edit\", 2)")
     count_tokens: TokenCounter = Field(approx_tokens, exclude=True, repr=False)
-    ordinals: dict[int, int] = Field(default_factory=dict, exclude=True, repr=False)
-    """Filled per page by the renderer: element id -> ordinal of a repeated name."""
 

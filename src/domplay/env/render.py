@@ -50,8 +50,7 @@ CELL_SEPARATOR = " | "
 def render(page: Page, *, error: str | None = None, offset: int = 0,
            config: ObservationConfig = ObservationConfig()) -> Observation:
     """Render `page` from element `offset` within the token budget, saying what was cut."""
-    if config.format == "compact" and config.ids == "unnamed":
-        config = config.model_copy(update={"ordinals": repeated_name_ordinals(page.elements)})
+    ordinals = repeated_name_ordinals(page.elements) if config.ids == "unnamed" else {}
     offset = max(0, min(offset, max(0, len(page.elements) - 1)))
     url = page.url if config.format == "lines" else _path(page.url)
     header = [f"URL: {url}"]
@@ -64,7 +63,8 @@ def render(page: Page, *, error: str | None = None, offset: int = 0,
     budget = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header) - CUT_NOTE_TOKENS
     lines: list[str] = []
     shown = 0
-    pieces = _compact(page, offset, config) if config.format == "compact" else _per_element(page, offset, config)
+    pieces = (_compact(page, offset, config, ordinals) if config.format == "compact"
+              else _per_element(page, offset, config))
     for line, count in pieces:
         cost = config.count_tokens(line) + 1
         if cost > budget:
@@ -89,7 +89,8 @@ def _per_element(page: Page, offset: int, config: ObservationConfig) -> Iterator
         yield el.line(config.max_name_chars, config.max_options), 1
 
 
-def _compact(page: Page, offset: int, config: ObservationConfig) -> Iterator[tuple[str, int]]:
+def _compact(page: Page, offset: int, config: ObservationConfig,
+             ordinals: dict[int, int]) -> Iterator[tuple[str, int]]:
     """(text, elements it shows) of each line from element `offset` on."""
     lines = page.lines or tuple(Line(i, i + 1) for i in range(len(page.elements)))
     for line in lines:
@@ -97,27 +98,29 @@ def _compact(page: Page, offset: int, config: ObservationConfig) -> Iterator[tup
             continue
         if line.start < offset:  # a window that starts inside a line shows the rest element by element
             for el in page.elements[offset:line.end]:
-                yield _alone(el, config), 1
+                yield _alone(el, config, ordinals), 1
             continue
-        yield compact_line(page.elements, line, config), line.end - line.start
+        yield compact_line(page.elements, line, config, ordinals), line.end - line.start
 
 
-def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationConfig) -> str:
-    """The compact text of one line of a page with these elements."""
+def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationConfig,
+                 ordinals: dict[int, int]) -> str:
+    """The compact text of one line of a page with these elements (`ordinals`: of repeated names,
+    shown when only nameless elements show ids, see `repeated_name_ordinals`)."""
     if line.kind == "row":
         bounds = (*line.cells, line.end)
-        cells = [" ".join(_inline(e, config) for e in elements[a:b]) for a, b in pairwise(bounds)]
+        cells = [" ".join(_inline(e, config, ordinals) for e in elements[a:b]) for a, b in pairwise(bounds)]
         return CELL_SEPARATOR.join(cells)
     if line.kind == "item":
         head = elements[line.head]
         same = head.name.casefold()
         before = [_text(e, config) for e in elements[line.start:line.head] if e.name.casefold() != same]
         after = [_text(e, config) for e in elements[line.head + 1:line.end] if e.name.casefold() != same]
-        text = " ".join([*before, _control(head, config)])
+        text = " ".join([*before, _control(head, config, ordinals)])
         return RIDER_SEPARATOR.join([text, *after])
     if line.kind == "text":
         return " ".join(_text(e, config) for e in elements[line.start:line.end])
-    return _alone(elements[line.start], config)
+    return _alone(elements[line.start], config, ordinals)
 
 
 def _title_in_heading(page: Page) -> bool:
@@ -150,18 +153,18 @@ def _prefixes(options: list[str]) -> list[str]:
     return out
 
 
-def _alone(el: Element, config: ObservationConfig) -> str:
+def _alone(el: Element, config: ObservationConfig, ordinals: dict[int, int]) -> str:
     """An element on a line of its own."""
     if el.role == "heading":
         level = int(el.tag[1]) if el.tag[1:].isdigit() else 1
         return "#" * level + " " + _text(el, config)
     if el.role == "image":
         return f"image {quote(el.name, config.max_name_chars)}"
-    return _inline(el, config)
+    return _inline(el, config, ordinals)
 
 
-def _inline(el: Element, config: ObservationConfig) -> str:
-    return _control(el, config) if el.interactive else _text(el, config)
+def _inline(el: Element, config: ObservationConfig, ordinals: dict[int, int]) -> str:
+    return _control(el, config, ordinals) if el.interactive else _text(el, config)
 
 
 def _text(el: Element, config: ObservationConfig) -> str:
@@ -181,11 +184,11 @@ def repeated_name_ordinals(elements: Sequence[Element]) -> dict[int, int]:
     return {el_id: i for ids in groups.values() if len(ids) > 1 for i, el_id in enumerate(ids, 1)}
 
 
-def _control(el: Element, config: ObservationConfig) -> str:
+def _control(el: Element, config: ObservationConfig, ordinals: dict[int, int]) -> str:
     """An interactive element: id (all of them, or only where it has no name to be called by),
     role and name (with its ordinal where the name repeats), then only the state that says something."""
     if config.format == "compact" and config.ids == "unnamed" and el.name:
-        ordinal = config.ordinals.get(el.id)
+        ordinal = ordinals.get(el.id)
         parts = [f"{el.role} {quote(el.name, config.max_name_chars)}" + (f", {ordinal}" if ordinal else "")]
     else:
         parts = [f"[{el.id}] {el.role} {quote(el.name, config.max_name_chars)}"]
