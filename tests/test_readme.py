@@ -32,4 +32,4 @@ def test_readme_run_config_example_validates(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text(block, encoding="utf-8")
     config = load_config(path)
-    assert config.tasks.heldout_tasks == 120 and config.train.method == "sft+dpo"
+    assert config.tasks.heldout_tasks == 120 and config.train.method == "sft"
