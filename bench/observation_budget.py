@@ -7,7 +7,8 @@ embedded model's tokenizer (SmolLM2), as its chat template renders it. A step se
 when its observation starts at the top and cuts nothing; a scroll step is one the replay had to
 insert because the reference's target lay outside the shown part.
 
-    python bench/observation_budget.py [--format compact|lines] [--obs-tokens N] [--tasks heldout]
+    python bench/observation_budget.py [--format compact|lines] [--obs-tokens N] [--action-form name|id]
+                                       [--action-help brief|full] [--tasks heldout]
 
 Last line: one JSON object with `prompt_tokens_median`, `prompt_tokens_p90`, `whole_page_share`,
 `scroll_share` (scroll steps over all steps), `steps`, `scroll_steps`, `failed_episodes` and the
@@ -81,15 +82,20 @@ def _row(name: str, steps: list[StepFigures]) -> str:
               help="observation budget [default: the run's env.observation.max_tokens]")
 @click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
               help="the policy's action form [default: the run's policy.action_form]")
+@click.option("--action-help", type=click.Choice(["brief", "full"]), default=None,
+              help="the system prompt's action list [default: the run's policy.action_help]")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
-def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, task_spec: str) -> None:
+def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, action_help: str | None,
+         task_spec: str) -> None:
     from transformers import AutoTokenizer
 
     run = load_config(preset="quick")
-    observation = run.env.observation.model_copy(update={k: v for k, v in (("format", fmt), ("max_tokens", obs_tokens))
-                                                         if v is not None})
+    ids = "all" if action_form == "id" else None  # an agent acting by id sees every id
+    observation = run.env.observation.model_copy(update={k: v for k, v in (("format", fmt), ("max_tokens", obs_tokens),
+                                                                           ("ids", ids)) if v is not None})
     env = run.env.model_copy(update={"observation": observation})
-    policy_config = run.policy if action_form is None else run.policy.model_copy(update={"action_form": action_form})
+    policy_config = run.policy.model_copy(update={k: v for k, v in (("action_form", action_form),
+                                                                    ("action_help", action_help)) if v is not None})
     fmt, budget = observation.format, observation.max_tokens
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
@@ -118,7 +124,8 @@ def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, task_
         "whole_page_share": round(sum(s.whole_page for s in steps) / len(steps), 4),
         "scroll_share": round(sum(s.scroll for s in steps) / len(steps), 4),
         "steps": len(steps), "scroll_steps": sum(s.scroll for s in steps), "failed_episodes": failed,
-        "format": fmt, "obs_tokens": budget, "history_steps": run.policy.history_steps,
+        "format": fmt, "obs_tokens": budget, "action_form": policy_config.action_form,
+        "action_help": policy_config.action_help, "history_steps": run.policy.history_steps,
         "tasks": len(tasks), "seconds": round(seconds, 1)}))
 
 
