@@ -37,6 +37,10 @@ REQUIRES_JS_ERROR = ("this page needs JavaScript, which DomEnv does not run; "
                      "use the browser env (--env browser) for it")
 
 
+DEFAULT_MAX_STEPS = 12
+"""Steps an episode may take unless a config says otherwise (EnvConfig and a run's EnvSettings)."""
+
+
 class EnvConfig(Settings):
     """Settings shared by both envs; recorded with every run."""
 
@@ -44,7 +48,7 @@ class EnvConfig(Settings):
                           description="origin that relative start URLs (e.g. \"/shop/\") are resolved against")
     allowed_origins: tuple[str, ...] = Field((), description="origins the agent may reach; empty means only the "
                                              "start URL's origin")
-    max_steps: int = Field(20, ge=1, description="steps after which an episode is truncated")
+    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="steps after which an episode is truncated")
     observation: ObservationConfig = ObservationConfig()
     record_page_html: bool = Field(True, description="keep each acted-on page's HTML in the action log (element "
                                                      "checks need it)")

@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from domplay.env.base import WebEnv
+from domplay.env.base import DEFAULT_MAX_STEPS, WebEnv
 from domplay.env.browser import DEFAULT_JPEG_QUALITY, JpegQuality
+from domplay.env.browser_pool import DEFAULT_CHROMIUM
 from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError
 from domplay.settings import Settings
@@ -22,11 +23,11 @@ class EnvSettings(Settings):
     """Which env, how it observes and how long an episode may be; recorded with every run."""
 
     kind: EnvKind = Field("dom", description="dom: HTTP + HTML, no JavaScript; browser: Chromium via Playwright")
-    max_steps: int = Field(12, ge=1, description="hard cap on the steps of every episode (model and reference "
+    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="hard cap on the steps of every episode (model and reference "
                            "replays); tasks whose reference needs more are rejected when proposed")
     observation: ObservationConfig = ObservationConfig()
     allowed_origins: tuple[str, ...] = ()
-    chromium_path: str = "/usr/bin/chromium"
+    chromium_path: str = DEFAULT_CHROMIUM
     screenshots: bool = Field(False, description="browser env only: save a JPEG of the page at every step "
                               "(RUN/screenshots/) for the report's trajectory viewer; DomEnv renders nothing")
     screenshot_jpeg_quality: JpegQuality = DEFAULT_JPEG_QUALITY
