@@ -34,8 +34,8 @@ def _ms(samples: list[float]) -> str:
 
 def _first(obs, role: str, href_prefix: str | None = None) -> int:
     for e in obs.elements:
-        if e.role == role and (href_prefix is None or (e.href or "").startswith(href_prefix)
-                               and e.href != href_prefix):
+        if e.role == role and (href_prefix is None or ((e.href or "").startswith(href_prefix)
+                               and e.href != href_prefix)):
             return e.id
     raise SystemExit(f"no {role} on {obs.url}; the bench page changed")
 

@@ -64,7 +64,7 @@ def main(samples: int, max_new_tokens: int, cpu_threads: int | None) -> None:
         params = GenerationParams(temperature=temperature, n=n, max_new_tokens=max_new_tokens, seed=0)
         for label, cons in (("free", None), ("constrained", constraints)):
             out, tokens, seconds = _run(model, prompts, params, cons)
-            valid = sum(_valid(c.text, k) for group, k in zip(out, constraints) for c in group)
+            valid = sum(_valid(c.text, k) for group, k in zip(out, constraints, strict=True) for c in group)
             total = sum(len(group) for group in out)
             print(f"T={temperature:.1f} {label:12s} valid={valid}/{total} ({valid / total:.0%}) "
                   f"tokens={tokens} in {seconds:.1f}s = {tokens / seconds:.1f} tok/s  e.g. {out[0][0].text[:40]!r}")
@@ -74,7 +74,8 @@ def main(samples: int, max_new_tokens: int, cpu_threads: int | None) -> None:
     for batch in (1, 8):
         batch_prompts = stories[:batch]
         _, tokens, seconds = _run(model, batch_prompts, decode, None)
-        print(f"batch={batch} greedy decode (useful tokens, prefill included): {tokens} tokens in {seconds:.2f}s = {tokens / seconds:.1f} tok/s")
+        print(f"batch={batch} greedy decode (useful tokens, prefill included): "
+              f"{tokens} tokens in {seconds:.2f}s = {tokens / seconds:.1f} tok/s")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import click
 
-from domplay.agent.policy import Decision, PolicyConfig, Query, ReferencePolicy
 from domplay.agent.evaluate import run_episodes
+from domplay.agent.policy import Decision, PolicyConfig, Query, ReferencePolicy
 from domplay.config import load_config
 from domplay.llm.embedded import embedded_model_dir
 from domplay.sites.app import SitesApp
@@ -102,8 +102,8 @@ def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, actio
     tasks = [t for t in resolve_tasks(task_spec, run.tasks.site_seed) if t.reference]
     sites = SitesApp(seed=run.tasks.site_seed, names=sorted({t.site for t in tasks}))
     policy = Measuring(policy_config, tokenizer)
-    episodes = run_episodes(policy, tasks, sites, env=env, rollout=run.rollout.model_copy(update={"samples_per_task": 1}),
-                            seed=run.seed, show_progress=False)
+    rollout = run.rollout.model_copy(update={"samples_per_task": 1})
+    episodes = run_episodes(policy, tasks, sites, env=env, rollout=rollout, seed=run.seed, show_progress=False)
     seconds = time.perf_counter() - started
     steps = policy.steps
     failed = sum(not ep.success for ep in episodes)

@@ -1,5 +1,7 @@
 """domplay.hardware: the device and its native bf16, which decide the 'auto' dtypes."""
 
+from pathlib import Path
+
 import torch
 
 from domplay.hardware import default_device, fast_dtype, native_bf16
@@ -13,6 +15,6 @@ def test_auto_is_bf16_exactly_where_the_device_computes_it():
 
 
 def test_cpu_native_bf16_follows_the_instruction_set():
-    flags = open("/proc/cpuinfo", encoding="utf-8").read().split()
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
     assert native_bf16("cpu") == ("amx_bf16" in flags or "avx512_bf16" in flags)
     assert not native_bf16("meta")

@@ -13,18 +13,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from domplay.agent.episode import Episode
 from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize_episodes
 from domplay.agent.policy import Policy, ReferencePolicy
 from domplay.agent.rollout import DemoPicker, ScreenshotFiles
 from domplay.config import RunConfig
-from domplay.agent.episode import Episode
 from domplay.data.builders import build_round, build_sft
 from domplay.data.demos import DemoSet, build_demos
 from domplay.data.export import export
 from domplay.data.pairs import chat_model_generate, spin_pairs
-from domplay.data.records import SftExample
+from domplay.data.records import PairKind, SftExample
 from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.errors import ConfigError
@@ -33,10 +33,10 @@ from domplay.llm.base import ChatModel, GenerationParams
 from domplay.llm.load import load_model
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
-from domplay.tasks.model import Task
+from domplay.tasks.model import Split, Task
 from domplay.tasks.propose import OVER_MAX_STEPS, Proposal, ProposalFailure, TemplateProposer
 
-PAIR_KINDS_FOR_DPO = ("reference", "step")
+PAIR_KINDS_FOR_DPO: tuple[PairKind, ...] = ("reference", "step")
 """Pair kinds DPO trains on: model vs verified reference action, and success vs failure at one state."""
 PROPOSAL_TRIES_PER_TASK = 20
 """Template draws per wanted task before proposing gives up (a small env.max_steps rejects many)."""
@@ -142,7 +142,8 @@ def evaluate_config(config: RunConfig, tasks_spec: str | None = None, limit: int
         tasks = propose_heldout(config, sites).tasks[:limit]
     else:
         tasks = resolve_tasks(tasks_spec, config.tasks.site_seed)[:limit]
-        sites = SitesApp(seed=config.tasks.site_seed, names=sorted({t.site for t in tasks if not t.is_external}) or None)
+        names = sorted({t.site for t in tasks if not t.is_external}) or None
+        sites = SitesApp(seed=config.tasks.site_seed, names=names)
     model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
     demos = DemoSet.load(demos_path).picker(config.policy.demos) if demos_path is not None else None
     episodes = evaluate(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
@@ -196,7 +197,7 @@ def proposer_for(config: RunConfig, sites: SitesApp) -> Iterator[TemplatePropose
             proposer.close()
 
 
-def propose_tasks(config: RunConfig, sites: SitesApp, n: int, split: str, seed: int) -> Proposal:
+def propose_tasks(config: RunConfig, sites: SitesApp, n: int, split: Split, seed: int) -> Proposal:
     """`n` tasks whose reference replays (as the rollout stage replays them, under `config.env`)
     fit in `env.max_steps`; the others are failures with reason OVER_MAX_STEPS and replaced by
     the proposer's next tasks (the same seed gives the same tasks)."""
@@ -375,9 +376,10 @@ def train_stage(ctx: StageContext, r: int) -> None:
     current = base
     seed = c.seed + r
     if datasets["sft"].rows > 0:
-        config = t.sft.model_copy(update={"seed": t.sft.seed + seed})
-        result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"), config=config)
-        _record_training(ctx, r, "sft", config, result)
+        sft_config = t.sft.model_copy(update={"seed": t.sft.seed + seed})
+        result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"),
+                           config=sft_config)
+        _record_training(ctx, r, "sft", sft_config, result)
         current = f"hf:{result.model_dir}"
     if t.method == "sft":
         pass
@@ -385,18 +387,18 @@ def train_stage(ctx: StageContext, r: int) -> None:
         path = _online_pairs(ctx, r, current)
         ctx.models.clear()  # the trainer needs the memory
         if path is not None:
-            config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
-            result = train_dpo(path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"), config=config,
+            dpo_config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
+            result = train_dpo(path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"), config=dpo_config,
                                method="dpo")
-            _record_training(ctx, r, "dpo", config, result)
+            _record_training(ctx, r, "dpo", dpo_config, result)
             current = f"hf:{result.model_dir}"
     elif datasets["pairs"].rows >= t.min_pairs_for_dpo:
         spin = t.method == "sft+spin"
-        config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
-        name = "spin" if spin else "dpo"
+        dpo_config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
+        name: Literal["dpo", "spin"] = "spin" if spin else "dpo"
         result = train_dpo(datasets["pairs"].path, model=_trainer_model(current), out_dir=_fresh(out / name),
-                           config=config, reference=_trainer_model(base) if spin else None, method=name)
-        _record_training(ctx, r, name, config, result)
+                           config=dpo_config, reference=_trainer_model(base) if spin else None, method=name)
+        _record_training(ctx, r, name, dpo_config, result)
         current = f"hf:{result.model_dir}"
     if current != base:
         ctx.record_checkpoint(r, "final", current.removeprefix("hf:"), {}, None, {})

@@ -127,7 +127,7 @@ def test_spin_pairs_use_the_generated_answer_as_rejected():
     examples, _ = build_sft(eps, by_id(task), CFG)
     histories = [[], ["click(1)"], ["click(1)", "click(2)"]]
     answers = ["click( 1 )", "click(7)", "go home"]  # the first agrees with the target once canonicalized
-    scripted = {prompt_at("t1", h)[-1]["content"]: a for h, a in zip(histories, answers)}
+    scripted = {prompt_at("t1", h)[-1]["content"]: a for h, a in zip(histories, answers, strict=True)}
     calls = []
 
     def generate(prompts):

@@ -23,7 +23,8 @@ FORM = """<h1>Order form</h1>
 <label for="name">Full name</label><input id="name" name="name" required>
 <label for="email">Email</label><input id="email" name="email" type="email">
 <label for="qty">Quantity</label><input id="qty" name="qty" type="number" min="1" max="5" value="1">
-<label for="ship">Shipping</label><select id="ship" name="ship"><option value="std">Standard</option><option value="exp">Express</option></select>
+<label for="ship">Shipping</label><select id="ship" name="ship">
+<option value="std">Standard</option><option value="exp">Express</option></select>
 <fieldset><legend>Payment</legend>
 <label><input type="radio" name="pay" value="card" checked> Card</label>
 <label><input type="radio" name="pay" value="paypal"> PayPal</label></fieldset>
@@ -33,7 +34,8 @@ FORM = """<h1>Order form</h1>
 <button type="submit" name="go" value="buy">Buy now</button>
 <button type="submit" name="go" value="save">Save for later</button>
 </form>
-<form method="get" action="/search"><label for="q">Search</label><input id="q" name="q"><button>Search</button></form>
+<form method="get" action="/search"><label for="q">Search</label><input id="q" name="q" minlength>
+<button>Search</button></form>
 """
 
 

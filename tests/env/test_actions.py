@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from domplay.env.actions import (ACTION_TYPES, Answer, Back, Click, Fill, Goto, Press, Scroll, Select, Stop,
-                                 describe_actions, format_action, parse_action)
+from domplay.env.actions import (
+    ACTION_TYPES,
+    Answer,
+    Back,
+    Click,
+    Fill,
+    Goto,
+    Press,
+    Scroll,
+    Select,
+    Stop,
+    describe_actions,
+    format_action,
+    parse_action,
+)
 from domplay.errors import ActionError
 
 
@@ -92,7 +105,7 @@ def test_docstrings_are_the_prompt_text(form, usage):
     text = describe_actions(form=form, help="full")
     lines = text.splitlines()
     assert len(lines) == len(ACTION_TYPES) + 1  # one per action, then how to name an element
-    for t, line in zip(ACTION_TYPES, lines):
+    for t, line in zip(ACTION_TYPES, lines[:-1], strict=True):
         assert line.startswith(f"{t.name}(")
     assert lines[0].startswith(usage) and "{target}" not in text
     assert ('click("Edit", 2)' in text) is (form == "name")

@@ -65,7 +65,8 @@ def inside(outside):
 <a id="blank" href="/echo?from=blank" target="_blank">New tab link</a>
 <button id="pop" onclick="window.open('{out}/popup')">Open popup</button>
 <button id="ws" onclick="try {{ new WebSocket('{out.replace('http', 'ws')}/ws') }} catch (e) {{}}">Open socket</button>
-<button id="frame" onclick="const f = document.createElement('iframe'); f.src = '{out}/frame'; document.body.append(f)">Add frame</button>
+<button id="frame" onclick="const f = document.createElement('iframe');
+  f.src = '{out}/frame'; document.body.append(f)">Add frame</button>
 <button id="fetch-out" onclick="fetch('{out}/fetch').catch(() => {{}})">Fetch outside</button>
 <p class="gone">Hidden by stylesheet</p>
 <form method="post" action="/echo">

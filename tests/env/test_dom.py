@@ -39,7 +39,7 @@ def test_fill_select_radio_checkbox_and_submit_with_submitter(env: DomEnv) -> No
         obs, *_ = env.step(action)
         assert obs.error is None, (action, obs.error)
     assert obs.element(ids(obs, "combobox", "Shipping")).value == "Express"
-    obs, reward, terminated, truncated, info = env.step(f'click({ids(obs, "button", "Save for later")})')
+    obs, *_ = env.step(f'click({ids(obs, "button", "Save for later")})')
     assert obs.error is None
     assert obs.url == f"{BASE}/done"  # 303 redirect followed
     assert "Orders: 1" in obs.text
@@ -65,6 +65,13 @@ def test_constraint_validation_blocks_like_a_browser(env: DomEnv) -> None:
     assert obs.error is None and obs.url.endswith("/done")
     order = env.snapshot().state["forms"]["orders"][0]
     assert order["go"] == "buy" and order["qty"] == "2" and "gift" not in order and "off" not in order
+
+
+def test_a_bare_minlength_sets_no_limit_like_a_browser(env: DomEnv) -> None:
+    obs, _ = env.reset()  # the search box has `minlength` without a value
+    obs, *_ = env.step(f'fill({ids(obs, "textbox", "Search")}, "a")')
+    obs, *_ = env.step(f'click({ids(obs, "button", "Search")})')
+    assert obs.error is None and obs.url == f"{BASE}/search?q=a"
 
 
 def test_get_form_links_back_and_fragment(env: DomEnv) -> None:
@@ -103,7 +110,7 @@ def test_allowlist_blocks_links_goto_and_redirects(env: DomEnv) -> None:
 ])
 def test_malformed_and_impossible_actions_become_errors(env: DomEnv, action: str, fragment: str) -> None:
     env.reset()
-    obs, reward, terminated, truncated, _ = env.step(action)
+    obs, reward, terminated, _, _ = env.step(action)
     assert fragment in obs.error and f"Error: {obs.error}" in obs.text
     assert not terminated and reward == 0.0
 
@@ -187,8 +194,9 @@ def test_in_process_sites_work_inside_a_running_event_loop(site: FormSite) -> No
 
 
 def test_read_only_fields_cannot_be_filled(site: FormSite) -> None:
-    from domplay.env.observation import extract_page, stamp_tree
     from selectolax.lexbor import LexborHTMLParser
+
+    from domplay.env.observation import extract_page, stamp_tree
 
     tree = LexborHTMLParser('<html><body><input id=a readonly value="x"><input id=b></body></html>')
     stamp_tree(tree)

@@ -17,7 +17,7 @@ def sites() -> SitesApp:
 
 
 def test_screenshots_need_the_browser_env():
-    with pytest.raises(ConfigError, match="env.kind: browser"):
+    with pytest.raises(ConfigError, match=r"env\.kind: browser"):
         EnvSettings(kind="dom", screenshots=True)
     with pytest.raises(ConfigError, match="screenshot_jpeg_quality=0"):
         EnvSettings(kind="browser", screenshots=True, screenshot_jpeg_quality=0)
@@ -50,5 +50,5 @@ def test_browser_settings_reach_the_env(sites):
 def test_a_run_config_with_screenshots_on_the_dom_env_is_refused():
     from domplay.config import load_config
 
-    with pytest.raises(ConfigError, match="env.screenshots: false"):
+    with pytest.raises(ConfigError, match=r"env\.screenshots: false"):
         load_config(overrides={"env": {"kind": "dom", "screenshots": True}})

@@ -147,7 +147,7 @@ def test_a_run_acting_by_id_must_show_ids():
     from domplay.config import load_config
     from domplay.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="env.observation.ids: all"):
+    with pytest.raises(ConfigError, match=r"env\.observation\.ids: all"):
         load_config(preset="quick", overrides={"policy": {"action_form": "id"}})
     config = load_config(preset="quick", overrides={"policy": {"action_form": "id"},
                                                     "env": {"observation": {"ids": "all"}}})

@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -93,5 +92,5 @@ class LocalServer:
 
 
 @pytest.fixture
-def local_server() -> Iterator[type[LocalServer]]:
-    yield LocalServer
+def local_server() -> type[LocalServer]:
+    return LocalServer

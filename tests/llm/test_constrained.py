@@ -91,7 +91,7 @@ def test_bad_constraints_fail_loudly():
         Constraint(targets=[(12, 2)])
     with pytest.raises(ConfigError, match="ordinal"):
         Constraint(targets=[("Edit", 0)])
-    with pytest.raises(ConfigError, match="only .* take targets"):
+    with pytest.raises(ConfigError, match=r"only .* take targets"):
         Constraint(targets=[1], action_targets={"scroll": [1]})
     with pytest.raises(ConfigError, match="scroll_directions"):
         Constraint(targets=[1], scroll_directions=["left"])

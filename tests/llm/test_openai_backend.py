@@ -46,7 +46,7 @@ def test_gives_up_after_max_retries(cassette):
 def test_400_is_not_retried(cassette):
     tape = cassette("error_400.json")
     model = OpenAIModel(OpenAIConfig(model="gpt-4o-mini", base_url=BASE, **FAST_RETRIES), transport=tape)
-    with pytest.raises(ModelError, match="400 after 1 attempt.*temperature"):
+    with pytest.raises(ModelError, match=r"400 after 1 attempt.*temperature"):
         model.generate([[{"role": "user", "content": "Say ok."}]], GenerationParams(temperature=5.0, max_new_tokens=4))
     assert len(tape.seen) == 1
 

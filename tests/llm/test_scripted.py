@@ -46,7 +46,7 @@ def test_constraints_must_match_prompts():
 def test_params_forbid_unknown_fields_and_bad_values():
     with pytest.raises(ValueError, match="extra"):
         GenerationParams(temprature=0.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
         GenerationParams(n=0)
 
 

@@ -86,9 +86,24 @@ def test_400_is_not_retried_and_model_errors_are_500(local_server):
         with pytest.raises(ModelError, match="400 after 1 attempt"):
             client.generate([[{"role": "robot", "content": "hi"}]], GenerationParams())
         assert app.state.stats.requests == 1
-        with pytest.raises(ModelError, match="500 after 2 attempt.*scripted failure"):
+        with pytest.raises(ModelError, match=r"500 after 2 attempt.*scripted failure"):
             _client(server, **{**FAST_RETRIES, "max_retries": 1}).generate(
                 [[{"role": "user", "content": "hi"}]], GenerationParams())
+
+
+class _DropsLastAnswer(ScriptedModel):
+    """Breaks the ChatModel contract: one completion list fewer than prompts."""
+
+    def generate(self, prompts, params, constraints=None):
+        return super().generate(prompts, params, constraints)[:-1]
+
+
+def test_a_model_answering_too_few_prompts_fails_the_request_instead_of_hanging(local_server):
+    app = create_app(_DropsLastAnswer(lambda prompt: "x"), ServeConfig())
+    with local_server(app) as server:
+        client = _client(server, **{**FAST_RETRIES, "max_retries": 0}, timeout_seconds=WAIT_SECONDS)
+        with pytest.raises(ModelError, match=r"500 after 1 attempt.*one per prompt"):
+            client.generate([[{"role": "user", "content": "hi"}]], GenerationParams())
 
 
 def test_unreachable_server_raises_after_retries():

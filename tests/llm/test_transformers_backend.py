@@ -73,7 +73,7 @@ def test_specs_resolve_local_directories(embedded_model, tmp_path):
     model = load_model(f"hf:{path}", constrained=False, batch_size=2)
     assert model.constrained is False and model.config.batch_size == 2
     assert load_model(path, name="plain-dir").name == "plain-dir"
-    with pytest.raises(ModelError, match="config.json missing"):
+    with pytest.raises(ModelError, match=r"config\.json missing"):
         load_model(f"hf:{tmp_path}")
 
 
@@ -84,7 +84,7 @@ def _agent_prompts() -> list[list[dict]]:
     pages = ['[1] link "Home"\n[2] button "Submit"', '[1] textbox "Search"\n[2] button "Go"\n[3] link "Cart"',
              '[1] heading "Orders"']
     intents = ["Click the Submit button.", "Search for lamps.", "Open the orders page."]
-    return [build_prompt(intent, page) for intent, page in zip(intents, pages)]
+    return [build_prompt(intent, page) for intent, page in zip(intents, pages, strict=True)]
 
 
 def test_shared_prefix_cache_gives_the_same_completions(embedded_model):

@@ -218,7 +218,7 @@ def test_old_config_keys_move_to_the_component_configs(tmp_path: Path) -> None:
     assert (config.policy.temperature, config.rollout.temperature, config.rollout.dtype) == (0.1, 0.9, "float32")
     assert (config.train.sft.finetune, config.train.dpo.finetune, config.train.sft.num_epochs) == ("lora", "lora", 3.0)
     assert (config.train.dpo.beta, config.train.sft.batch_size, config.train.dpo.batch_size) == (0.2, 2, 2)
-    with pytest.raises(ConfigError, match="keep only env.observation.max_tokens"):
+    with pytest.raises(ConfigError, match=r"keep only env\.observation\.max_tokens"):
         load_config(write_config(tmp_path, env={"obs_tokens": 320, "observation": {"max_tokens": 256}}))
     with pytest.raises(ConfigError, match=r"policy.max_new_tokens=4: .*greater than or equal to 8"):
         load_config(write_config(tmp_path, policy={"max_new_tokens": 4}))
@@ -278,7 +278,7 @@ def test_spin_and_online_dpo_rounds_train_on_their_own_pairs(tmp_path: Path, mon
     run.round(0)
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
         stage(run.ctx, 1)
-    (_, _, sft_base, _), (kind, pairs, start, kw) = seen
+    (_, _, sft_base, _), (_, pairs, start, kw) = seen
     sft_model = str(tmp_path / "run" / "round1" / "sft")
     assert sft_base == "random" and start == sft_model
     rows = pq.read_table(pairs).to_pylist()

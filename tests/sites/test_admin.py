@@ -19,12 +19,12 @@ def app() -> SitesApp:
     return SitesApp(seed=0, names=["admin"])
 
 
-@pytest.fixture()
+@pytest.fixture
 def site(app: SitesApp) -> AdminSite:
     return app.sites["admin"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app: SitesApp, site: AdminSite) -> TestClient:
     """A client logged in to a fresh namespace."""
     c = TestClient(app.asgi)

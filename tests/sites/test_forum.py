@@ -8,8 +8,7 @@ from selectolax.lexbor import LexborHTMLParser
 from starlette.testclient import TestClient
 
 from domplay.sites.app import SitesApp
-from domplay.sites.forum import ForumSite
-from domplay.sites.forum import rules
+from domplay.sites.forum import ForumSite, rules
 from domplay.sites.forum.data import BASE_DATETIME, generate_forum
 
 
@@ -18,12 +17,12 @@ def app() -> SitesApp:
     return SitesApp(seed=0, names=["forum"])
 
 
-@pytest.fixture()
+@pytest.fixture
 def site(app: SitesApp) -> ForumSite:
     return app.sites["forum"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app: SitesApp) -> TestClient:
     return TestClient(app.asgi)
 

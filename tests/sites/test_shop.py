@@ -11,8 +11,16 @@ from starlette.testclient import TestClient
 from domplay.sites.app import SitesApp
 from domplay.sites.base import NS_COOKIE
 from domplay.sites.shop import (
-    PAGE_SIZE, SearchQuery, ShopSite, format_price, generate_catalog, listing,
-    parse_price_cents, search_products, shipping_cost_cents, validate_checkout,
+    PAGE_SIZE,
+    SearchQuery,
+    ShopSite,
+    format_price,
+    generate_catalog,
+    listing,
+    parse_price_cents,
+    search_products,
+    shipping_cost_cents,
+    validate_checkout,
 )
 
 SEED = 0
@@ -34,7 +42,7 @@ def shop(sites: SitesApp) -> ShopSite:
     return sites.sites["shop"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(sites: SitesApp) -> TestClient:
     return TestClient(sites.asgi)
 

@@ -65,7 +65,7 @@ def phrasings_used(cls: type[Template], sites: SitesApp, site: str, monkeypatch)
 
 def mutated_index(reference: list[str], mutant: list[str]) -> int:
     """Index of the reference step a mutant changed or dropped."""
-    for i, (a, b) in enumerate(zip(reference, mutant)):
+    for i, (a, b) in enumerate(zip(reference, mutant, strict=False)):  # a mutant may drop steps
         if a != b:
             return i
     return min(len(reference), len(mutant))

@@ -10,9 +10,9 @@ from domplay.verify.checks import AnswerCheck, UrlCheck
 
 
 def task(**kw) -> Task:
-    base = dict(id="shop-1", intent="Add the blue shirt to the cart", site="shop", start_url="/shop/",
-                checks=[{"kind": "state", "path": "shop.cart", "op": "length_eq", "expected": 1}],
-                difficulty="easy")
+    base = {"id": "shop-1", "intent": "Add the blue shirt to the cart", "site": "shop", "start_url": "/shop/",
+                "checks": [{"kind": "state", "path": "shop.cart", "op": "length_eq", "expected": 1}],
+                "difficulty": "easy"}
     base.update(kw)
     return Task.model_validate(base)
 

@@ -129,7 +129,7 @@ def test_report_lists_every_unmapped_field(imported):
 
 
 def test_keep_partial_keeps_marked_tasks():
-    tasks, report = import_webarena([FIXTURES / "webarena_tasks.json"], URL_MAP, ImportOptions(keep_partial=True))
+    tasks, _ = import_webarena([FIXTURES / "webarena_tasks.json"], URL_MAP, ImportOptions(keep_partial=True))
     by_id = {t.id: t for t in tasks}
     assert "webarena:580" not in by_id  # nothing at all could be mapped
     assert "webarena:101" not in by_id  # a judge-only task has no rule check to keep
@@ -160,13 +160,15 @@ def test_parse_locator(locator, expected):
     assert parse_locator(locator) == expected
 
 
-@pytest.mark.parametrize("locator", [
-    "func:get_query_text(__page__, '.x')", "lambda:page.url", "document.querySelector('.a')",
-    "document.querySelectorAll('.a').outerText", "[...document.querySelectorAll('.a')].map(e => e.innerText)",
-    "document.querySelector('[[').outerText",
+@pytest.mark.parametrize(("locator", "why"), [
+    ("func:get_query_text(__page__, '.x')", "live site"), ("lambda:page.url", "live site"),
+    ("document.querySelector('.a')", "are supported"),
+    ("document.querySelectorAll('.a').outerText", "NodeList"),
+    ("[...document.querySelectorAll('.a')].map(e => e.innerText)", "are supported"),
+    ("document.querySelector('[[').outerText", "not CSS"),
 ])
-def test_unsupported_locators_say_why(locator):
-    with pytest.raises(ValueError):
+def test_unsupported_locators_say_why(locator, why):
+    with pytest.raises(ValueError, match=why):
         parse_locator(locator)
 
 
@@ -181,7 +183,7 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         import_webarena([], {"SHOPPING": "localhost:7770"})
     broken = tmp_path / "1.json"
     broken.write_text("{not json")
-    with pytest.raises(TaskFileError, match="1.json"):
+    with pytest.raises(TaskFileError, match=r"1\.json"):
         import_webarena([broken], URL_MAP)
     with pytest.raises(TaskFileError, match="no such"):
         import_webarena([tmp_path / "missing.json"], URL_MAP)

@@ -45,7 +45,7 @@ def test_bad_finetune_does_not_also_report_a_missing_learning_rate():
 
 
 def test_sft_config_has_no_beta_and_configs_are_frozen():
-    with pytest.raises(ConfigError, match="beta=0.1: Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match=r"beta=0\.1: Extra inputs are not permitted"):
         SFTTrainConfig(beta=0.1)
     with pytest.raises(ValidationError):
         LoraSettings().r = 4

@@ -38,7 +38,7 @@ def test_git_revision_is_a_sha_or_unknown():
 def test_model_paths(tmp_path, embedded_dir):
     assert resolve_model_path("embedded") == embedded_dir
     assert resolve_model_path(f"hf:{embedded_dir}") == embedded_dir
-    with pytest.raises(ModelError, match="config.json missing"):
+    with pytest.raises(ModelError, match=r"config\.json missing"):
         resolve_model_path(tmp_path)
 
 

@@ -34,8 +34,8 @@ CART_LINK = target("link", "Cart (1)", "a", "2", href="/shop/cart")
 
 
 def make_snapshot(**kw) -> Snapshot:
-    base = dict(url="http://127.0.0.1:8000/shop/?page=1", html=PRODUCT_PAGE, answer=None, actions=(),
-                state={})
+    base = {"url": "http://127.0.0.1:8000/shop/?page=1", "html": PRODUCT_PAGE, "answer": None, "actions": (),
+                "state": {}}
     base.update(kw)
     return Snapshot(**base)
 

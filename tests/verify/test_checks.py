@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from pydantic import ValidationError
 
@@ -190,7 +192,7 @@ def test_structure_identical_is_one_and_monotone_in_edits():
     snaps = [make_snapshot(html=f"<html><body>{v}</body></html>") for v in variants]
     scores = [run({"kind": "structure", "css": "ul", "expected_html": EXPECTED_LIST}, s).score for s in snaps]
     assert scores[0] == 1.0
-    assert all(a > b for a, b in zip(scores[:-1], scores[1:], strict=True)), scores
+    assert all(a > b for a, b in itertools.pairwise(scores)), scores
     assert 0.0 < scores[-1] < 0.2
 
 
@@ -241,7 +243,7 @@ def test_state_path_missing_and_syntax_errors():
     assert not r.found and "'shop.order' not found" in r.missing and "orders" in r.missing
     assert not resolve(STATE, "shop.orders.5").found
     for bad in ("", "shop..orders", "shop.orders[status]", "a[b=c"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="state path"):
             parse_path(bad)
 
 

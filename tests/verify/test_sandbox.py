@@ -171,8 +171,8 @@ def test_recursion_bomb(sandbox):
 @pytest.mark.parametrize("code", [
     "def check(snapshot):\n    while True:\n        pass\n",
     # swallowing exceptions does not help: the CPU limit is not an Exception
-    "def check(snapshot):\n    while True:\n        try:\n            sum(range(10**6))\n        except Exception:\n"
-    "            pass\n",
+    "def check(snapshot):\n    while True:\n        try:\n            sum(range(10**6))\n"
+    "        except Exception:\n            pass\n",
     "x = 0\nwhile True:\n    x += 1\ndef check(snapshot):\n    return True\n",
 ])
 def test_infinite_loops_hit_the_cpu_limit(sandbox, code):

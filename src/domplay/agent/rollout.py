@@ -129,7 +129,8 @@ class RolloutEngine:
         self.policy = policy
         self.env_factory = env_factory
         self.config = config
-        self.policy_name = policy_name or getattr(policy, "name", None) or getattr(policy.model, "name", "model")
+        self.policy_name: str = (policy_name or getattr(policy, "name", None) or getattr(policy.model, "name", None)
+                                 or "model")
         self.env_kind = env_kind
         self.demos = demos
         self.planner = planner
@@ -175,7 +176,7 @@ class RolloutEngine:
                 self._plan([live for _, live in active], round)
             queries = [self._query(live, round) for _, live in active]
             decisions = self.policy.act(queries)
-            for (i, live), query, decision in zip(active, queries, decisions, strict=True):
+            for (i, live), decision in zip(active, decisions, strict=True):
                 ended = self._advance(live, decision, round)
                 if ended is not None:
                     finish(ended)

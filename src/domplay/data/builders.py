@@ -47,15 +47,18 @@ def build_sft(episodes: Sequence[Episode], tasks: Mapping[str, Task],
             continue
         if ep.policy == config.reference_policy and not config.include_reference:
             continue
-        if ep.verdict.score < config.min_score:
+        verdict = ep.verdict
+        if verdict is None:  # outcome() says success only with a verdict
+            continue
+        if verdict.score < config.min_score:
             below += 1
             continue
         for step in ep.steps:
-            if usable(step):
+            if usable(step) and step.action is not None:  # usable() implies an action; this narrows it
                 text = step.action if config.completion_text == "action" else step.completion
                 candidates.append(SftExample(prompt=step.prompt, completion=text, source=Source.of(task, ep),
                                              episode_id=ep.id, policy=ep.policy, step_index=step.index,
-                                             state_key=step.state_key, score=ep.verdict.score))
+                                             state_key=step.state_key, score=verdict.score))
     unique, duplicates = dedupe(candidates, _sft_order, lambda e: (e.state_key, e.completion))
     kept, dropped = capped(unique, _sft_order,
                            [(lambda e: e.source.task_id, config.max_examples_per_task),

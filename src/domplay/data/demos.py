@@ -128,15 +128,15 @@ def build_demos(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: 
     limit = config.max_observation_chars
     candidates: list[DemoStep] = []
     for ep in episodes:
-        task = task_of(ep, tasks)
-        if outcome(ep) != "success" or is_heldout(task) or ep.verdict.score < config.min_score:
+        task, verdict = task_of(ep, tasks), ep.verdict
+        if outcome(ep) != "success" or verdict is None or is_heldout(task) or verdict.score < config.min_score:
             continue
         for step in ep.steps:
             if usable(step):
                 obs = step.observation if limit is None else step.observation[:limit]
                 candidates.append(DemoStep(task_id=task.id, template=task.provenance.template, intent=task.intent,
                                        observation=obs, action=step.action, episode_id=ep.id,
-                                       step_index=step.index, score=ep.verdict.score))
+                                       step_index=step.index, score=verdict.score))
 
     def order(d: DemoStep) -> tuple:
         return (d.task_id, d.episode_id, d.step_index)

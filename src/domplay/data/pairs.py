@@ -205,7 +205,7 @@ def spin_pairs(examples: Sequence[SftExample], generate: Generate, policy: str,
         if len(texts) != len(batch):
             raise ModelError(f"generate returned {len(texts)} completions for {len(batch)} prompts; "
                               f"it must return one per prompt")
-        for ex, text in zip(batch, texts):
+        for ex, text in zip(batch, texts, strict=True):
             if _canonical(text) == _canonical(ex.completion):
                 agreements += 1
                 continue

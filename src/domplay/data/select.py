@@ -32,7 +32,7 @@ def capped(items: Sequence[T], order: Callable[[T], tuple], caps: Sequence[Group
     for item in ranked:
         keys = [key(item) for key, _ in caps]
         if any(k is not None and cap is not None and counts[i][k] >= cap
-               for i, (k, (_, cap)) in enumerate(zip(keys, caps))):
+               for i, (k, (_, cap)) in enumerate(zip(keys, caps, strict=True))):
             continue
         for i, k in enumerate(keys):
             if k is not None:

@@ -82,7 +82,8 @@ class CheckpointRecord:
     path: str
     config: dict[str, Any]
     git_revision: str | None
-    metrics: dict[str, float]
+    metrics: dict[str, Any]
+    """Numbers of the training run (rows, final_loss, seconds, ...) and its logged `losses` list."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import ast
 import functools
 import json
 from dataclasses import MISSING, dataclass, field, fields
-from typing import ClassVar, Literal, Union, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 
 from domplay.errors import ActionError, ConfigError
 
@@ -119,12 +119,12 @@ class Stop:
     name: ClassVar[str] = "stop"
 
 
-Action = Union[Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop]
-ACTION_TYPES: tuple[type, ...] = (Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop)
+Action = Click | Fill | Select | Press | Scroll | Goto | Back | Answer | Stop
+ACTION_TYPES: tuple[type[Action], ...] = (Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop)
 ELEMENT_ACTIONS = (Click, Fill, Select, Press)
 """The actions that act on an element (they have a `target`)."""
-ElementAction = Union[Click, Fill, Select, Press]
-BY_NAME: dict[str, type] = {t.name: t for t in ACTION_TYPES}
+ElementAction = Click | Fill | Select | Press
+BY_NAME: dict[str, type[Action]] = {t.name: t for t in ACTION_TYPES}
 ALIASES: dict[str, str] = {
     "select_option": "select",
     "go_back": "back",
@@ -178,7 +178,7 @@ def params(cls: type) -> tuple[Param, ...]:
     return tuple(rest[:1] + nth + rest[1:]) if nth else tuple(out)
 
 
-def describe_actions(types: tuple[type, ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM,
+def describe_actions(types: tuple[type[Action], ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM,
                      help: ActionHelp = DEFAULT_ACTION_HELP) -> str:
     """The action list for prompts from the primitives' docstrings, in action form `form`, then how
     to name an element: one line per primitive (`help="full"`), or only the calls (`"brief"`)."""
@@ -203,7 +203,8 @@ def format_target(target: Target, nth: int | None = None) -> str:
 def format_action(action: Action) -> str:
     """The canonical string of `action`; `parse_action(format_action(a)) == a`."""
     args = []
-    for p in params(type(action)):
+    cls: type = type(action)  # plain `type`: mypy does not see that a dataclass's class object is hashable
+    for p in params(cls):
         value = getattr(action, p.name)
         if not (p.optional and value is None):
             args.append(_literal_text(value))
@@ -238,17 +239,19 @@ def parse_action(text: str) -> Action:
     if cls is None:
         raise ActionError(f"unknown action {node.func.id!r}; known actions: {', '.join(BY_NAME)}")
     values = [_literal(a, src) for a in node.args]
-    if node.func.id == "scroll" and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
-        values = ["down" if values[1] > 0 or (values[1] == 0 and values[0] > 0) else "up"]  # BrowserGym's scroll(dx, dy)
+    if node.func.id == "scroll" and len(values) == 2:  # BrowserGym's scroll(dx, dy)
+        dx, dy = values
+        if isinstance(dx, (int, float)) and isinstance(dy, (int, float)):
+            values = ["down" if dy > 0 or (dy == 0 and dx > 0) else "up"]
     if any(k.arg is None for k in node.keywords):
         raise ActionError(f"**kwargs are not allowed in actions: {_short(src)}")
-    kwargs = [(k.arg, _literal(k.value, src)) for k in node.keywords]
-    signature = params(cls)
+    kwargs = [(k.arg, _literal(k.value, src)) for k in node.keywords if k.arg is not None]  # None: raised above
+    signature = params(cast(type, cls))  # see format_action
     required = [p for p in signature if not p.optional]
     positional = signature if len(values) > len(required) else required
     if len(values) > len(signature):
         raise ActionError(f"{fname}() takes at most {len(signature)} argument(s), got {len(values)}: {_short(src)}")
-    bound = {p.name: v for p, v in zip(positional, values)}
+    bound = {p.name: v for p, v in zip(positional, values, strict=False)}  # optional parameters may be left out
     names = {p.name for p in signature}
     for key, value in kwargs:
         key = _KEYWORDS.get(key, key)
@@ -260,7 +263,7 @@ def parse_action(text: str) -> Action:
     missing = [p.name for p in required if p.name not in bound]
     if missing:
         raise ActionError(f"{fname}() is missing {', '.join(missing)}; usage: {_usage(cls)}")
-    coerced = {p.name: _coerce(fname, p.kind, p.name, bound[p.name]) for p in signature if p.name in bound}
+    coerced: dict[str, Any] = {p.name: _coerce(fname, p.kind, p.name, bound[p.name]) for p in signature if p.name in bound}
     if coerced.get("nth") is not None and isinstance(coerced["target"], int):
         raise ActionError(f'{fname}(): an ordinal goes with a name ("Edit", 2), not with an id: '
                           f"[{coerced['target']}] names one element already")

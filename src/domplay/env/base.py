@@ -68,7 +68,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
     the final step when the task's checks pass, else 0.0; `info["verdict"]` carries the Verdict.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium.Env declares it a plain attribute
     supports_js: bool = False
 
     def __init__(self, config: EnvConfig = EnvConfig(), render_mode: str | None = None):
@@ -269,8 +269,8 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         elif isinstance(action, A.Goto):
             url = self.resolve_url(action.url)
             if not self.allowed(url):
-                raise ActionError(f"{action.url!r} is outside the allowed sites; stay on "
-                                  f"{', '.join(sorted(self.config.allowed_origins) or [origin_of(self.config.base_url)])}")
+                allowed = sorted(self.config.allowed_origins) or [origin_of(self.config.base_url)]
+                raise ActionError(f"{action.url!r} is outside the allowed sites; stay on {', '.join(allowed)}")
             self._goto(url)
         elif isinstance(action, A.Back):
             self._back()

@@ -17,6 +17,7 @@ attempt to leave it becomes an error in the next observation.
 
 from __future__ import annotations
 
+import contextlib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -315,10 +316,8 @@ class BrowserEnv(WebEnv):
             except PlaywrightError as exc:  # the document was replaced while we read it
                 if attempt + 1 == OBSERVE_ATTEMPTS:
                     raise BrowserError(f"cannot read the page at {self.page.url}: {_first_line(exc)}") from None
-                try:
+                with contextlib.suppress(PlaywrightError):  # the next attempt reports it
                     self.page.wait_for_load_state("domcontentloaded")
-                except PlaywrightError:
-                    pass  # the next attempt reports it
         self._blocked_popups += out["popups"]
         return LexborHTMLParser(out["html"]), out["url"]
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from domplay.errors import BrowserError
 from domplay.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: Playwright is needed only by the browser env
+    from playwright.sync_api import Browser, Playwright
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 DEFAULT_ARGS: tuple[str, ...] = (
@@ -49,8 +53,8 @@ class BrowserPool:
     """A lazily launched Chromium; `new_context()` hands out isolated contexts."""
 
     config: BrowserConfig = field(default_factory=BrowserConfig)
-    _playwright: object | None = field(default=None, init=False, repr=False)
-    _browser: object | None = field(default=None, init=False, repr=False)
+    _playwright: Playwright | None = field(default=None, init=False, repr=False)
+    _browser: Browser | None = field(default=None, init=False, repr=False)
     _thread: int | None = field(default=None, init=False, repr=False)
 
     @property
@@ -127,6 +131,6 @@ def shared_pool(config: BrowserConfig | None = None) -> BrowserPool:
     key = (threading.get_ident(), config)
     with _SHARED_LOCK:
         pool = _SHARED.get(key)
-        if pool is None or not pool.running and pool._thread is not None:
+        if pool is None or (not pool.running and pool._thread is not None):
             pool = _SHARED[key] = BrowserPool(config)
         return pool

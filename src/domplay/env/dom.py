@@ -10,6 +10,7 @@ cookies persist for the episode. Pages that need JavaScript are refused with a c
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, Protocol
 from urllib.parse import urldefrag, urljoin
@@ -32,7 +33,8 @@ _FIELD_TAGS = ("input", "select", "textarea", "button")
 class InProcessSites(Protocol):
     """Sites DomEnv can call without a socket: `SitesApp`, or any ASGI app with state."""
 
-    asgi: Any
+    @property
+    def asgi(self) -> Any: ...
 
     def state_json(self, ns: str) -> dict[str, Any]: ...
 
@@ -269,6 +271,8 @@ class DomEnv(WebEnv):
         if not name:
             return [node]
         scope = self._form_of(node) or self._doc.body
+        if scope is None:
+            return [node]
         return [r for r in scope.css('input[type="radio"]') if r.attributes.get("name") == name]
 
     def _labelled_control(self, label: LexborNode) -> LexborNode | None:
@@ -293,11 +297,12 @@ class DomEnv(WebEnv):
                 raise ActionError(f"the form was not sent: {problem}")
         data = _serialize(form, submitter)
         attrs = form.attributes
-        action = (submitter.attributes.get("formaction") if submitter is not None else None) or attrs.get("action") or self._url
-        method = ((submitter.attributes.get("formmethod") if submitter is not None else None) or attrs.get("method") or "get").upper()
+        overrides = submitter.attributes if submitter is not None else {}
+        action = overrides.get("formaction") or attrs.get("action") or self._url
+        method = (overrides.get("formmethod") or attrs.get("method") or "get").upper()
         url = urljoin(self._url, action)
         if method == "GET":
-            query = str(httpx.QueryParams(data))
+            query = str(httpx.QueryParams(tuple(data)))
             url = urldefrag(url)[0].split("?", 1)[0] + ("?" + query if query else "")
             self._navigate("GET", url)
         else:
@@ -332,7 +337,7 @@ def _set_flag(node: LexborNode, name: str, on: bool) -> None:
 
 
 def _controls(form: LexborNode) -> list[LexborNode]:
-    return [n for n in form.css("input, select, textarea, button")]
+    return list(form.css("input, select, textarea, button"))
 
 
 def _default_button(form: LexborNode) -> LexborNode | None:
@@ -369,7 +374,8 @@ def _serialize(form: LexborNode, submitter: LexborNode | None) -> list[tuple[str
             continue
         if itype in ("checkbox", "radio"):
             if "checked" in attrs:
-                data.append((name, attrs.get("value") if attrs.get("value") is not None else "on"))
+                value = attrs.get("value")
+                data.append((name, value if value is not None else "on"))
         elif tag == "select":
             for opt in node.css("option"):
                 if "selected" in opt.attributes and "disabled" not in opt.attributes:
@@ -411,7 +417,7 @@ def _first_invalid(form: LexborNode, radio_group) -> str | None:
             continue
         if node.tag == "select":
             value = next((_option_value(o) for o in node.css("option") if "selected" in o.attributes),
-                         _option_value(node.css_first("option")) if node.css_first("option") else "")
+                         _option_value(first) if (first := node.css_first("option")) else "")
         elif itype in ("checkbox", "radio"):
             value = "on" if "checked" in attrs else ""
             if itype == "radio" and "required" in attrs:
@@ -433,18 +439,19 @@ def _first_invalid(form: LexborNode, radio_group) -> str | None:
                     return f"field {label!r} does not match the requested format"
             except re.error:
                 pass
-        if attrs.get("minlength", "").isdigit() and len(value) < int(attrs["minlength"]):
-            return f"field {label!r} needs at least {attrs['minlength']} characters"
+        minlength = attrs.get("minlength") or ""  # None for a bare `minlength` attribute
+        if minlength.isdigit() and len(value) < int(minlength):
+            return f"field {label!r} needs at least {minlength} characters"
         if itype == "number":
             try:
                 number = float(value)
             except ValueError:
                 return f"field {label!r} needs a number, got {value!r}"
-            for bound, ok in (("min", lambda b: number >= b), ("max", lambda b: number <= b)):
+            for bound, ok in (("min", operator.ge), ("max", operator.le)):
                 raw = attrs.get(bound)
                 if raw:
                     try:
-                        if not ok(float(raw)):
+                        if not ok(number, float(raw)):
                             return f"field {label!r} must be {'at least' if bound == 'min' else 'at most'} {raw}"
                     except ValueError:
                         pass
@@ -452,4 +459,4 @@ def _first_invalid(form: LexborNode, radio_group) -> str | None:
 
 
 def _form_body(data: list[tuple[str, str]]) -> str:
-    return str(httpx.QueryParams(data))
+    return str(httpx.QueryParams(tuple(data)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,9 @@ from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError
 from domplay.settings import Settings
 from domplay.sites.app import SitesApp
+
+if TYPE_CHECKING:  # imported where used: only the browser env serves sites over a socket
+    from domplay.sites.server import SiteServer
 
 EnvKind = Literal["dom", "browser"]
 
@@ -50,7 +53,7 @@ class EnvFactory(AbstractContextManager):
     def __init__(self, settings: EnvSettings, sites: SitesApp):
         self.settings = settings
         self.sites = sites
-        self._server = None
+        self._server: SiteServer | None = None
 
     def __enter__(self) -> Callable[[], WebEnv]:
         if self.settings.kind == "browser":

@@ -108,6 +108,7 @@ class MiniWoBEnv(BrowserEnv):
         self._refresh()
         from domplay.env.render import render
 
+        assert self._page is not None  # set by _refresh
         self._obs = render(self._page, config=self.config.observation)
         return self._obs, self._info()
 

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -216,7 +216,7 @@ def _walk_one(child: LexborNode, place: Place, walk: _Walk) -> None:
     attrs = child.attributes  # selectolax builds a new dict per access: read it once
     if _hidden(attrs):
         return
-    tag, stamp = child.tag, _stamp(attrs)
+    tag, stamp = child.tag or "", _stamp(attrs)  # elements always have a tag; only the stub allows None
     here = (*place, (child.mem_id, tag))
     out = walk.out
     el = _interactive(child, tag, attrs, walk.labels, walk.tree, len(out) + 1)
@@ -260,6 +260,16 @@ def _flush(run: list[str], role: str, stamp: int, tag: str, place: Place, walk: 
             walk.add(Element(id=len(walk.out) + 1, stamp=stamp, role=role, name=text, tag=tag), place)
 
 
+class _Common(TypedDict):
+    """The fields every interactive Element shares."""
+
+    id: int
+    stamp: int
+    tag: str
+    disabled: bool
+    readonly: bool
+
+
 def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str],
                  tree: LexborHTMLParser, next_id: int) -> Element | None:
     if tag not in _MAYBE_INTERACTIVE and "role" not in attrs and "contenteditable" not in attrs:
@@ -267,7 +277,7 @@ def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str]
     disabled = "disabled" in attrs
     readonly = "readonly" in attrs and tag in ("input", "textarea")
     role = (attrs.get("role") or "").strip()
-    common = dict(id=next_id, stamp=_stamp(attrs), tag=tag, disabled=disabled, readonly=readonly)
+    common = _Common(id=next_id, stamp=_stamp(attrs), tag=tag, disabled=disabled, readonly=readonly)
     if tag == "a" and attrs.get("href") is not None:
         return Element(role="link", name=_name(node, labels, tree), href=attrs.get("href"), **common)
     if tag == "button" or tag == "summary":
@@ -277,7 +287,8 @@ def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str]
         if itype == "hidden":
             return None
         if itype in BUTTON_INPUT_TYPES:
-            name = _name(node, labels, tree) or attrs.get("value") or {"submit": "Submit", "reset": "Reset"}.get(itype, itype)
+            default = {"submit": "Submit", "reset": "Reset"}.get(itype, itype)
+            name = _name(node, labels, tree) or attrs.get("value") or default
             return Element(role="button", name=name, input_type=itype, **common)
         if itype in ("checkbox", "radio"):
             return Element(role=itype, name=_name(node, labels, tree), checked="checked" in attrs,
@@ -292,9 +303,10 @@ def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str]
             value = node.text(deep=True)
         return Element(role="textbox", name=_name(node, labels, tree), value=value, input_type="textarea", **common)
     if tag == "select":
-        options = [o for o in node.css("option")]
+        options = list(node.css("option"))
         texts = tuple(_collapse(o.text()) for o in options)
-        selected = next((t for o, t in zip(options, texts) if "selected" in o.attributes), texts[0] if texts else "")
+        first = texts[0] if texts else ""
+        selected = next((t for o, t in zip(options, texts, strict=True) if "selected" in o.attributes), first)
         return Element(role="combobox", name=_name(node, labels, tree), value=selected, options=texts, **common)
     if role in ROLE_BY_ATTR:
         checked = None
@@ -311,8 +323,9 @@ def _name(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser) -> s
     attrs = node.attributes
     if attrs.get("aria-label"):
         return _collapse(attrs["aria-label"])
-    if attrs.get("aria-labelledby"):
-        parts = [tree.css_first(f"#{i}") for i in attrs["aria-labelledby"].split() if _css_ident(i)]
+    labelledby = attrs.get("aria-labelledby")
+    if labelledby:
+        parts = [tree.css_first(f"#{i}") for i in labelledby.split() if _css_ident(i)]
         text = " ".join(_collapse(p.text()) for p in parts if p is not None)
         if text:
             return text
@@ -338,8 +351,8 @@ def _name(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser) -> s
 
 
 def _label_texts(tree: LexborHTMLParser) -> dict[str, str]:
-    return {lab.attributes["for"]: _collapse(lab.text()) for lab in tree.css("label[for]")
-            if lab.attributes.get("for")}
+    return {target: _collapse(lab.text()) for lab in tree.css("label[for]")
+            if (target := lab.attributes.get("for"))}
 
 
 def _labels_control(label: LexborNode) -> bool:

@@ -50,7 +50,7 @@ class ActionSpace(gym.Space[str]):
         return False
 
     def contains(self, x: Any) -> bool:
-        return isinstance(x, str) or isinstance(x, ACTION_TYPES)
+        return isinstance(x, (str, *ACTION_TYPES))
 
     def sample(self, mask: Any = None, probability: Any = None) -> str:
         from domplay.env import actions as A
@@ -58,7 +58,8 @@ class ActionSpace(gym.Space[str]):
         rng = self.np_random
         i = int(rng.integers(1, self.max_id + 1))
         kind = int(rng.integers(0, 5))
-        action = [A.Click(i), A.Fill(i, "test"), A.Scroll("down"), A.Press(i, "Enter"), A.Back()][kind]
+        choices: list[A.Action] = [A.Click(i), A.Fill(i, "test"), A.Scroll("down"), A.Press(i, "Enter"), A.Back()]
+        action = choices[kind]
         return format_action(action)
 
     def __eq__(self, other: object) -> bool:

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from domplay.env import actions as A
 from domplay.errors import ConfigError
@@ -347,7 +347,7 @@ class ActionLogitsProcessor:
                 continue
             allowed = self._allowed(grammar, state, top[row], forced)
             masked[row, allowed] = scores[row, allowed]
-        return masked
+        return cast("torch.FloatTensor", masked)  # transformers' LogitsProcessor signature
 
     def complete_rows(self, generated: list[list[int]]) -> list[bool]:
         """After generation: whether each row's text is a complete action (its last token,

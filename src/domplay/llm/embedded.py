@@ -65,7 +65,8 @@ def _convert(gguf: Path, out: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
-    model.hf_quantizer.remove_quantization_config(model)  # weights are de-quantized float32 now
+    # weights are de-quantized float32 now; nn.Module.__getattr__ types hf_quantizer as Tensor | Module
+    model.hf_quantizer.remove_quantization_config(model)  # type: ignore[union-attr, operator]
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
 

@@ -26,7 +26,7 @@ def load_model(spec: str = DEFAULT_SPEC, *, dtype: str | None = None, batch_size
     batch); other backends have neither and ignore them, so a run can pass them whatever its
     model is. None keeps the backend's default.
     """
-    local = {k: v for k, v in (("dtype", dtype), ("batch_size", batch_size)) if v is not None}
+    local: dict[str, Any] = {k: v for k, v in (("dtype", dtype), ("batch_size", batch_size)) if v is not None}
     if spec == "embedded":
         from domplay.llm.embedded import load_embedded
 

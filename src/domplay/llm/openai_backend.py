@@ -54,7 +54,7 @@ class OpenAIModel:
                  constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
         check_constraints(prompts, constraints)
         cons = list(constraints) if constraints is not None else [None] * len(prompts)
-        bodies = [self._body(p, params, c) for p, c in zip(prompts, cons)]
+        bodies = [self._body(p, params, c) for p, c in zip(prompts, cons, strict=True)]
         if len(bodies) == 1:
             return [self._complete(bodies[0], params)]
         with ThreadPoolExecutor(max_workers=min(self.config.concurrent_requests, len(bodies))) as pool:
@@ -93,7 +93,7 @@ class OpenAIModel:
                              f"the server may not support n > 1")
         completion_tokens = int(usage.get("completion_tokens", 0))
         out = []
-        for text, reason in zip(texts, reasons):
+        for text, reason in zip(texts, reasons, strict=True):
             text, _ = truncate_at_stop(text, params.stop)
             out.append(Completion(text=text, prompt_tokens=int(usage.get("prompt_tokens", 0)),
                                   completion_tokens=completion_tokens // max(1, len(texts)),

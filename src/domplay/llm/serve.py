@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from domplay.errors import DomplayError
+from domplay.errors import DomplayError, ModelError
 from domplay.llm.base import ChatModel, Completion, GenerationParams
 from domplay.llm.constrained import Constraint
 
@@ -112,11 +112,14 @@ class _Batcher:
         try:
             results = self.model.generate([j.messages for j in jobs], params,
                                           constraints if any(c is not None for c in constraints) else None)
-        except Exception as exc:  # handed to each waiting request, which answers 500
+            if len(results) != len(jobs):  # a request left without an answer would wait forever
+                raise ModelError(f"{self.model.name} returned {len(results)} completion lists for "
+                                 f"{len(jobs)} prompts; generate must return one per prompt")
+        except Exception as exc:  # noqa: BLE001 - handed to each waiting request, which answers 500
             for job in jobs:
                 job.future.set_exception(exc)
             return
-        for job, completions in zip(jobs, results):
+        for job, completions in zip(jobs, results, strict=True):
             job.future.set_result(completions)
 
 
@@ -148,7 +151,7 @@ def create_app(model: ChatModel, config: ServeConfig | None = None) -> Starlette
         try:
             batcher[0].jobs.put(job)
             completions: list[Completion] = await asyncio.wrap_future(job.future)
-        except Exception as exc:  # the model failed: report it, keep serving
+        except Exception as exc:  # noqa: BLE001 - the model failed: report it, keep serving
             return _error(500, f"model {model.name!r} failed: {exc!r}", "server_error")
         finally:
             with lock:

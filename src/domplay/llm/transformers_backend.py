@@ -7,12 +7,11 @@ the model directory must exist locally.
 from __future__ import annotations
 
 import math
-
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -79,7 +78,7 @@ class TransformersModel:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # type: ignore[arg-type]  # transformers' .to stub takes no str device
         params = sum(p.numel() for p in self.model.parameters())
         self.constrained = config.constrained if config.constrained is not None else params < SMALL_MODEL_PARAMS
         self._tokens: TokenTexts | None = None
@@ -114,7 +113,7 @@ class TransformersModel:
                     count = min(per_call, samples - first)
                     row_seeds = [_row_seed(seed, first + j) for seed in chunk_seeds for j in range(count)]
                 done = self._generate_batch(chunk, params, min(per_call, samples - first), chunk_cons, row_seeds)
-                for group, more in zip(groups, done):
+                for group, more in zip(groups, done, strict=True):
                     group.extend(more)
             for i, group in zip(batch, groups, strict=True):
                 results[i] = group * (params.n // samples)
@@ -180,13 +179,13 @@ class TransformersModel:
         if not (self.config.prefix_cache and self._stackable) or self.config.prefix_cache_tokens < MIN_PREFIX_TOKENS:
             return plain()
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        prefixes = [self._prefix_of(p, row) for p, row in zip(prompts, ids)]
+        prefixes = [self._prefix_of(p, row) for p, row in zip(prompts, ids, strict=True)]
         if not any(prefixes):
             return plain()
         layers = {prefix: self._prefix_layers(prefix) for prefix in set(prefixes) if prefix}
         if any(v is None for v in layers.values()):
             return plain()  # a cache layout this method cannot stack (e.g. sliding-window layers)
-        rows = [(prefix, row[len(prefix):]) for prefix, row in zip(prefixes, ids) for _ in range(samples)]
+        rows = [(prefix, row[len(prefix):]) for prefix, row in zip(prefixes, ids, strict=True) for _ in range(samples)]
         width = max(len(prefix) for prefix, _ in rows)
         rest = max(len(tail) for _, tail in rows)
         pad = self.tokenizer.pad_token_id
@@ -255,7 +254,7 @@ class TransformersModel:
         eos_ids = self._eos_ids()
         end = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
         used = tokens if end is None else tokens[: end + 1]
-        text = self.tokenizer.decode(used, skip_special_tokens=True)
+        text = cast(str, self.tokenizer.decode(used, skip_special_tokens=True))  # one sequence: one string
         text, stopped = truncate_at_stop(text, params.stop)
         finished = end is not None or stopped or action_complete or len(used) < params.max_new_tokens
         return Completion(text=text, prompt_tokens=int(prompt_tokens), completion_tokens=len(used),
@@ -265,7 +264,7 @@ class TransformersModel:
         if self.tokenizer.chat_template is None:
             raise ModelError(f"the tokenizer of {self.name!r} has no chat template; use an instruct/chat "
                              f"model or add chat_template.jinja to its directory")
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return cast(str, self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     def _eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id

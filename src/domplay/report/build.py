@@ -21,11 +21,11 @@ from markupsafe import Markup
 
 from domplay.data.records import PAIR_KINDS
 from domplay.data.store import RunStore
-from domplay.rundir import STAGES, STAGES_ROUND0
 from domplay.report import charts
 from domplay.report.charts import Series
 from domplay.report.collect import RoundRecord, RunData, check_run_dir, collect
 from domplay.report.viewer import ViewerConfig, select_episodes
+from domplay.rundir import STAGES, STAGES_ROUND0
 from domplay.tasks.model import Difficulty
 
 REPORT_FILE = "report.html"
@@ -141,16 +141,24 @@ _DIFFICULTY = {d: i for i, d in enumerate(get_args(Difficulty))}
 
 
 def _rate_series(name: str, rounds: Sequence[RoundRecord], axis: str | None, key: str | None) -> Series:
+    """Success rate per evaluated round: overall (axis None) or of one `key` along `axis`."""
     points = []
     for r in rounds:
-        value = r.eval.success_rate if axis is None else r.eval.by.get(axis, {}).get(key)
+        if r.eval is None:
+            continue
+        value: float | None
+        if axis is None:
+            value = r.eval.success_rate
+        else:
+            value = r.eval.by.get(axis, {}).get(key) if key is not None else None
         if value is not None:
             points.append((float(r.round), float(value)))
     return Series(name, points=tuple(points))
 
 
 def _axis_series(rounds: Sequence[RoundRecord], axis: str) -> list[Series]:
-    keys = sorted({k for r in rounds for k in r.eval.by.get(axis, {})}, key=lambda k: (_DIFFICULTY.get(k, 0), k))
+    keys = sorted({k for r in rounds if r.eval is not None for k in r.eval.by.get(axis, {})},
+                  key=lambda k: (_DIFFICULTY.get(k, 0), k))
     return [_rate_series(k, rounds, axis, k) for k in keys]
 
 
@@ -174,12 +182,12 @@ def summary_table(data: RunData) -> Table:
 
 
 def yield_table(rounds: Sequence[RoundRecord]) -> Table:
-    with_yield = [r for r in rounds if r.yield_row]
+    with_yield = [(r.round, r.yield_row) for r in rounds if r.yield_row]
     known = {k for k, _ in YIELD_COLUMNS} | {"round"}
-    extra = sorted({k for r in with_yield for k in r.yield_row if k not in known})
+    extra = sorted({k for _, row in with_yield for k in row if k not in known})
     columns = [*YIELD_COLUMNS, *((k, k) for k in extra)]
-    rows = tuple((str(r.round), *(_cell(r.yield_row.get(k), k.endswith("_rate")) for k, _ in columns))
-                 for r in with_yield)
+    rows = tuple((str(number), *(_cell(row.get(k), k.endswith("_rate")) for k, _ in columns))
+                 for number, row in with_yield)
     return Table(("round", *(label for _, label in columns)), rows)
 
 
@@ -212,9 +220,9 @@ def dataset_table(rounds: Sequence[RoundRecord]) -> Table:
 
 def failure_table(rounds: Sequence[RoundRecord]) -> tuple[int, Table] | None:
     """The most common failed checks of the last evaluated round."""
-    evaluated = [r for r in rounds if r.eval is not None and r.eval.failure_reasons]
+    evaluated = [(r.round, r.eval) for r in rounds if r.eval is not None and r.eval.failure_reasons]
     if not evaluated:
         return None
-    last = evaluated[-1]
-    return last.round, Table(("count", "failed check (values generalised)"),
-                             tuple((str(n), reason) for reason, n in last.eval.failure_reasons.items()))
+    number, last = evaluated[-1]
+    return number, Table(("count", "failed check (values generalised)"),
+                         tuple((str(n), reason) for reason, n in last.failure_reasons.items()))

@@ -105,7 +105,8 @@ def nice_max_seconds(v: float) -> float:
 
 
 def empty(title: str, message: str) -> str:
-    return f'<figure class="chart"><figcaption>{escape(title)}</figcaption><p class="empty">{escape(message)}</p></figure>'
+    return (f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
+            f'<p class="empty">{escape(message)}</p></figure>')
 
 
 def line_chart(title: str, series: Sequence[Series], *, x_label: str, y_format: Format = number,

@@ -91,7 +91,8 @@ def _round_numbers(store: RunStore) -> list[int]:
     """Rounds with any trace in the store: a stage, a metric, a dataset, a checkpoint or an episode."""
     known = {m.round for m in store.metrics()} | {d.round for d in store.datasets()} | \
         {c.round for c in store.checkpoints()}
-    last = max(known | {store.last_round() if store.last_round() is not None else -1}, default=-1)
+    last_round = store.last_round()
+    last = max(known | {last_round if last_round is not None else -1}, default=-1)
     rounds, r = [], 0
     while r <= last or store.count_episodes(round=r) > 0 or any(store.stage_status(r, s) for s in stages_of(r)):
         rounds.append(r)

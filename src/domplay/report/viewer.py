@@ -78,9 +78,9 @@ def select_episodes(store: RunStore, run_dir: Path, rounds: list[int], eval_epis
         sample = sorted(random.Random(config.seed * 1_000_003 + r).sample(
             train_ids, min(len(train_ids), config.train_episodes_per_round)))
         for episode_id in sample:
-            ep = store.episode(episode_id)
-            if ep is not None:
-                _add(data, store, run_dir, ep, "training", config)
+            stored = store.episode(episode_id)
+            if stored is not None:
+                _add(data, store, run_dir, stored, "training", config)
         if len(sample) < len(train_ids):
             data.left_out.append(f"round {r}: {len(train_ids) - len(sample)} of {len(train_ids)} training "
                                  f"episodes (a seeded sample of {len(sample)} is embedded)")

@@ -13,7 +13,7 @@ from functools import cached_property
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from domplay.sites import BUILTIN_SITES, make_site
 from domplay.sites.base import NamespaceMiddleware, Site
@@ -40,7 +40,7 @@ class SitesApp:
 
     @cached_property
     def asgi(self) -> NamespaceMiddleware:
-        routes = [
+        routes: list[BaseRoute] = [
             Route("/", self._index),
             Route("/_domplay/health", lambda r: PlainTextResponse("ok")),
             Route("/_domplay/state", self._state),

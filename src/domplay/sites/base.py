@@ -11,13 +11,14 @@ verification reads as the backend half of a Snapshot.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from functools import cached_property
 from http.cookies import SimpleCookie
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -213,7 +214,7 @@ class Site(ABC):
     # -- rendering ---------------------------------------------------------------------
     @cached_property
     def _jinja(self) -> jinja2.Environment:
-        own = Path(__import__(type(self).__module__, fromlist=["_"]).__file__).parent / "templates"
+        own = Path(inspect.getfile(type(self))).parent / "templates"
         return jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(own), str(_SHARED_TEMPLATES)]),
             autoescape=True,

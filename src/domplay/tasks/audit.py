@@ -73,14 +73,15 @@ def _change(action: A.Action, kind: MutationKind, obs: Observation, rng: random.
         action = in_form(action, obs.elements, "id")  # mutants pick other elements by id
     except ActionError:
         return None
-    if isinstance(action, A.Select):
+    # in_form(..., "id") names elements by id, so the int checks below only narrow the type.
+    if isinstance(action, A.Select) and isinstance(action.target, int):
         el = obs.element(action.target)
         others = [o for o in (el.options if el is not None else ()) if o != action.option]
         if kind == "wrong_value":
             return A.Select(action.target, rng.choice(others)) if others else None
         selects = [e for e in obs.elements if e.tag == "select" and e.id != action.target]
         return None if not selects else A.Select(rng.choice(selects).id, action.option)
-    if isinstance(action, A.Click):
+    if isinstance(action, A.Click) and isinstance(action.target, int):
         el = obs.element(action.target)
         if el is None:
             return None

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from domplay.env.base import WebEnv
 from domplay.errors import ConfigError, DomplayError

@@ -50,7 +50,10 @@ class _TrainConfig(Settings):
 
     finetune: Literal["lora", "full"] = Field("lora", description="train a LoRA adapter (merged after) or all weights")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="adapter settings (finetune='lora' only)")
-    learning_rate: float = Field(description="peak AdamW learning rate; omitted = suited to the finetune method")
+    # None only as a default for callers: _default_learning_rate replaces it before validation, and
+    # validate_default refuses a None that would slip through.
+    learning_rate: float = Field(None, validate_default=True,
+                                 description="peak AdamW learning rate; omitted = suited to the finetune method")
     num_epochs: float = Field(1.0, gt=0.0, description="passes over the dataset (ignored when max_steps is set)")
     max_steps: int | None = Field(None, ge=1, description="optimizer steps; overrides num_epochs when set")
     batch_size: int = Field(4, ge=1, description="examples per device per forward pass")

@@ -88,7 +88,7 @@ def finish_run(method: str, trainer: Any, config: _TrainConfig, rows: int, base_
     adapter_dir = None
     if isinstance(model, PeftModel) and config.keep_adapter:
         adapter_dir = out_dir / "adapter"
-        model.save_pretrained(adapter_dir)
+        model.save_pretrained(str(adapter_dir))
     merge_and_save(model, trainer.processing_class, out_dir)
     result = training_result(method, trainer, rows, clock.seconds, base_model, out_dir, adapter_dir)
     write_record(out_dir, result, config, extra)

@@ -80,7 +80,7 @@ def load_trainable(path: Path, hardware: Hardware) -> tuple[PreTrainedModel, Pre
         tokenizer.pad_token = tokenizer.eos_token
     dtype: torch.dtype = getattr(torch, hardware.load_dtype)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
-    return model.to(hardware.device), tokenizer
+    return model.to(hardware.device), tokenizer  # type: ignore[arg-type]  # transformers' .to stub takes no str device
 
 
 def lora_peft_config(config: _TrainConfig) -> Any:

@@ -149,7 +149,7 @@ def _labelled_head_trainer(base: type, first_token_weight: float = 1.0) -> type:
     is used here. A model wrapped for distributed training (DDP, FSDP) keeps TRL's path, which goes
     through the wrapper's forward as those need (and has no first-token weight)."""
 
-    class LabelledHeadTrainer(base):  # type: ignore[misc, valid-type]
+    class LabelledHeadTrainer(base):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             unwrapped = self.accelerator.unwrap_model(model)
             if return_outputs or unwrapped is not model or not hasattr(model, "get_decoder"):

@@ -13,7 +13,7 @@ never navigate), so they re-run offline on stored episodes. Kinds live by meanin
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
@@ -26,8 +26,15 @@ from domplay.verify.textmatch import Normalize
 from domplay.verify.value_checks import AnswerCheck, UrlCheck
 
 Check = Annotated[
-    Union[ElementCheck, AttributeCheck, ContentCheck, StructureCheck, StateCheck,
-          ElementPresentCheck, UrlCheck, AnswerCheck, CodeCheck],
+    ElementCheck
+    | AttributeCheck
+    | ContentCheck
+    | StructureCheck
+    | StateCheck
+    | ElementPresentCheck
+    | UrlCheck
+    | AnswerCheck
+    | CodeCheck,
     Field(discriminator="kind"),
 ]
 """Any check; pydantic picks the class from `kind`."""
@@ -39,7 +46,20 @@ CHECK_KINDS: tuple[str, ...] = ("element", "attribute", "content", "structure", 
                                 "element_present", "url", "answer", "code")
 
 __all__ = [
-    "Check", "CHECK_ADAPTER", "CHECK_KINDS", "CheckBase", "CheckContext", "CheckResult", "Normalize",
-    "ElementCheck", "AttributeCheck", "ContentCheck", "StructureCheck", "StateCheck",
-    "ElementPresentCheck", "UrlCheck", "AnswerCheck", "CodeCheck",
+    "CHECK_ADAPTER",
+    "CHECK_KINDS",
+    "AnswerCheck",
+    "AttributeCheck",
+    "Check",
+    "CheckBase",
+    "CheckContext",
+    "CheckResult",
+    "CodeCheck",
+    "ContentCheck",
+    "ElementCheck",
+    "ElementPresentCheck",
+    "Normalize",
+    "StateCheck",
+    "StructureCheck",
+    "UrlCheck",
 ]

@@ -206,9 +206,8 @@ class ContentCheck(CheckBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> ContentCheck:
-        if self.source == "page":
-            if self.css is None:
-                raise ValueError('source "page" needs css (the element to read)')
+        if self.source == "page" and self.css is None:
+            raise ValueError('source "page" needs css (the element to read)')
         if self.mode == "regex":
             try:
                 re.compile(str(self.expected))

@@ -42,14 +42,14 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from pydantic import Field, model_validator
 
 from domplay.errors import ConfigError, SandboxError
 from domplay.settings import Settings
 from domplay.verify import sandbox_worker
-from domplay.verify.sandbox_worker import ALLOWED_MODULES, FRAME_HEADER, SAFE_BUILTIN_NAMES, ErrorKind
+from domplay.verify.sandbox_worker import ALLOWED_MODULES, FRAME_HEADER, ErrorKind
 
 __all__ = ["ErrorKind", "Sandbox", "SandboxLimits", "SandboxResult", "validate_code"]
 
@@ -240,7 +240,7 @@ class _Worker:
     """A running sandbox_worker.py process and its pipes."""
 
     limits: SandboxLimits
-    proc: subprocess.Popen = field(init=False)
+    proc: subprocess.Popen[bytes] = field(init=False)
     hardening: dict[str, Any] = field(init=False, default_factory=dict)
     cpu_total_s: float = 0.0
 
@@ -253,13 +253,20 @@ class _Worker:
             raise SandboxError(f"cannot start a sandbox worker ({sys.executable} -I {WORKER_SCRIPT}): "
                                f"{type(exc).__name__}: {exc}") from None
 
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The worker's stdin and stdout: both PIPE, so never None once started."""
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        if stdin is None or stdout is None:
+            raise SandboxError("the sandbox worker has no stdin/stdout pipe; _start opens both")
+        return stdin, stdout
+
     def _start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd="/", bufsize=0, close_fds=True,
             start_new_session=True)  # the terminal's Ctrl-C goes to the parent, not to checks
-        os.set_blocking(self.proc.stdin.fileno(), False)  # writes honour the deadline too
+        os.set_blocking(self._pipes()[0].fileno(), False)  # writes honour the deadline too
         config = {"cpu_time_s": self.limits.cpu_time_s, "memory_mb": self.limits.memory_mb,
                   "max_output_bytes": self.limits.max_output_bytes,
                   "max_frame_bytes": self.limits.max_frame_bytes,
@@ -303,7 +310,8 @@ class _Worker:
         """Kill and close the pipes; only by the thread that holds the worker (no fd reuse races)."""
         self.kill()
         for pipe in (self.proc.stdin, self.proc.stdout):
-            pipe.close()
+            if pipe is not None:
+                pipe.close()
 
     def exit_description(self) -> tuple[ErrorKind, str]:
         code = self.proc.wait()
@@ -314,7 +322,7 @@ class _Worker:
         return ErrorKind.WORKER_DIED, f"the worker exited with code {code} mid-check"
 
     def _send(self, payload: bytes, deadline: float | None = None) -> None:
-        fd = self.proc.stdin.fileno()
+        fd = self._pipes()[0].fileno()
         view = memoryview(FRAME_HEADER.pack(len(payload)) + payload)
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
@@ -336,7 +344,7 @@ class _Worker:
         return self._read_exact(size, deadline)
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
-        fd = self.proc.stdout.fileno()
+        fd = self._pipes()[1].fileno()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         chunks, remaining = [], size
@@ -420,7 +428,8 @@ class Sandbox:
         try:
             response = worker.request(code, snapshot_json)
         except _Deadline:
-            return _error(ErrorKind.WALL_TIME, f"check took more than {self.limits.wall_time_s} s of wall time", started)
+            message = f"check took more than {self.limits.wall_time_s} s of wall time"
+            return _error(ErrorKind.WALL_TIME, message, started)
         except _WorkerGone:
             return _error(*worker.exit_description(), started)
         except _BadFrame as exc:

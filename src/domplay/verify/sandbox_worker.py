@@ -3,8 +3,8 @@
 `domplay.verify.sandbox` starts this file as `python -I sandbox_worker.py` and talks to it over
 stdin/stdout in length-prefixed frames. The file uses the standard library and selectolax only
 and imports nothing from domplay, so no package import can widen what untrusted code reaches.
-The parent imports the policy constants below (ALLOWED_MODULES, SAFE_BUILTIN_NAMES, ErrorKind)
-for its AST check, so the two sides cannot drift apart.
+The parent imports the constants below (ALLOWED_MODULES for its AST check, ErrorKind,
+FRAME_HEADER), so the two sides cannot drift apart.
 
 Layers inside this process (the parent's AST allowlist comes first):
 - restricted builtins and an import hook that hands out read-only views of allowlisted modules;
@@ -24,6 +24,10 @@ import signal
 import struct
 import sys
 import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time the worker imports selectolax only when a check queries a page
+    from selectolax.lexbor import LexborHTMLParser
 
 FRAME_HEADER = struct.Struct(">I")
 """Every frame is a 4-byte big-endian length followed by that many bytes."""
@@ -145,9 +149,9 @@ def module_view(name: str) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{attr: getattr(module, attr) for attr in names})
 
 
-def safe_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s signature
+def safe_import(name, globals=None, locals=None, fromlist=(), level=0):
     """The `__import__` checks see: allowlisted modules only, as fresh read-only views."""
-    if level == 0 and (name in INTERNAL_IMPORTS or name in ALLOWED_MODULES and (fromlist or "." not in name)):
+    if level == 0 and (name in INTERNAL_IMPORTS or (name in ALLOWED_MODULES and (fromlist or "." not in name))):
         return module_view(name)
     head = name.partition(".")[0]
     children = {m.partition(".")[2]: m for m in ALLOWED_MODULES if m.partition(".")[0] == head and "." in m}
@@ -162,17 +166,19 @@ class Query:
 
     def __init__(self) -> None:
         self._html: str | None = None
-        self._tree = None
+        self._tree: LexborHTMLParser | None = None
 
     def __call__(self, html: str, css: str) -> list[dict]:
         from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
         if type(html) is not str or type(css) is not str:
             raise TypeError("query(html, css) takes two strings")
-        if html is not self._html:  # checks often query the same page many times
-            self._html, self._tree = html, LexborHTMLParser(html)
+        tree = self._tree
+        if html is not self._html or tree is None:  # checks often query the same page many times
+            tree = LexborHTMLParser(html)
+            self._html, self._tree = html, tree
         try:
-            nodes = self._tree.css(css)
+            nodes = tree.css(css)
         except SelectolaxError as exc:
             raise ValueError(f"invalid CSS selector {css!r}: {exc}") from None
         return [{"tag": node.tag,
@@ -230,13 +236,13 @@ def describe_exception(exc: BaseException) -> str:
         line = exc.lineno
     try:
         message = str(exc)
-    except Exception:  # a message that cannot be rendered (e.g. a huge int) is not worth a crash
+    except Exception:  # noqa: BLE001 - a message that cannot be rendered (e.g. a huge int) is not worth a crash
         message = "<unprintable message>"
     where = f" (line {line})" if line is not None else ""
     return short(f"{type(exc).__name__}: {message}{where}")
 
 
-def interpret(value: object) -> tuple[float | None, str, str | None]:
+def interpret(value: object) -> tuple[float | None, str, ErrorKind | None]:
     """(score, reason, error_kind) from what check() returned."""
     reason = ""
     if type(value) is tuple:
@@ -245,7 +251,7 @@ def interpret(value: object) -> tuple[float | None, str, str | None]:
         value, reason = value
     if type(value) is bool:
         return (1.0 if value else 0.0), reason or f"check returned {value}", None
-    if type(value) in (int, float) and 0 <= value <= 1:  # NaN fails the comparison
+    if (type(value) is int or type(value) is float) and 0 <= value <= 1:  # NaN fails the comparison
         return float(value), reason or f"check returned {value}", None
     if type(value) is float:
         return None, f"check returned {value!r}, outside [0, 1]", ErrorKind.BAD_RETURN
@@ -281,7 +287,7 @@ def run_check(code: str, snapshot_json: bytes, cpu_time_s: float, max_output_byt
         reason, error = str(exc), ErrorKind.OUTPUT_LIMIT
     except MemoryError:
         reason, error = "check ran out of memory", ErrorKind.MEMORY
-    except Exception as exc:  # anything the untrusted code raised is its result
+    except Exception as exc:  # noqa: BLE001 - anything the untrusted code raised is its result
         reason, error = describe_exception(exc), ErrorKind.EXCEPTION
     finally:
         _armed = False
@@ -404,7 +410,7 @@ def main() -> None:
         preload()
         signal.signal(signal.SIGPROF, _on_sigprof)
         applied = harden(config["memory_mb"], config["worker_cpu_budget_s"])
-    except Exception as exc:  # report why startup failed instead of dying silently
+    except Exception as exc:  # noqa: BLE001 - report why startup failed instead of dying silently
         write_frame({"type": "fatal", "error": f"{type(exc).__name__}: {exc}"})
         return
     write_frame({"type": "ready", "hardening": applied})

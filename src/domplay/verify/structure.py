@@ -53,7 +53,7 @@ def _label(node: LexborNode, attrs: tuple[str, ...]) -> str:
     if not attrs:
         return node.tag or ""
     values = node.attributes
-    return node.tag + "".join(f"|{a}={' '.join(sorted((values.get(a) or '').split()))}" for a in attrs if a in values)
+    return (node.tag or "") + "".join(f"|{a}={' '.join(sorted((values.get(a) or '').split()))}" for a in attrs if a in values)
 
 
 def tree_signature(tree: zss.Node) -> tuple:
@@ -94,7 +94,7 @@ class StructureCheck(CheckBase):
 
     @model_validator(mode="after")
     def _valid_snippet(self) -> StructureCheck:
-        _, n, truncated = build_tree(expected_root(self.expected_html), self.attrs, self.max_nodes)
+        _, _, truncated = build_tree(expected_root(self.expected_html), self.attrs, self.max_nodes)
         if truncated:
             raise ValueError(f"expected_html has more than max_nodes={self.max_nodes} elements; "
                              "raise max_nodes or give a smaller tree")

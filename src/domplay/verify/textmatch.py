@@ -24,7 +24,7 @@ EDIT_DISTANCE_MAX_CHARS = 1000
 FLOAT_REL_EPS = 1e-9
 """Relative slack added to numeric tolerances so that 0.1 + 0.2 equals 0.3."""
 
-_PUNCT_TABLE = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—…"})
+_PUNCT_TABLE = str.maketrans(dict.fromkeys(string.punctuation + "“”‘’–—…", " "))
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"\w+")
 _CURRENCY = r"(?:[$€£¥₹]|USD|EUR|GBP|JPY)"

@@ -125,6 +125,10 @@ class AdminData:
     def customer(self, customer_id: int) -> Customer | None:
         return self._customers.get(customer_id)
 
+    def owner(self, ticket: Ticket) -> Customer:
+        """The customer a ticket belongs to (generated tickets always have one)."""
+        return self._customers[ticket.customer_id]
+
     def customer_named(self, name: str) -> Customer | None:
         return next((c for c in self.customers if c.name == name), None)
 
@@ -149,7 +153,7 @@ def generate_admin(seed: int) -> AdminData:
 
 
 def _customers(rng: random.Random) -> tuple[Customer, ...]:
-    names = rng.sample([(f, l) for f in _FIRST for l in _LAST], N_CUSTOMERS)
+    names = rng.sample([(first, last) for first in _FIRST for last in _LAST], N_CUSTOMERS)
     out = []
     for cid, (first, last) in enumerate(names, start=1):
         city, country = rng.choice(_CITIES)

@@ -20,11 +20,19 @@ from datetime import date
 from typing import Any, TypeVar
 
 from domplay.sites.admin.data import (
-    BASE_DATE, CATEGORIES, CUSTOMER_STATUSES, PLANS, PRIORITIES, TICKET_STATUSES, AdminData, Customer, Ticket,
+    BASE_DATE,
+    CATEGORIES,
+    CUSTOMER_STATUSES,
+    PLANS,
+    PRIORITIES,
+    TICKET_STATUSES,
+    AdminData,
+    Customer,
+    Ticket,
 )
 from domplay.sites.paging import Paged, paginate  # noqa: F401 (re-exported for templates)
 
-T = TypeVar("T")
+T = TypeVar("T", Customer, Ticket)
 
 DEFAULT_PER_PAGE = 20
 PER_PAGE_CHOICES = (10, 20, 50)
@@ -89,7 +97,7 @@ def filter_tickets(data: AdminData, f: TicketFilter) -> list[Ticket]:
     q = f.q.strip().lower()
 
     def hit(t: Ticket) -> bool:
-        if q and q not in t.subject.lower() and q not in data.customer(t.customer_id).name.lower():
+        if q and q not in t.subject.lower() and q not in data.owner(t).name.lower():
             return False
         if f.assignee == UNASSIGNED and t.assignee is not None:
             return False
@@ -110,7 +118,7 @@ CUSTOMER_COLUMNS: dict[str, Callable[[AdminData, Customer], Any]] = {
 """Sortable customer columns. Plans sort by tier (free < starter < pro < enterprise)."""
 TICKET_COLUMNS: dict[str, Callable[[AdminData, Ticket], Any]] = {
     "id": lambda d, t: t.id, "subject": lambda d, t: t.subject.lower(),
-    "customer": lambda d, t: d.customer(t.customer_id).name.lower(), "status": lambda d, t: t.status,
+    "customer": lambda d, t: d.owner(t).name.lower(), "status": lambda d, t: t.status,
     "priority": lambda d, t: PRIORITIES.index(t.priority), "assignee": lambda d, t: t.assignee or "",
     "created": lambda d, t: t.created,
 }

@@ -20,7 +20,13 @@ from starlette.routing import BaseRoute, Route
 
 from domplay.sites.admin import rules
 from domplay.sites.admin.data import (
-    CATEGORIES, CUSTOMER_STATUSES, PLANS, PRIORITIES, TICKET_STATUSES, AdminData, generate_admin,
+    CATEGORIES,
+    CUSTOMER_STATUSES,
+    PLANS,
+    PRIORITIES,
+    TICKET_STATUSES,
+    AdminData,
+    generate_admin,
 )
 from domplay.sites.admin.state import AdminState
 from domplay.sites.base import Site
@@ -89,8 +95,9 @@ class AdminSite(Site):
 
     def _safe_next(self, raw: str | None) -> str:
         root = f"/{self.name}/"
-        ok = raw is not None and raw.startswith(root) and "//" not in raw and not raw.startswith(f"{root}login")
-        return raw if ok else root
+        if raw is not None and raw.startswith(root) and "//" not in raw and not raw.startswith(f"{root}login"):
+            return raw
+        return root
 
     @staticmethod
     def _listing(params: Mapping[str, str], path: str, columns: Mapping[str, Any]) -> dict[str, Any]:

@@ -161,9 +161,9 @@ def generate_forum(seed: int) -> ForumData:
                     key=lambda d: d[0].created)
     threads: list[Thread] = []
     raw_posts: list[Post] = []
-    for tid, (thread, posts) in enumerate(drafts, start=1):
+    for tid, (thread, thread_posts) in enumerate(drafts, start=1):
         threads.append(_replace_id(thread, tid))
-        raw_posts += [Post(0, tid, p.author, p.body, p.created, p.voters) for p in posts]
+        raw_posts += [Post(0, tid, p.author, p.body, p.created, p.voters) for p in thread_posts]
     raw_posts.sort(key=lambda p: (p.created, p.thread_id))
     posts = tuple(Post(pid, p.thread_id, p.author, p.body, p.created, p.voters)
                   for pid, p in enumerate(raw_posts, start=1))

@@ -15,7 +15,13 @@ from functools import cached_property
 
 from domplay.sites.shop import vocab
 from domplay.sites.shop.checkout import (
-    SHIPPING_OPTIONS, Address, CheckoutDetails, LineItem, Order, make_order, PAYMENT_METHODS,
+    PAYMENT_METHODS,
+    SHIPPING_OPTIONS,
+    Address,
+    CheckoutDetails,
+    LineItem,
+    Order,
+    make_order,
 )
 
 TODAY = date(2024, 6, 1)

@@ -202,6 +202,14 @@ def listing(data: ShopData, query: SearchQuery, page_size: int = PAGE_SIZE) -> P
 
 
 __all__ = [
-    "PAGE_SIZE", "SORTS", "SearchQuery", "parse_search_query", "matches", "sort_key",
-    "search_products", "Page", "paginate", "listing",
+    "PAGE_SIZE",
+    "SORTS",
+    "Page",
+    "SearchQuery",
+    "listing",
+    "matches",
+    "paginate",
+    "parse_search_query",
+    "search_products",
+    "sort_key",
 ]

@@ -151,6 +151,8 @@ class ShopSite(Site):
         if item is None:
             return self._redirect("/cart")
         product = self.data.product(item.product_id)
+        if product is None:  # not in this catalog (cart lines are added from it, so never in practice)
+            return self._redirect("/cart")
         entered = str(form.get("qty", ""))
         qty, error = validate_cart_qty(product, entered,
                                        state.qty_in_cart(item.product_id, except_line=int(lid)))

@@ -48,7 +48,8 @@ class WidgetsSite(Site):
         return WidgetsState()
 
     def routes(self) -> list[BaseRoute]:
-        pages = [Route("/", self.index)] + [Route(f"/{key}", self._page(key)) for key, _, _ in PAGES]
+        pages: list[BaseRoute] = [Route("/", self.index)]
+        pages += [Route(f"/{key}", self._page(key)) for key, _, _ in PAGES]
         return pages + [
             Route("/api/items", self.api_items),
             Route("/api/cities", self.api_cities),

@@ -27,7 +27,7 @@ from domplay.sites.admin.data import (
 )
 from domplay.sites.base import Site
 from domplay.tasks.templates.base import Draft, Step, Template
-from domplay.verify.checks import AnswerCheck, ContentCheck, ElementPresentCheck, StateCheck
+from domplay.verify.checks import AnswerCheck, Check, ContentCheck, ElementPresentCheck, StateCheck
 
 START_URL = "/admin/"
 """The console's root; it redirects to the login form."""
@@ -231,7 +231,7 @@ class SortedTopRow(Template):
             f=scope, h=how, o=order, **_creds(data))
         first_row = f'table#customers tbody tr.customer-row:first-child[data-customer-id="{top.id}"]'
         sorted_by = f'th[data-column="{column}"][aria-sort="{"ascending" if direction == "asc" else "descending"}"]'
-        checks = [AnswerCheck(expected=top.name), ElementPresentCheck(css=first_row),
+        checks: list[Check] = [AnswerCheck(expected=top.name), ElementPresentCheck(css=first_row),
                   ElementPresentCheck(css=sorted_by), _records(n_rows)]
         return Draft(intent=intent, start_url=START_URL, checks=checks, plan=plan,
                      params={"column": column, "direction": direction, "plan": plan_, "customer_id": top.id})
@@ -273,7 +273,8 @@ class EditCustomer(Template):
             elif f == "newsletter":
                 changes[f] = not customer.newsletter
                 steps.append(Step.check("Newsletter subscriber"))
-                asks.append("subscribe them to the newsletter" if changes[f] else "unsubscribe them from the newsletter")
+                asks.append("subscribe them to the newsletter" if changes[f]
+                            else "unsubscribe them from the newsletter")
             else:
                 day = BASE_DATE - timedelta(days=rng.randint(30, 3 * 365))
                 changes[f] = day.isoformat() if day != customer.signup_date else (day - timedelta(days=1)).isoformat()

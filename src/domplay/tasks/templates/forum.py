@@ -121,16 +121,16 @@ class LastReplyAuthor(Template):
             return None
         thread = rng.choice(pool)
         last = forum.posts_of(thread.id)[-1]
-        board = forum.board(thread.board)
-        assert board is not None
+        thread_board = forum.board(thread.board)
+        assert thread_board is not None
         intent = self.phrase(
             rng,
             "Open the thread {t} on the {b} board and tell me who wrote the most recent reply.",
             "In the {b} board, who posted the latest reply in {t}? Open the thread to find out.",
             "Go to the thread {t} ({b} board) and report the username of the last person who replied.",
-            t=_quoted(thread.title), b=board.name)
+            t=_quoted(thread.title), b=thread_board.name)
         return Draft(
-            intent=intent, start_url=f"/forum/b/{board.slug}",
+            intent=intent, start_url=f"/forum/b/{thread_board.slug}",
             checks=[AnswerCheck(expected=last.author), _on_thread(thread)],
             plan=[Step.click(thread.title), Step.answer(last.author)],
             params={"thread_id": thread.id, "post_id": last.id},

@@ -5,8 +5,9 @@ Ground truth comes from `site.data` through the shop's own rule functions (`list
 Plans follow the UI from the start page (links, forms, buttons; `goto` only for the start
 page). Apart from exploration (opening orders to look inside, comparing prices), every
 plan step is needed: variants are drawn away from the form's defaults and filters are
-drawn so that each one changes the result, so leaving a step out fails the checks. Information tasks end with an answer (numeric for prices and counts);
-action tasks are checked on the backend state (cart, orders).
+drawn so that each one changes the result, so leaving a step out fails the checks.
+Information tasks end with an answer (numeric for prices and counts); action tasks are
+checked on the backend state (cart, orders).
 """
 
 from __future__ import annotations
@@ -267,7 +268,8 @@ class ExtremePriceInCategory(Template):
         intent = self.phrase(rng, "Which product in {cat} is the {which}? Sort the category by price {order} "
                                   "and tell me its name.",
                              "Sort the {cat} category by price ({order}) and name the {which} product.",
-                             "In the {cat} section, order the products by price {order}: what is the {which} one called?",
+                             "In the {cat} section, order the products by price {order}: "
+                             "what is the {which} one called?",
                              cat=cat.name, which=which, order=order)
         label = "Price: low to high" if cheapest else "Price: high to low"
         checks: list[Check] = [_name_answer(top.name),

@@ -17,7 +17,7 @@ from datetime import date
 from domplay.sites.base import Site
 from domplay.sites.widgets.data import TOPICS, WidgetsData, date_allowed, suggest_cities, validate_contact
 from domplay.tasks.templates.base import Draft, Step, Template
-from domplay.verify.checks import AnswerCheck, StateCheck
+from domplay.verify.checks import AnswerCheck, Check, StateCheck
 
 ROOT = "/widgets"
 RATING_ABS_TOL = 0.005
@@ -93,7 +93,7 @@ class TabFact(Template):
             return None
         value = found.group(1)
         intent = self.phrase(rng, *fact.questions, p=data.product)
-        checks = [AnswerCheck(expected=value, mode="numeric", abs_tol=fact.abs_tol),
+        checks: list[Check] = [AnswerCheck(expected=value, mode="numeric", abs_tol=fact.abs_tol),
                   StateCheck(path="widgets.tabs_opened", op="contains", expected=tab.key)]
         return Draft(intent, f"{ROOT}/tabs", checks, [Step.button(tab.title), Step.answer(value)],
                      {"tab": tab.key, "value": value})
