@@ -15,20 +15,37 @@ from domplay.sites.app import SitesApp
 
 # Realistic walks by element name: (start URL, [(role, name or None for "first", action)]).
 WALKS = [
-    ("/shop/", [("link", "Knitwear", "click"), ("link", None, "click"), ("button", "Add to cart", "click"),
-                ("link", "Cart (1)", "click"), ("link", "Shop home", "click")]),
-    ("/shop/", [("textbox", "Search products", "fill:wool"), ("button", "Search", "click"),
-                ("link", None, "click"), ("link", "All products", "click")]),
+    (
+        "/shop/",
+        [
+            ("link", "Knitwear", "click"),
+            ("link", None, "click"),
+            ("button", "Add to cart", "click"),
+            ("link", "Cart (1)", "click"),
+            ("link", "Shop home", "click"),
+        ],
+    ),
+    (
+        "/shop/",
+        [
+            ("textbox", "Search products", "fill:wool"),
+            ("button", "Search", "click"),
+            ("link", None, "click"),
+            ("link", "All products", "click"),
+        ],
+    ),
     ("/forum/", [("link", None, "click"), ("link", None, "click"), ("link", None, "click")]),
-    ("/admin/login", [("textbox", "Username", "fill:admin"), ("textbox", "Password", "fill:x"),
-                      ("button", "Log in", "click")]),
+    (
+        "/admin/login",
+        [("textbox", "Username", "fill:admin"), ("textbox", "Password", "fill:x"), ("button", "Log in", "click")],
+    ),
 ]
 
 
 def _action(obs, role: str, name: str | None, what: str) -> str:
     candidates = [e for e in obs.elements if e.role == role and (name is None or e.name == name)]
     if not candidates:
-        return "scroll(\"down\")"
+        return 'scroll("down")'
     el = candidates[min(len(candidates) - 1, 8)] if name is None else candidates[0]
     if what.startswith("fill:"):
         return f'fill({el.id}, "{what[5:]}")'
@@ -60,9 +77,11 @@ def measure_dom(episodes: int = 60, seed: int = 0) -> dict:
             total += dt
             steps += 1
     env.close()
-    return {"dom_steps_per_s": round(steps / total, 1),
-            "dom_step_ms": round(statistics.median(step_s) * 1000, 3),
-            "dom_reset_ms": round(statistics.median(reset_s) * 1000, 3)}
+    return {
+        "dom_steps_per_s": round(steps / total, 1),
+        "dom_step_ms": round(statistics.median(step_s) * 1000, 3),
+        "dom_reset_ms": round(statistics.median(reset_s) * 1000, 3),
+    }
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def _ms(samples: list[float]) -> str:
 
 def _first(obs, role: str, href_prefix: str | None = None) -> int:
     for e in obs.elements:
-        if e.role == role and (href_prefix is None or ((e.href or "").startswith(href_prefix)
-                               and e.href != href_prefix)):
+        if e.role == role and (
+            href_prefix is None or ((e.href or "").startswith(href_prefix) and e.href != href_prefix)
+        ):
             return e.id
     raise SystemExit(f"no {role} on {obs.url}; the bench page changed")
 
@@ -48,9 +49,11 @@ def run_env(env, episodes: int) -> dict[str, list[float]]:
         t = time.perf_counter()
         obs, _ = env.reset(options={"start_url": START})
         times["reset"].append(time.perf_counter() - t)
-        for name, action in (("fill", f'fill({_first(obs, "textbox")}, "wool")'),
-                             ("click link", f'click({_first(obs, "link", "/shop/")})'),
-                             ("back", "back()")):
+        for name, action in (
+            ("fill", f'fill({_first(obs, "textbox")}, "wool")'),
+            ("click link", f"click({_first(obs, 'link', '/shop/')})"),
+            ("back", "back()"),
+        ):
             t = time.perf_counter()
             obs, *_ = env.step(action)
             times[name].append(time.perf_counter() - t)
@@ -135,15 +138,21 @@ def main(episodes: int, seed: int) -> None:
     for name, samples in results["miniwob"].items():
         print(f"  {name:15s} {_ms(samples)}")
     b, m = results["browser"], results["miniwob"]
-    print(json.dumps({
-        "dom_steps_per_s": dom["dom_steps_per_s"], "dom_reset_ms": dom["dom_reset_ms"],
-        "dom_step_ms": dom["dom_step_ms"],
-        "browser_step_ms": _median_ms(m["click"] + b["click (JS tab)"]),
-        "browser_reset_ms": _median_ms(m["reset"]),
-        "browser_shop_step_ms": _median_ms(b["fill"] + b["click link"]),
-        "browser_shop_reset_ms": _median_ms(b["reset"]),
-        "miniwob_step_ms": _median_ms(m["click"]), "miniwob_reset_ms": _median_ms(m["reset"]),
-    }))
+    print(
+        json.dumps(
+            {
+                "dom_steps_per_s": dom["dom_steps_per_s"],
+                "dom_reset_ms": dom["dom_reset_ms"],
+                "dom_step_ms": dom["dom_step_ms"],
+                "browser_step_ms": _median_ms(m["click"] + b["click (JS tab)"]),
+                "browser_reset_ms": _median_ms(m["reset"]),
+                "browser_shop_step_ms": _median_ms(b["fill"] + b["click link"]),
+                "browser_shop_reset_ms": _median_ms(b["reset"]),
+                "miniwob_step_ms": _median_ms(m["click"]),
+                "miniwob_reset_ms": _median_ms(m["reset"]),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,24 +52,38 @@ TRAIN_SEED_OFFSET = 900
 def variant_config(base: RunConfig, variant: str) -> RunConfig:
     """The run config with the variant's observation format and action form (`compact:name`, ...)."""
     obs_format, form = variant.split(":")
-    observation = base.env.observation.model_copy(update={"format": obs_format,
-                                                          "ids": "unnamed" if form == "name" else "all"})
-    return base.model_copy(update={"env": base.env.model_copy(update={"observation": observation}),
-                                   "policy": base.policy.model_copy(update={"action_form": form})})
+    observation = base.env.observation.model_copy(
+        update={"format": obs_format, "ids": "unnamed" if form == "name" else "all"}
+    )
+    return base.model_copy(
+        update={
+            "env": base.env.model_copy(update={"observation": observation}),
+            "policy": base.policy.model_copy(update={"action_form": form}),
+        }
+    )
 
 
 def reference_examples(config: RunConfig, tasks: list[Task], sites: SitesApp) -> list[SftExample]:
     """Verified SFT examples of the reference replays of `tasks` under `config`, as a run builds them."""
-    episodes = run_episodes(ReferencePolicy(config.policy), tasks, sites, env=config.env,
-                            rollout=config.rollout.model_copy(update={"samples_per_task": 1}), seed=config.seed,
-                            policy_name=config.build.reference_policy, show_progress=False)
+    episodes = run_episodes(
+        ReferencePolicy(config.policy),
+        tasks,
+        sites,
+        env=config.env,
+        rollout=config.rollout.model_copy(update={"samples_per_task": 1}),
+        seed=config.seed,
+        policy_name=config.build.reference_policy,
+        show_progress=False,
+    )
     return build_sft(episodes, {t.id: t for t in tasks}, config.build)[0]
 
 
 def mean_tokens(examples: list[SftExample], tokenizer) -> float:
     """Mean tokens of prompt + completion as the chat template renders them (what training pays for)."""
-    texts = [tokenizer.apply_chat_template([*e.prompt, {"role": "assistant", "content": e.completion}], tokenize=False)
-             for e in examples]
+    texts = [
+        tokenizer.apply_chat_template([*e.prompt, {"role": "assistant", "content": e.completion}], tokenize=False)
+        for e in examples
+    ]
     sizes = [len(tokenizer(text, add_special_tokens=False).input_ids) for text in texts]
     return statistics.mean(sizes) if sizes else 0.0
 
@@ -77,33 +91,51 @@ def mean_tokens(examples: list[SftExample], tokenizer) -> float:
 def evaluate(spec: str, config: RunConfig, tasks: list[Task], sites: SitesApp) -> dict:
     model = load_model(spec, dtype=config.eval.dtype, batch_size=config.rollout.concurrency)
     started = time.perf_counter()
-    result, _ = step_accuracy(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
-                              seed=config.seed)
+    result, _ = step_accuracy(
+        model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout, seed=config.seed
+    )
     return {**result.as_dict(), "eval_seconds": round(time.perf_counter() - started, 1)}
 
 
 @click.command()
 @click.option("--config", "config_path", default=None, help="a run config (default: the quick preset)")
-@click.option("--sizes", default="0,256,1024", show_default=True,
-              help="SFT example counts, ascending (0: the starting model)")
-@click.option("--variants", default="compact:name,compact:id,lines:name,lines:id", show_default=True,
-              help="observation format:action form, comma-separated")
+@click.option(
+    "--sizes", default="0,256,1024", show_default=True, help="SFT example counts, ascending (0: the starting model)"
+)
+@click.option(
+    "--variants",
+    default="compact:name,compact:id,lines:name,lines:id",
+    show_default=True,
+    help="observation format:action form, comma-separated",
+)
 @click.option("--eval-tasks", default=40, show_default=True, help="held-out tasks, taken evenly across the preset")
-@click.option("--epochs", default=None, type=float, help="epochs over each size's new examples "
-              "(default: the config's train.sft.num_epochs)")
+@click.option(
+    "--epochs",
+    default=None,
+    type=float,
+    help="epochs over each size's new examples (default: the config's train.sft.num_epochs)",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", default=None, help="keep checkpoints here (default: a temporary folder)")
-def main(config_path: str | None, sizes: str, variants: str, eval_tasks: int, epochs: float | None, seed: int,
-         out: str | None) -> None:
+def main(
+    config_path: str | None,
+    sizes: str,
+    variants: str,
+    eval_tasks: int,
+    epochs: float | None,
+    seed: int,
+    out: str | None,
+) -> None:
     from transformers import AutoTokenizer
 
     base = load_config(config_path, preset=None if config_path else "quick")
     counts = sorted(int(s) for s in sizes.split(","))
     sites = SitesApp(seed=base.tasks.site_seed, names=base.tasks.sites)
-    train_tasks = propose_tasks(base, sites, counts[-1] // STEPS_PER_TASK_ESTIMATE + 20, "train",
-                                TRAIN_SEED_OFFSET + seed).tasks
+    train_tasks = propose_tasks(
+        base, sites, counts[-1] // STEPS_PER_TASK_ESTIMATE + 20, "train", TRAIN_SEED_OFFSET + seed
+    ).tasks
     heldout = [t for t in propose_heldout(base, sites).tasks if t.reference]  # the run's 120 held-out tasks
-    heldout = heldout[::max(1, len(heldout) // eval_tasks)][:eval_tasks]
+    heldout = heldout[:: max(1, len(heldout) // eval_tasks)][:eval_tasks]
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
     sft = base.train.sft if epochs is None else base.train.sft.model_copy(update={"num_epochs": epochs})
     rows = []
@@ -120,24 +152,45 @@ def main(config_path: str | None, sizes: str, variants: str, eval_tasks: int, ep
                 chunk = examples[done:size]
                 if size > 0 and chunk:
                     data = export(chunk, root / variant / f"data{size}", "sft", formats=("jsonl",), kind="sft")
-                    result = train_sft(data.paths["jsonl"], model=model, out_dir=root / variant / f"model{size}",
-                                       config=sft.model_copy(update={"seed": seed}))
+                    result = train_sft(
+                        data.paths["jsonl"],
+                        model=model,
+                        out_dir=root / variant / f"model{size}",
+                        config=sft.model_copy(update={"seed": seed}),
+                    )
                     train_s += result.seconds
                     model, done = f"hf:{result.model_dir}", done + len(chunk)
-                row = {"variant": variant, "size": done, "tokens_per_example": round(mean_tokens(examples[:done],
-                                                                                                  tokenizer), 1),
-                       "train_seconds": round(train_s, 1), **evaluate(model, config, heldout, sites)}
+                row = {
+                    "variant": variant,
+                    "size": done,
+                    "tokens_per_example": round(mean_tokens(examples[:done], tokenizer), 1),
+                    "train_seconds": round(train_s, 1),
+                    **evaluate(model, config, heldout, sites),
+                }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    print(f"\n{'variant':14s} {'examples':>8s} {'tok/ex':>7s} {'train s':>8s} {'acc':>6s} {'seen':>6s} "
-          f"{'ho-tmpl':>7s}  by kind")
+    print(
+        f"\n{'variant':14s} {'examples':>8s} {'tok/ex':>7s} {'train s':>8s} {'acc':>6s} {'seen':>6s} "
+        f"{'ho-tmpl':>7s}  by kind"
+    )
     for r in rows:
         t = r.get("by_template", {})
         kinds = " ".join(f"{k} {v:.0%}" for k, v in r.get("by_kind", {}).items())
-        print(f"{r['variant']:14s} {r['size']:8d} {r['tokens_per_example']:7.0f} {r['train_seconds']:8.0f} "
-              f"{r['accuracy']:6.1%} {t.get('seen', 0):6.1%} {t.get('heldout-template', 0):7.1%}  {kinds}")
-    print(json.dumps({"rows": rows, "eval_tasks": len(heldout), "eval_steps": rows[0]["steps"] if rows else 0,
-                      "seed": seed, "sft": sft.model_dump(mode="json")}))
+        print(
+            f"{r['variant']:14s} {r['size']:8d} {r['tokens_per_example']:7.0f} {r['train_seconds']:8.0f} "
+            f"{r['accuracy']:6.1%} {t.get('seen', 0):6.1%} {t.get('heldout-template', 0):7.1%}  {kinds}"
+        )
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "eval_tasks": len(heldout),
+                "eval_steps": rows[0]["steps"] if rows else 0,
+                "seed": seed,
+                "sft": sft.model_dump(mode="json"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,18 +18,27 @@ from domplay.errors import ActionError
 from domplay.llm import Constraint, GenerationParams
 from domplay.llm.embedded import load_embedded
 
-SYSTEM = ("You are a web agent. Reply with exactly one action and nothing else. Actions:\n"
-          'click(id)\nfill(id, "text")\nselect(id, "option")\npress(id, "Enter")\nscroll("down")\n'
-          'goto("url")\nback()\nanswer("text")\nstop()')
+SYSTEM = (
+    "You are a web agent. Reply with exactly one action and nothing else. Actions:\n"
+    'click(id)\nfill(id, "text")\nselect(id, "option")\npress(id, "Enter")\nscroll("down")\n'
+    'goto("url")\nback()\nanswer("text")\nstop()'
+)
 PAGES = [
-    ("Task: search the shop for a blue shirt.\nPage: Shop\n[3] link \"Home\"\n[7] textbox \"Search\"\n"
-     "[8] button \"Search\"\n[12] link \"Cart (0)\"", Constraint(targets=[3, 7, 8, 12])),
-    ("Task: choose size M and add the shirt to the cart.\nPage: Blue shirt\n[4] link \"Home\"\n"
-     "[15] select \"Size\" options: S, M, L\n[16] button \"Add to cart\"\nStaticText \"$19.99\"",
-     Constraint(targets=[4, 15, 16], select_options={15: ["S", "M", "L"]})),
-    ("Task: what is the price of the blue shirt?\nPage: Blue shirt\n[4] link \"Home\"\n"
-     "StaticText \"Blue shirt\"\nStaticText \"Price: $19.99\"\n[16] button \"Add to cart\"",
-     Constraint(targets=[4, 16])),
+    (
+        'Task: search the shop for a blue shirt.\nPage: Shop\n[3] link "Home"\n[7] textbox "Search"\n'
+        '[8] button "Search"\n[12] link "Cart (0)"',
+        Constraint(targets=[3, 7, 8, 12]),
+    ),
+    (
+        'Task: choose size M and add the shirt to the cart.\nPage: Blue shirt\n[4] link "Home"\n'
+        '[15] select "Size" options: S, M, L\n[16] button "Add to cart"\nStaticText "$19.99"',
+        Constraint(targets=[4, 15, 16], select_options={15: ["S", "M", "L"]}),
+    ),
+    (
+        'Task: what is the price of the blue shirt?\nPage: Blue shirt\n[4] link "Home"\n'
+        'StaticText "Blue shirt"\nStaticText "Price: $19.99"\n[16] button "Add to cart"',
+        Constraint(targets=[4, 16]),
+    ),
 ]
 
 
@@ -66,16 +75,22 @@ def main(samples: int, max_new_tokens: int, cpu_threads: int | None) -> None:
             out, tokens, seconds = _run(model, prompts, params, cons)
             valid = sum(_valid(c.text, k) for group, k in zip(out, constraints, strict=True) for c in group)
             total = sum(len(group) for group in out)
-            print(f"T={temperature:.1f} {label:12s} valid={valid}/{total} ({valid / total:.0%}) "
-                  f"tokens={tokens} in {seconds:.1f}s = {tokens / seconds:.1f} tok/s  e.g. {out[0][0].text[:40]!r}")
+            print(
+                f"T={temperature:.1f} {label:12s} valid={valid}/{total} ({valid / total:.0%}) "
+                f"tokens={tokens} in {seconds:.1f}s = {tokens / seconds:.1f} tok/s  e.g. {out[0][0].text[:40]!r}"
+            )
     decode = GenerationParams(max_new_tokens=max_new_tokens)
-    stories = [[{"role": "user", "content": f"Write a long story about {topic}."}]
-               for topic in ("the sea", "a cat", "a city", "the moon", "a robot", "a forest", "a ship", "a baker")]
+    stories = [
+        [{"role": "user", "content": f"Write a long story about {topic}."}]
+        for topic in ("the sea", "a cat", "a city", "the moon", "a robot", "a forest", "a ship", "a baker")
+    ]
     for batch in (1, 8):
         batch_prompts = stories[:batch]
         _, tokens, seconds = _run(model, batch_prompts, decode, None)
-        print(f"batch={batch} greedy decode (useful tokens, prefill included): "
-              f"{tokens} tokens in {seconds:.2f}s = {tokens / seconds:.1f} tok/s")
+        print(
+            f"batch={batch} greedy decode (useful tokens, prefill included): "
+            f"{tokens} tokens in {seconds:.2f}s = {tokens / seconds:.1f} tok/s"
+        )
 
 
 if __name__ == "__main__":

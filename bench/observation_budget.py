@@ -60,9 +60,15 @@ class Measuring(ReferencePolicy):
             obs = query.observation
             text = self.tokenizer.apply_chat_template(decision.prompt, tokenize=False, add_generation_prompt=True)
             ids = self.tokenizer(text, add_special_tokens=False).input_ids
-            self.steps.append(StepFigures(task_id=query.task.id, site=query.task.site, prompt_tokens=len(ids),
-                                          whole_page=obs.offset == 0 and obs.cut_note is None,
-                                          scroll=decision.completion.startswith("scroll(")))
+            self.steps.append(
+                StepFigures(
+                    task_id=query.task.id,
+                    site=query.task.site,
+                    prompt_tokens=len(ids),
+                    whole_page=obs.offset == 0 and obs.cut_note is None,
+                    scroll=decision.completion.startswith("scroll("),
+                )
+            )
         return decisions
 
 
@@ -71,31 +77,50 @@ def _row(name: str, steps: list[StepFigures]) -> str:
     p90 = statistics.quantiles(tokens, n=10)[P90 - 1] if len(tokens) > 1 else tokens[0]
     whole = sum(s.whole_page for s in steps) / len(steps)
     scrolls = sum(s.scroll for s in steps)
-    return (f"{name:8s} {len(steps):6d} {statistics.median(tokens):8.0f} {p90:6.0f} {whole:8.1%} "
-            f"{scrolls:6d} {scrolls / len(steps):7.1%}")
+    return (
+        f"{name:8s} {len(steps):6d} {statistics.median(tokens):8.0f} {p90:6.0f} {whole:8.1%} "
+        f"{scrolls:6d} {scrolls / len(steps):7.1%}"
+    )
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["compact", "lines"]), default=None,
-              help="the observation rendering [default: the run's env.observation.format]")
-@click.option("--obs-tokens", type=int, default=None,
-              help="observation budget [default: the run's env.observation.max_tokens]")
-@click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
-              help="the policy's action form [default: the run's policy.action_form]")
-@click.option("--action-help", type=click.Choice(["brief", "full"]), default=None,
-              help="the system prompt's action list [default: the run's policy.action_help]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["compact", "lines"]),
+    default=None,
+    help="the observation rendering [default: the run's env.observation.format]",
+)
+@click.option(
+    "--obs-tokens", type=int, default=None, help="observation budget [default: the run's env.observation.max_tokens]"
+)
+@click.option(
+    "--action-form",
+    type=click.Choice(["name", "id"]),
+    default=None,
+    help="the policy's action form [default: the run's policy.action_form]",
+)
+@click.option(
+    "--action-help",
+    type=click.Choice(["brief", "full"]),
+    default=None,
+    help="the system prompt's action list [default: the run's policy.action_help]",
+)
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
-def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, action_help: str | None,
-         task_spec: str) -> None:
+def main(
+    fmt: str | None, obs_tokens: int | None, action_form: str | None, action_help: str | None, task_spec: str
+) -> None:
     from transformers import AutoTokenizer
 
     run = load_config(preset="quick")
     ids = "all" if action_form == "id" else None  # an agent acting by id sees every id
-    observation = run.env.observation.model_copy(update={k: v for k, v in (("format", fmt), ("max_tokens", obs_tokens),
-                                                                           ("ids", ids)) if v is not None})
+    observation = run.env.observation.model_copy(
+        update={k: v for k, v in (("format", fmt), ("max_tokens", obs_tokens), ("ids", ids)) if v is not None}
+    )
     env = run.env.model_copy(update={"observation": observation})
-    policy_config = run.policy.model_copy(update={k: v for k, v in (("action_form", action_form),
-                                                                    ("action_help", action_help)) if v is not None})
+    policy_config = run.policy.model_copy(
+        update={k: v for k, v in (("action_form", action_form), ("action_help", action_help)) if v is not None}
+    )
     fmt, budget = observation.format, observation.max_tokens
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
@@ -110,23 +135,36 @@ def main(fmt: str | None, obs_tokens: int | None, action_form: str | None, actio
     by_site: dict[str, list[StepFigures]] = defaultdict(list)
     for s in steps:
         by_site[s.site].append(s)
-    print(f"{len(tasks)} reference replays ({task_spec}), format {fmt}, obs budget {budget} tokens, "
-          f"history {run.policy.history_steps} steps; {failed} failed; {seconds:.1f} s")
+    print(
+        f"{len(tasks)} reference replays ({task_spec}), format {fmt}, obs budget {budget} tokens, "
+        f"history {run.policy.history_steps} steps; {failed} failed; {seconds:.1f} s"
+    )
     print(f"{'':8s} {'steps':>6s} {'median':>8s} {'p90':>6s} {'whole':>8s} {'scroll':>6s} {'share':>7s}")
     print(f"{'':8s} {'':6s} {'prompt tokens':>15s} {'page':>8s} {'steps':>6s}")
     for site, rows in sorted(by_site.items()):
         print(_row(site, rows))
     print(_row("all", steps))
     tokens = [s.prompt_tokens for s in steps]
-    print(json.dumps({
-        "prompt_tokens_median": statistics.median(tokens),
-        "prompt_tokens_p90": statistics.quantiles(tokens, n=10)[P90 - 1],
-        "whole_page_share": round(sum(s.whole_page for s in steps) / len(steps), 4),
-        "scroll_share": round(sum(s.scroll for s in steps) / len(steps), 4),
-        "steps": len(steps), "scroll_steps": sum(s.scroll for s in steps), "failed_episodes": failed,
-        "format": fmt, "obs_tokens": budget, "action_form": policy_config.action_form,
-        "action_help": policy_config.action_help, "history_steps": run.policy.history_steps,
-        "tasks": len(tasks), "seconds": round(seconds, 1)}))
+    print(
+        json.dumps(
+            {
+                "prompt_tokens_median": statistics.median(tokens),
+                "prompt_tokens_p90": statistics.quantiles(tokens, n=10)[P90 - 1],
+                "whole_page_share": round(sum(s.whole_page for s in steps) / len(steps), 4),
+                "scroll_share": round(sum(s.scroll for s in steps) / len(steps), 4),
+                "steps": len(steps),
+                "scroll_steps": sum(s.scroll for s in steps),
+                "failed_episodes": failed,
+                "format": fmt,
+                "obs_tokens": budget,
+                "action_form": policy_config.action_form,
+                "action_help": policy_config.action_help,
+                "history_steps": run.policy.history_steps,
+                "tasks": len(tasks),
+                "seconds": round(seconds, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

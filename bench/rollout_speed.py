@@ -51,12 +51,19 @@ def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, **b
     """One timed rollout over `tasks` (after a warm-up batch) with a fresh embedded model whose
     transformers backend takes `backend` options (prefix_cache, batch_call_tokens)."""
     model = TimedModel(load_model("embedded", **backend))
-    run = load_config(overrides={"env": {"max_steps": max_steps, "observation": {"max_tokens": obs_tokens}},
-                                 "rollout": {"concurrency": concurrency, "steps_per_reference_step": None}})
+    run = load_config(
+        overrides={
+            "env": {"max_steps": max_steps, "observation": {"max_tokens": obs_tokens}},
+            "rollout": {"concurrency": concurrency, "steps_per_reference_step": None},
+        }
+    )
     policy = Policy(model, run.policy)
-    engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(max_steps=run.env.max_steps,
-                                                               observation=run.env.observation), sites=sites),
-                           run.rollout, seed=run.seed)
+    engine = RolloutEngine(
+        policy,
+        lambda: DomEnv(DomEnvConfig(max_steps=run.env.max_steps, observation=run.env.observation), sites=sites),
+        run.rollout,
+        seed=run.seed,
+    )
     engine.run(tasks[:concurrency], round=99)  # warm-up: first calls pay one-off costs
     model.seconds, model.tokens = 0.0, 0
     started = time.perf_counter()
@@ -65,7 +72,9 @@ def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, **b
     engine.close()
     steps = sum(len(e.steps) for e in episodes)
     return {
-        "episodes": len(episodes), "steps": steps, "wall_s": round(wall, 2),
+        "episodes": len(episodes),
+        "steps": steps,
+        "wall_s": round(wall, 2),
         "episodes_per_s": round(len(episodes) / wall, 4),
         "steps_per_s": round(steps / wall, 3),
         "llm_time_share": round(model.seconds / wall, 4),
@@ -91,12 +100,22 @@ def main(n_tasks: int, concurrency: int, max_steps: int, obs_tokens: int | None)
     for name, run in (("neither", plain), ("prefix cache", cached), ("prefix cache + length batches", grouped)):
         print(f"{name:30s} {json.dumps(run)}")
     cache_up, length_up = plain["wall_s"] / cached["wall_s"], cached["wall_s"] / grouped["wall_s"]
-    print(f"prefix cache speed-up {cache_up:.2f}x, length batches on top {length_up:.2f}x; "
-          f"same actions: {actions[0] == actions[1]}, {actions[1] == actions[2]}")
-    print(json.dumps(dict(grouped, prefix_cache_speedup=round(cache_up, 3), length_batches_speedup=round(length_up, 3),
-                          same_actions_with_and_without_prefix_cache=actions[0] == actions[1],
-                          same_actions_with_and_without_length_batches=actions[1] == actions[2],
-                          obs_tokens=budget)))
+    print(
+        f"prefix cache speed-up {cache_up:.2f}x, length batches on top {length_up:.2f}x; "
+        f"same actions: {actions[0] == actions[1]}, {actions[1] == actions[2]}"
+    )
+    print(
+        json.dumps(
+            dict(
+                grouped,
+                prefix_cache_speedup=round(cache_up, 3),
+                length_batches_speedup=round(length_up, 3),
+                same_actions_with_and_without_prefix_cache=actions[0] == actions[1],
+                same_actions_with_and_without_length_batches=actions[1] == actions[2],
+                obs_tokens=budget,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,24 +35,49 @@ from domplay.tasks.presets import resolve_tasks
 @click.option("--model", "spec", default="embedded", show_default=True, help="embedded | model dir | hf:PATH")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
 @click.option("--limit", default=40, show_default=True, help="tasks, taken evenly across the set")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="run config whose env, policy and rollout sections to use [default: the quick preset's]")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="run config whose env, policy and rollout sections to use [default: the quick preset's]",
+)
 @click.option("--obs-tokens", default=None, type=int, help="env.observation.max_tokens [default: the config's]")
 @click.option("--history", default=None, type=int, help="policy.history_steps [default: the config's]")
-@click.option("--action-form", type=click.Choice(["name", "id"]), default=None,
-              help="policy.action_form: how actions name elements [default: the config's]")
+@click.option(
+    "--action-form",
+    type=click.Choice(["name", "id"]),
+    default=None,
+    help="policy.action_form: how actions name elements [default: the config's]",
+)
 @click.option("--show", default=0, show_default=True, help="print this many misses per action kind")
 @click.option("--batch", default=None, type=int, help="rollout.concurrency: episodes in flight = the model's batch")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
-              help="the transformers backend's dtype")
-def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tokens: int | None,
-         history: int | None, action_form: str | None, show: int, batch: int | None, dtype: str) -> None:
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    default="auto",
+    show_default=True,
+    help="the transformers backend's dtype",
+)
+def main(
+    spec: str,
+    task_spec: str,
+    limit: int,
+    config_path: str | None,
+    obs_tokens: int | None,
+    history: int | None,
+    action_form: str | None,
+    show: int,
+    batch: int | None,
+    dtype: str,
+) -> None:
     overrides: dict = {}
     if obs_tokens is not None:
         overrides["env"] = {"observation": {"max_tokens": obs_tokens}}
     if history is not None or action_form is not None:
-        overrides["policy"] = {k: v for k, v in (("history_steps", history), ("action_form", action_form))
-                               if v is not None}
+        overrides["policy"] = {
+            k: v for k, v in (("history_steps", history), ("action_form", action_form)) if v is not None
+        }
     if batch is not None:
         overrides["rollout"] = {"concurrency": batch}
     config = load_config(config_path, overrides=overrides)  # the run's env, policy and rollout
@@ -62,8 +87,9 @@ def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tok
     sites = SitesApp(seed=0)
     model = load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency)
     started = time.perf_counter()
-    result, grades = step_accuracy(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
-                                   seed=config.seed)
+    result, grades = step_accuracy(
+        model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout, seed=config.seed
+    )
     seconds = time.perf_counter() - started
     shown: dict[str, int] = defaultdict(int)
     for g in grades:
@@ -74,8 +100,11 @@ def main(spec: str, task_spec: str, limit: int, config_path: str | None, obs_tok
     for axis, table in result.by.items():
         for key, (ok, n) in sorted(table.items()):
             print(f"  {axis:10s} {key:16s} {ok:4d}/{n:<4d} {ok / n:6.1%}")
-    print(json.dumps({**result.as_dict(), "seconds": round(seconds, 1), "dtype": dtype,
-                      "actions": [g.model for g in grades]}))
+    print(
+        json.dumps(
+            {**result.as_dict(), "seconds": round(seconds, 1), "dtype": dtype, "actions": [g.model for g in grades]}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,15 +43,31 @@ def sites_list() -> None:
 
 
 @main.command("eval")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="A run config (e.g. RUN/config.yaml): evaluate exactly as that run's evals do.")
-@click.option("--preset", type=click.Choice(["quick", "full"]), default=None,
-              help="Settings of a run preset when no --config is given (default quick).")
-@click.option("--model", "model_spec", default=None,
-              help="embedded | hf:/path | a model dir | openai:MODEL@URL | random [default: the config's model]")
-@click.option("--tasks", "tasks_spec", default=None,
-              help="A task file (YAML/JSONL) or a preset (heldout, heldout-full, train, smoke) "
-                   "[default: the config's held-out tasks, proposed as its round 0 does].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A run config (e.g. RUN/config.yaml): evaluate exactly as that run's evals do.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["quick", "full"]),
+    default=None,
+    help="Settings of a run preset when no --config is given (default quick).",
+)
+@click.option(
+    "--model",
+    "model_spec",
+    default=None,
+    help="embedded | hf:/path | a model dir | openai:MODEL@URL | random [default: the config's model]",
+)
+@click.option(
+    "--tasks",
+    "tasks_spec",
+    default=None,
+    help="A task file (YAML/JSONL) or a preset (heldout, heldout-full, train, smoke) "
+    "[default: the config's held-out tasks, proposed as its round 0 does].",
+)
 @click.option("--env", "env_kind", type=click.Choice(["dom", "browser"]), default=None, help="env.kind")
 @click.option("--samples", default=None, type=int, help="eval.samples_per_task: episodes per task.")
 @click.option("--plan", is_flag=True, help="Plan mode: propose, score and follow plans.")
@@ -63,13 +79,39 @@ def sites_list() -> None:
 @click.option("--site-seed", default=None, type=int, help="tasks.site_seed")
 @click.option("--limit", default=None, type=int, help="Only the first N tasks.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
-@click.option("--demos", "demos_path", type=click.Path(exists=True, dir_okay=False),
-              help="Few-shot: a demo pool (a run's round<N>/data/demos.json).")
+@click.option(
+    "--demos",
+    "demos_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Few-shot: a demo pool (a run's round<N>/data/demos.json).",
+)
 @click.option("--shots", default=None, type=int, help="policy.demos: demos per prompt with --demos [default 2].")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default=None,
-              help="eval.dtype: a local model's dtype; auto = bfloat16 where the hardware computes it.")
-def eval_command(config_path, preset, model_spec, tasks_spec, env_kind, samples, plan, max_steps, concurrency,
-                 temperature, obs_tokens, no_constrain, site_seed, limit, json_out, demos_path, shots, dtype) -> None:
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    default=None,
+    help="eval.dtype: a local model's dtype; auto = bfloat16 where the hardware computes it.",
+)
+def eval_command(
+    config_path,
+    preset,
+    model_spec,
+    tasks_spec,
+    env_kind,
+    samples,
+    plan,
+    max_steps,
+    concurrency,
+    temperature,
+    obs_tokens,
+    no_constrain,
+    site_seed,
+    limit,
+    json_out,
+    demos_path,
+    shots,
+    dtype,
+) -> None:
     """Evaluate a model on a task set; print success by site, difficulty and template.
 
     Every setting comes from the run config (--config, else the preset) with the options on
@@ -77,9 +119,19 @@ def eval_command(config_path, preset, model_spec, tasks_spec, env_kind, samples,
     from domplay.config import load_config
     from domplay.stages import evaluate_config
 
-    overrides = _eval_overrides(model_spec, env_kind, samples, max_steps, concurrency, temperature, obs_tokens,
-                                no_constrain, site_seed, dtype, shots if shots is not None else
-                                (2 if demos_path is not None else None))
+    overrides = _eval_overrides(
+        model_spec,
+        env_kind,
+        samples,
+        max_steps,
+        concurrency,
+        temperature,
+        obs_tokens,
+        no_constrain,
+        site_seed,
+        dtype,
+        shots if shots is not None else (2 if demos_path is not None else None),
+    )
     config = load_config(config_path, preset, overrides)
     report = evaluate_config(config, tasks_spec=tasks_spec, limit=limit, demos_path=demos_path, plan=plan)
     click.echo(report.table())
@@ -88,14 +140,23 @@ def eval_command(config_path, preset, model_spec, tasks_spec, env_kind, samples,
         click.echo(f"wrote {json_out}")
 
 
-def _eval_overrides(model, env_kind, samples, max_steps, concurrency, temperature, obs_tokens, no_constrain,
-                    site_seed, dtype, shots) -> dict:
+def _eval_overrides(
+    model, env_kind, samples, max_steps, concurrency, temperature, obs_tokens, no_constrain, site_seed, dtype, shots
+) -> dict:
     """The run-config fields `domplay eval`'s options set (None: not given)."""
-    given = {("model",): model, ("env", "kind"): env_kind, ("eval", "samples_per_task"): samples,
-             ("env", "max_steps"): max_steps, ("rollout", "concurrency"): concurrency,
-             ("policy", "temperature"): temperature, ("env", "observation", "max_tokens"): obs_tokens,
-             ("policy", "constrained"): False if no_constrain else None, ("tasks", "site_seed"): site_seed,
-             ("eval", "dtype"): dtype, ("policy", "demos"): shots}
+    given = {
+        ("model",): model,
+        ("env", "kind"): env_kind,
+        ("eval", "samples_per_task"): samples,
+        ("env", "max_steps"): max_steps,
+        ("rollout", "concurrency"): concurrency,
+        ("policy", "temperature"): temperature,
+        ("env", "observation", "max_tokens"): obs_tokens,
+        ("policy", "constrained"): False if no_constrain else None,
+        ("tasks", "site_seed"): site_seed,
+        ("eval", "dtype"): dtype,
+        ("policy", "demos"): shots,
+    }
     out: dict = {}
     for path, value in given.items():
         if value is None:
@@ -109,12 +170,21 @@ def _eval_overrides(model, env_kind, samples, max_steps, concurrency, temperatur
 
 @main.command("run")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Run config (YAML).")
-@click.option("--preset", type=click.Choice(["quick", "full"]), default=None,
-              help="Sizes: quick (2-core CPU, default) or full (GPU machine).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Run directory (default runs/<preset>).")
-@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
-              help="Continue the run in this directory where it stopped.")
+@click.option(
+    "--preset",
+    type=click.Choice(["quick", "full"]),
+    default=None,
+    help="Sizes: quick (2-core CPU, default) or full (GPU machine).",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<preset>)."
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Continue the run in this directory where it stopped.",
+)
 @click.option("--model", default=None, help="Starting model (overrides the config).")
 @click.option("--rounds", default=None, type=int, help="Improvement rounds after round 0.")
 def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None:
@@ -138,8 +208,9 @@ def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None
     click.echo(f"run directory: {run.dir}  (report: domplay report {run.dir})")
     if summaries:
         first, last = summaries[0], summaries[-1]
-        click.echo(f"held-out success: round 0 {first.heldout_success:.1%} -> round {last.round} "
-                   f"{last.heldout_success:.1%}")
+        click.echo(
+            f"held-out success: round 0 {first.heldout_success:.1%} -> round {last.round} {last.heldout_success:.1%}"
+        )
 
 
 def _register() -> None:

@@ -47,8 +47,9 @@ class RunConfig(Settings):
     """
 
     preset: Literal["quick", "full", "custom"] = "quick"
-    model: str = Field("embedded", description="starting model: embedded | hf:/path | dir | openai:M@URL | random "
-                                               "| scripted")
+    model: str = Field(
+        "embedded", description="starting model: embedded | hf:/path | dir | openai:M@URL | random | scripted"
+    )
     seed: int = Field(0, description="seeds task proposal, rollouts, dataset caps, demos and training")
     tasks: TasksConfig = TasksConfig()
     env: EnvSettings = EnvSettings()
@@ -65,8 +66,10 @@ class RunConfig(Settings):
     def _ids_shown_to_id_agents(self) -> RunConfig:
         obs = self.env.observation
         if self.policy.action_form == "id" and obs.format == "compact" and obs.ids != "all":
-            raise ValueError("policy.action_form: id needs the ids of every element in the observation; "
-                             "set env.observation.ids: all (or policy.action_form: name)")
+            raise ValueError(
+                "policy.action_form: id needs the ids of every element in the observation; "
+                "set env.observation.ids: all (or policy.action_form: name)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -85,15 +88,22 @@ PRESETS: dict[str, dict[str, Any]] = {
     # pass over a bounded sample of the replay buffer (full fine-tuning at 1e-4), SFT only (DPO on
     # the few dozen pairs a round yields cost a quarter of a round for no measured gain), and the
     # model attempts each training task once from round 2 on.
-    "quick": {"tasks": {"train_tasks_per_round": 48},
-              "build": {"max_sft_examples": 384, "max_dpo_pairs": 48},
-              "train": {"method": "sft", "sft": {"finetune": "full", "learning_rate": 1e-4, "num_epochs": 1.0},
-                        "dpo": {"finetune": "full"}}},
-    "full": {"tasks": {"heldout_tasks": 300, "train_tasks_per_round": 600},
-             "rollout": {"samples_per_task": 4, "concurrency": 32},
-             "train": {"sft": {"num_epochs": 2.0}},
-             "env": {"observation": {"max_tokens": 1536}, "max_steps": 20},
-             "stop": {"rounds": 5, "time_budget_min": None}}
+    "quick": {
+        "tasks": {"train_tasks_per_round": 48},
+        "build": {"max_sft_examples": 384, "max_dpo_pairs": 48},
+        "train": {
+            "method": "sft",
+            "sft": {"finetune": "full", "learning_rate": 1e-4, "num_epochs": 1.0},
+            "dpo": {"finetune": "full"},
+        },
+    },
+    "full": {
+        "tasks": {"heldout_tasks": 300, "train_tasks_per_round": 600},
+        "rollout": {"samples_per_task": 4, "concurrency": 32},
+        "train": {"sft": {"num_epochs": 2.0}},
+        "env": {"observation": {"max_tokens": 1536}, "max_steps": 20},
+        "stop": {"rounds": 5, "time_budget_min": None},
+    },
 }
 
 
@@ -104,8 +114,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path | None = None, preset: str | None = None,
-                overrides: dict[str, Any] | None = None) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, preset: str | None = None, overrides: dict[str, Any] | None = None
+) -> RunConfig:
     """The run config from a preset, a YAML file on top of it, then explicit overrides."""
     data: dict[str, Any] = {}
     if path is not None:

@@ -42,8 +42,14 @@ def heldout_eval(store: RunStore, r: int, heldout: Sequence[Task] | None = None)
     if not episodes:
         return None
     report = summarize_episodes(tasks, episodes).as_dict()
-    return RoundEval(round=r, policy=policy_name(r), episodes=report["episodes"], tasks=len(tasks),
-                     success_rate=report["success_rate"],
-                     by={axis: {k: v["rate"] for k, v in d.items()} for axis, d in report["by"].items()},
-                     mean_steps=report["mean_steps"], step_error_rate=report["step_error_rate"],
-                     failure_reasons=report["failure_reasons"])
+    return RoundEval(
+        round=r,
+        policy=policy_name(r),
+        episodes=report["episodes"],
+        tasks=len(tasks),
+        success_rate=report["success_rate"],
+        by={axis: {k: v["rate"] for k, v in d.items()} for axis, d in report["by"].items()},
+        mean_steps=report["mean_steps"],
+        step_error_rate=report["step_error_rate"],
+        failure_reasons=report["failure_reasons"],
+    )

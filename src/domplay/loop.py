@@ -73,12 +73,17 @@ class RoundSummary:
         diff = " ".join(f"{k} {v:.0%}" for k, v in sorted(self.by_difficulty.items()))
         stages = " ".join(f"{k} {v / 60:.1f}" for k, v in self.stage_seconds.items())
         y = self.training_yield
-        data = (f" | sft {y.get('sft_trained', 0):.0f} ({y.get('sft_trained_earlier_rounds', 0):.0f} replayed), "
-                f"model attempts {y.get('model_successes', 0):.0f}/{y.get('model_attempts', 0):.0f} verified"
-                if y else "")
-        return (f"round {self.round} [{self.policy}] held-out success {self.heldout_success:.1%} "
-                f"({diff}) mean steps {self.mean_steps:.1f} errors {self.step_error_rate:.0%} "
-                f"time {self.seconds / 60:.1f} min ({stages} min){data}")
+        data = (
+            f" | sft {y.get('sft_trained', 0):.0f} ({y.get('sft_trained_earlier_rounds', 0):.0f} replayed), "
+            f"model attempts {y.get('model_successes', 0):.0f}/{y.get('model_attempts', 0):.0f} verified"
+            if y
+            else ""
+        )
+        return (
+            f"round {self.round} [{self.policy}] held-out success {self.heldout_success:.1%} "
+            f"({diff}) mean steps {self.mean_steps:.1f} errors {self.step_error_rate:.0%} "
+            f"time {self.seconds / 60:.1f} min ({stages} min){data}"
+        )
 
 
 class Run:
@@ -91,16 +96,21 @@ class Run:
         self.dir.mkdir(parents=True, exist_ok=True)
         dump_config(config, self.dir / CONFIG_FILE)
         self.store = RunStore(self.dir)
-        self.ctx = StageContext(dir=self.dir, config=config, store=self.store,
-                                sites=SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites))
+        self.ctx = StageContext(
+            dir=self.dir,
+            config=config,
+            store=self.store,
+            sites=SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites),
+        )
         self._logger = _metric_logger(config.logging, self.dir)
 
     @classmethod
     def resume(cls, run_dir: str | Path, echo: Callable[[str], None] = print) -> Run:
         path = Path(run_dir) / CONFIG_FILE
         if not path.is_file():
-            raise ConfigError(f"{run_dir} is not a run directory ({CONFIG_FILE} missing); start one with "
-                              f"domplay run --out {run_dir}")
+            raise ConfigError(
+                f"{run_dir} is not a run directory ({CONFIG_FILE} missing); start one with domplay run --out {run_dir}"
+            )
         return cls(run_dir, load_config(path), echo)
 
     # -- the loop --------------------------------------------------------------------------
@@ -110,8 +120,11 @@ class Run:
         best, since_best = summaries[-1].heldout_success, 0
         stop = self.config.stop
         for r in range(1, stop.rounds + 1):
-            if stop.time_budget_min is not None and self.elapsed_s() > stop.time_budget_min * 60 \
-                    and not self.store.stage_status(r, "propose"):
+            if (
+                stop.time_budget_min is not None
+                and self.elapsed_s() > stop.time_budget_min * 60
+                and not self.store.stage_status(r, "propose")
+            ):
                 self.echo(f"time budget of {stop.time_budget_min} min used; not starting round {r}")
                 break
             summaries.append(self.round(r))
@@ -124,7 +137,8 @@ class Run:
                 self.echo(f"no new best held-out success for {since_best} round(s); stopping")
                 break
         (self.dir / SUMMARY_FILE).write_text(
-            json.dumps([s.__dict__ for s in summaries], indent=2) + "\n", encoding="utf-8")
+            json.dumps([s.__dict__ for s in summaries], indent=2) + "\n", encoding="utf-8"
+        )
         self.echo(f"report: {build_report(self.dir)}")
         return summaries
 
@@ -153,23 +167,40 @@ class Run:
         """Round `r`'s held-out summary (`heldout.heldout_eval`, as the report computes it), recorded."""
         result = heldout_eval(self.store, r)
         if result is None:
-            raise ConfigError(f"round {r} has no held-out eval episodes of policy {policy_name(r)!r}; "
-                              f"its eval stage did not run (check {self.dir / CONFIG_FILE})")
+            raise ConfigError(
+                f"round {r} has no held-out eval episodes of policy {policy_name(r)!r}; "
+                f"its eval stage did not run (check {self.dir / CONFIG_FILE})"
+            )
         metrics = self.store.metrics(round=r)
-        stage_seconds = {stage: sum(m.value for m in metrics if m.name == "seconds" and m.stage == stage)
-                         for stage in stages_of(r)}
+        stage_seconds = {
+            stage: sum(m.value for m in metrics if m.name == "seconds" and m.stage == stage) for stage in stages_of(r)
+        }
         training_yield = {m.name: m.value for m in metrics if m.stage == "build" and m.name in TRAINING_YIELD}
         seconds = sum(stage_seconds.values())
-        summary = RoundSummary(round=r, policy=result.policy, heldout_success=result.success_rate,
-                               by_difficulty=result.by.get("difficulty", {}), by_site=result.by.get("site", {}),
-                               by_heldout_kind=result.by.get("heldout kind", {}), mean_steps=result.mean_steps,
-                               step_error_rate=result.step_error_rate, seconds=seconds,
-                               stage_seconds=stage_seconds, training_yield=training_yield)
-        self.store.record_metrics(r, "eval", {"heldout_success": summary.heldout_success,
-                                              "mean_steps": summary.mean_steps,
-                                              "step_error_rate": summary.step_error_rate,
-                                              **{f"success_{k}": v for k, v in summary.by_difficulty.items()},
-                                              **{f"success_site_{k}": v for k, v in summary.by_site.items()}})
+        summary = RoundSummary(
+            round=r,
+            policy=result.policy,
+            heldout_success=result.success_rate,
+            by_difficulty=result.by.get("difficulty", {}),
+            by_site=result.by.get("site", {}),
+            by_heldout_kind=result.by.get("heldout kind", {}),
+            mean_steps=result.mean_steps,
+            step_error_rate=result.step_error_rate,
+            seconds=seconds,
+            stage_seconds=stage_seconds,
+            training_yield=training_yield,
+        )
+        self.store.record_metrics(
+            r,
+            "eval",
+            {
+                "heldout_success": summary.heldout_success,
+                "mean_steps": summary.mean_steps,
+                "step_error_rate": summary.step_error_rate,
+                **{f"success_{k}": v for k, v in summary.by_difficulty.items()},
+                **{f"success_site_{k}": v for k, v in summary.by_site.items()},
+            },
+        )
         self._logger(r, {"heldout/success": summary.heldout_success})
         return summary
 
@@ -187,6 +218,7 @@ def _metric_logger(kind: str, run_dir: Path) -> Callable[[int, dict[str, float]]
             for k, v in values.items():
                 writer.add_scalar(k, v, step)
             writer.flush()
+
         return log_tb
     if kind == "mlflow":
         try:
@@ -197,5 +229,6 @@ def _metric_logger(kind: str, run_dir: Path) -> Callable[[int, dict[str, float]]
 
         def log_ml(step: int, values: dict[str, float]) -> None:
             mlflow.log_metrics({k.replace("/", "_"): v for k, v in values.items()}, step=step)
+
         return log_ml
     return lambda step, values: None

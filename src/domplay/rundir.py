@@ -1,11 +1,11 @@
 """The layout of a run directory and the names of a round's stages (the bottom of the run layers).
 
-    RUN/config.yaml                 the resolved RunConfig (see domplay.config)
-    RUN/store.sqlite                tasks, episodes, datasets, checkpoints, metrics (domplay.data.store)
-    RUN/summary.json                one RoundSummary per round
-    RUN/round<r>/data/              the round's datasets (sft, pairs, demos.json)
-    RUN/round<r>/sft|dpo|spin/      the round's checkpoints
-    RUN/screenshots/                browser screenshots of episode steps
+RUN/config.yaml                 the resolved RunConfig (see domplay.config)
+RUN/store.sqlite                tasks, episodes, datasets, checkpoints, metrics (domplay.data.store)
+RUN/summary.json                one RoundSummary per round
+RUN/round<r>/data/              the round's datasets (sft, pairs, demos.json)
+RUN/round<r>/sft|dpo|spin/      the round's checkpoints
+RUN/screenshots/                browser screenshots of episode steps
 """
 
 from __future__ import annotations

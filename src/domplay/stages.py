@@ -91,15 +91,19 @@ class StageContext:
     def heldout_tasks(self) -> list[Task]:
         return self.store.tasks(split="heldout")
 
-    def record_dataset(self, r: int, name: str, kind: str, path: str | None, rows: int, config: dict,
-                       yield_row: dict) -> None:
-        self.store.record_dataset(DatasetRecord(round=r, name=name, kind=kind, path=path, rows=rows,
-                                                config=config, yield_numbers=yield_row))
+    def record_dataset(
+        self, r: int, name: str, kind: str, path: str | None, rows: int, config: dict, yield_row: dict
+    ) -> None:
+        self.store.record_dataset(
+            DatasetRecord(round=r, name=name, kind=kind, path=path, rows=rows, config=config, yield_numbers=yield_row)
+        )
 
-    def record_checkpoint(self, r: int, name: str, path: str, config: dict, git_revision: str | None,
-                          metrics: dict) -> None:
-        self.store.record_checkpoint(CheckpointRecord(round=r, name=name, path=path, config=config,
-                                                      git_revision=git_revision, metrics=metrics))
+    def record_checkpoint(
+        self, r: int, name: str, path: str, config: dict, git_revision: str | None, metrics: dict
+    ) -> None:
+        self.store.record_checkpoint(
+            CheckpointRecord(round=r, name=name, path=path, config=config, git_revision=git_revision, metrics=metrics)
+        )
 
 
 # -- episodes ---------------------------------------------------------------------------------
@@ -115,9 +119,14 @@ def demo_picker(ctx: StageContext, up_to_round: int) -> DemoPicker | None:
 def episode_options(ctx: StageContext, r: int, name: str, desc: str) -> dict[str, Any]:
     """`run_episodes` keyword arguments every stage passes alike."""
     c = ctx.config
-    return {"round": r, "policy_name": name, "skip": ctx.store.episode_ids(round=r, policy=name),
-            "on_episode": ctx.store.add_episode, "desc": desc,
-            "screenshots": ScreenshotFiles(ctx.dir) if c.env.screenshots else None}
+    return {
+        "round": r,
+        "policy_name": name,
+        "skip": ctx.store.episode_ids(round=r, policy=name),
+        "on_episode": ctx.store.add_episode,
+        "desc": desc,
+        "screenshots": ScreenshotFiles(ctx.dir) if c.env.screenshots else None,
+    }
 
 
 def eval_stage(ctx: StageContext, r: int) -> None:
@@ -126,12 +135,27 @@ def eval_stage(ctx: StageContext, r: int) -> None:
     dtype = fast_dtype(c.eval.dtype)
     ctx.store.record_metrics(r, "eval", {"bfloat16": float(dtype == "bfloat16")})  # what "auto" chose
     model = ctx.models.get(ctx.model_after(r), dtype, c.rollout.concurrency)
-    evaluate(model, ctx.heldout_tasks(), ctx.sites, env=c.env, policy=c.policy, rollout=c.rollout, eval=c.eval,
-             seed=c.seed, demos=demo_picker(ctx, r), **episode_options(ctx, r, policy_name(r), f"round {r} eval"))
+    evaluate(
+        model,
+        ctx.heldout_tasks(),
+        ctx.sites,
+        env=c.env,
+        policy=c.policy,
+        rollout=c.rollout,
+        eval=c.eval,
+        seed=c.seed,
+        demos=demo_picker(ctx, r),
+        **episode_options(ctx, r, policy_name(r), f"round {r} eval"),
+    )
 
 
-def evaluate_config(config: RunConfig, tasks_spec: str | None = None, limit: int | None = None,
-                    demos_path: str | Path | None = None, plan: bool = False) -> EvalReport:
+def evaluate_config(
+    config: RunConfig,
+    tasks_spec: str | None = None,
+    limit: int | None = None,
+    demos_path: str | Path | None = None,
+    plan: bool = False,
+) -> EvalReport:
     """`domplay eval`: `config.model` on the config's held-out tasks (proposed as its round 0 does) or
     on `tasks_spec` (a task file or preset), with everything else as the run's evals do it."""
     from domplay.agent.plan import Planner
@@ -146,20 +170,39 @@ def evaluate_config(config: RunConfig, tasks_spec: str | None = None, limit: int
         sites = SitesApp(seed=config.tasks.site_seed, names=names)
     model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
     demos = DemoSet.load(demos_path).picker(config.policy.demos) if demos_path is not None else None
-    episodes = evaluate(model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout,
-                        eval=config.eval, seed=config.seed, demos=demos, planner=Planner(model) if plan else None,
-                        desc="eval")
+    episodes = evaluate(
+        model,
+        tasks,
+        sites,
+        env=config.env,
+        policy=config.policy,
+        rollout=config.rollout,
+        eval=config.eval,
+        seed=config.seed,
+        demos=demos,
+        planner=Planner(model) if plan else None,
+        desc="eval",
+    )
     return summarize_episodes(tasks, episodes)
 
 
-def _model_rollouts(ctx: StageContext, r: int, tasks: Sequence[Task], spec: str, name: str, demos_round: int,
-                    desc: str) -> None:
+def _model_rollouts(
+    ctx: StageContext, r: int, tasks: Sequence[Task], spec: str, name: str, demos_round: int, desc: str
+) -> None:
     """`rollout.samples_per_task` training episodes of `spec` at `rollout.temperature`."""
     c = ctx.config
     model = ctx.models.get(spec, c.rollout.dtype, c.rollout.concurrency)
     policy = Policy(model, c.policy.model_copy(update={"temperature": c.rollout.temperature}))
-    run_episodes(policy, tasks, ctx.sites, env=c.env, rollout=c.rollout, seed=c.seed,
-                 demos=demo_picker(ctx, demos_round), **episode_options(ctx, r, name, desc))
+    run_episodes(
+        policy,
+        tasks,
+        ctx.sites,
+        env=c.env,
+        rollout=c.rollout,
+        seed=c.seed,
+        demos=demo_picker(ctx, demos_round),
+        **episode_options(ctx, r, name, desc),
+    )
 
 
 def rollout_stage(ctx: StageContext, r: int) -> None:
@@ -168,8 +211,15 @@ def rollout_stage(ctx: StageContext, r: int) -> None:
     tasks = ctx.store.tasks(split="train", round=r)
     if c.rollout.replay_reference:
         replay = c.rollout.model_copy(update={"samples_per_task": 1})
-        run_episodes(ReferencePolicy(c.policy), tasks, ctx.sites, env=c.env, rollout=replay, seed=c.seed,
-                     **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference"))
+        run_episodes(
+            ReferencePolicy(c.policy),
+            tasks,
+            ctx.sites,
+            env=c.env,
+            rollout=replay,
+            seed=c.seed,
+            **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference"),
+        )
     if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
 
@@ -189,8 +239,9 @@ def proposer_for(config: RunConfig, sites: SitesApp) -> Iterator[TemplatePropose
         return
     with EnvFactory(EnvSettings(kind="browser"), sites) as make_browser:
         dom = TemplateProposer(sites)
-        proposer = TemplateProposer(sites, env_factory=lambda needs_js: make_browser() if needs_js
-                                    else dom._dom_env(False), max_steps=max_steps)
+        proposer = TemplateProposer(
+            sites, env_factory=lambda needs_js: make_browser() if needs_js else dom._dom_env(False), max_steps=max_steps
+        )
         try:
             yield proposer
         finally:
@@ -206,19 +257,34 @@ def propose_tasks(config: RunConfig, sites: SitesApp, n: int, split: Split, seed
     wanted = n
     with proposer_for(config, sites) as proposer:
         while True:
-            proposal = proposer.propose(wanted, split, seed=seed,  # a prefix of any longer proposal
-                                        max_tries_per_task=PROPOSAL_TRIES_PER_TASK)
-            fresh = proposal.tasks[len(kept) + len(over):]
-            replays = run_episodes(ReferencePolicy(config.policy), fresh, sites, env=config.env,
-                                   rollout=config.rollout.model_copy(update={"samples_per_task": 1}), seed=config.seed,
-                                   show_progress=False)
+            proposal = proposer.propose(
+                wanted,
+                split,
+                seed=seed,  # a prefix of any longer proposal
+                max_tries_per_task=PROPOSAL_TRIES_PER_TASK,
+            )
+            fresh = proposal.tasks[len(kept) + len(over) :]
+            replays = run_episodes(
+                ReferencePolicy(config.policy),
+                fresh,
+                sites,
+                env=config.env,
+                rollout=config.rollout.model_copy(update={"samples_per_task": 1}),
+                seed=config.seed,
+                show_progress=False,
+            )
             by_id = {e.task_id: e for e in replays}
             for task in fresh:
                 e = by_id[task.id]
                 if not e.success and e.status == "truncated" and len(e.steps) >= config.env.max_steps:
-                    over.append(ProposalFailure(task.provenance.template or "", task.provenance.seed or 0,
-                                                f"{OVER_MAX_STEPS}: its reference replay did not finish within "
-                                                f"env.max_steps={config.env.max_steps} (with scrolls)"))
+                    over.append(
+                        ProposalFailure(
+                            task.provenance.template or "",
+                            task.provenance.seed or 0,
+                            f"{OVER_MAX_STEPS}: its reference replay did not finish within "
+                            f"env.max_steps={config.env.max_steps} (with scrolls)",
+                        )
+                    )
                 else:
                     kept.append(task)
             if len(kept) >= n or len(proposal.tasks) < wanted:
@@ -233,8 +299,10 @@ def propose_heldout(config: RunConfig, sites: SitesApp) -> Proposal:
     wanted = config.tasks.heldout_tasks
     proposal = propose_tasks(config, sites, wanted, "heldout", config.seed)
     if len(proposal.tasks) < wanted:
-        raise ConfigError(f"only {len(proposal.tasks)} held-out tasks could be proposed "
-                          f"({len(proposal.failures)} failures); see the proposer's failures")
+        raise ConfigError(
+            f"only {len(proposal.tasks)} held-out tasks could be proposed "
+            f"({len(proposal.failures)} failures); see the proposer's failures"
+        )
     return proposal
 
 
@@ -242,17 +310,32 @@ def heldout_stage(ctx: StageContext) -> None:
     """The run's held-out tasks, fixed once in round 0."""
     proposal = propose_heldout(ctx.config, ctx.sites)
     ctx.store.add_tasks(proposal.tasks, round=0)
-    ctx.store.record_metrics(0, "heldout", {"tasks": len(proposal.tasks), "failures": len(proposal.failures),
-                                            "over_max_steps": float(proposal.over_max_steps)})
+    ctx.store.record_metrics(
+        0,
+        "heldout",
+        {
+            "tasks": len(proposal.tasks),
+            "failures": len(proposal.failures),
+            "over_max_steps": float(proposal.over_max_steps),
+        },
+    )
 
 
 def propose_stage(ctx: StageContext, r: int) -> None:
     """Fresh training tasks for round `r` (train seeds of proposer seed `seed * 1000 + r`)."""
-    proposal = propose_tasks(ctx.config, ctx.sites, ctx.config.tasks.train_tasks_per_round, "train",
-                             ctx.config.seed * 1000 + r)
+    proposal = propose_tasks(
+        ctx.config, ctx.sites, ctx.config.tasks.train_tasks_per_round, "train", ctx.config.seed * 1000 + r
+    )
     ctx.store.add_tasks(proposal.tasks, round=r)
-    ctx.store.record_metrics(r, "propose", {"tasks": len(proposal.tasks), "failures": len(proposal.failures),
-                                            "over_max_steps": float(proposal.over_max_steps)})
+    ctx.store.record_metrics(
+        r,
+        "propose",
+        {
+            "tasks": len(proposal.tasks),
+            "failures": len(proposal.failures),
+            "over_max_steps": float(proposal.over_max_steps),
+        },
+    )
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -278,10 +361,12 @@ def build_stage(ctx: StageContext, r: int) -> None:
     ctx.record_dataset(r, "sft", "sft", result.paths["parquet"], result.rows, config, yield_row)
     if c.train.method == "sft+spin":
         opponent = ctx.models.get(ctx.model_after(r - 1), c.rollout.dtype, c.rollout.concurrency)
-        params = GenerationParams(temperature=c.rollout.temperature, max_new_tokens=c.policy.max_new_tokens,
-                                  seed=c.seed + r)
-        spin, stats = spin_pairs(sft, chat_model_generate(opponent, params), policy_name(r - 1),
-                                 batch_size=c.rollout.concurrency)
+        params = GenerationParams(
+            temperature=c.rollout.temperature, max_new_tokens=c.policy.max_new_tokens, seed=c.seed + r
+        )
+        spin, stats = spin_pairs(
+            sft, chat_model_generate(opponent, params), policy_name(r - 1), batch_size=c.rollout.concurrency
+        )
         data.pairs["spin"] = spin
         yield_row["spin_agreements"] = stats.agreements
         pairs = spin
@@ -297,8 +382,9 @@ def build_stage(ctx: StageContext, r: int) -> None:
         demo_config = c.demos.model_copy(update={"seed": c.demos.seed + c.seed + r})
         pool = build_demos(episodes, tasks, demo_config)
         path = pool.save(out / DEMOS_FILE)
-        ctx.record_dataset(r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"),
-                           yield_row)
+        ctx.record_dataset(
+            r, "demos", "demos", str(path), len(pool.demos), pool.config.model_dump(mode="json"), yield_row
+        )
     ctx.store.record_metrics(r, "build", {k: float(v) for k, v in yield_row.items() if isinstance(v, (int, float))})
 
 
@@ -326,8 +412,11 @@ def _model_yield(episodes: Sequence[Episode], reference_policy: str) -> dict[str
     """How the round's model attempts on training tasks (not the reference replays) did."""
     attempts = [e for e in episodes if e.policy != reference_policy]
     wins = sum(1 for e in attempts if e.success)
-    return {"model_attempts": len(attempts), "model_successes": wins,
-            "model_success_rate": wins / len(attempts) if attempts else 0.0}
+    return {
+        "model_attempts": len(attempts),
+        "model_successes": wins,
+        "model_success_rate": wins / len(attempts) if attempts else 0.0,
+    }
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:
@@ -344,16 +433,25 @@ def _online_pairs(ctx: StageContext, r: int, model_spec: str) -> Path | None:
     tasks = ctx.store.tasks(split="train", round=r)
     _model_rollouts(ctx, r, tasks, model_spec, name, r - 1, f"round {r} online")
     by_id = {t.id: t for t in tasks}
-    episodes = [e for e in ctx.store.episodes(round=r) if e.task_id in by_id
-                and e.policy in (name, c.build.reference_policy)]
+    episodes = [
+        e for e in ctx.store.episodes(round=r) if e.task_id in by_id and e.policy in (name, c.build.reference_policy)
+    ]
     episodes.sort(key=lambda e: e.id)
     data = build_round(episodes, by_id, c.build, round=r)
     pairs = [p for kind in PAIR_KINDS_FOR_DPO for p in data.pairs.get(kind, [])]
     pairs = _sample(pairs, c.build.max_dpo_pairs, c.build.seed + r)
-    result = export(pairs, round_dir(ctx.dir, r) / "data", "pairs_online", formats=("parquet", "jsonl"),
-                    kind="preference")
-    ctx.record_dataset(r, "pairs_online", "preference", result.paths["parquet"], result.rows,
-                       c.build.model_dump(mode="json"), data.yield_table.as_row())
+    result = export(
+        pairs, round_dir(ctx.dir, r) / "data", "pairs_online", formats=("parquet", "jsonl"), kind="preference"
+    )
+    ctx.record_dataset(
+        r,
+        "pairs_online",
+        "preference",
+        result.paths["parquet"],
+        result.rows,
+        c.build.model_dump(mode="json"),
+        data.yield_table.as_row(),
+    )
     return Path(result.paths["parquet"]) if result.rows >= c.train.min_pairs_for_dpo else None
 
 
@@ -377,8 +475,9 @@ def train_stage(ctx: StageContext, r: int) -> None:
     seed = c.seed + r
     if datasets["sft"].rows > 0:
         sft_config = t.sft.model_copy(update={"seed": t.sft.seed + seed})
-        result = train_sft(datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"),
-                           config=sft_config)
+        result = train_sft(
+            datasets["sft"].path, model=_trainer_model(base), out_dir=_fresh(out / "sft"), config=sft_config
+        )
         _record_training(ctx, r, "sft", sft_config, result)
         current = f"hf:{result.model_dir}"
     if t.method == "sft":
@@ -388,16 +487,23 @@ def train_stage(ctx: StageContext, r: int) -> None:
         ctx.models.clear()  # the trainer needs the memory
         if path is not None:
             dpo_config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
-            result = train_dpo(path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"), config=dpo_config,
-                               method="dpo")
+            result = train_dpo(
+                path, model=_trainer_model(current), out_dir=_fresh(out / "dpo"), config=dpo_config, method="dpo"
+            )
             _record_training(ctx, r, "dpo", dpo_config, result)
             current = f"hf:{result.model_dir}"
     elif datasets["pairs"].rows >= t.min_pairs_for_dpo:
         spin = t.method == "sft+spin"
         dpo_config = t.dpo.model_copy(update={"seed": t.dpo.seed + seed})
         name: Literal["dpo", "spin"] = "spin" if spin else "dpo"
-        result = train_dpo(datasets["pairs"].path, model=_trainer_model(current), out_dir=_fresh(out / name),
-                           config=dpo_config, reference=_trainer_model(base) if spin else None, method=name)
+        result = train_dpo(
+            datasets["pairs"].path,
+            model=_trainer_model(current),
+            out_dir=_fresh(out / name),
+            config=dpo_config,
+            reference=_trainer_model(base) if spin else None,
+            method=name,
+        )
         _record_training(ctx, r, name, dpo_config, result)
         current = f"hf:{result.model_dir}"
     if current != base:
@@ -405,9 +511,19 @@ def train_stage(ctx: StageContext, r: int) -> None:
 
 
 def _record_training(ctx: StageContext, r: int, name: str, config: Any, result: Any) -> None:
-    ctx.record_checkpoint(r, name, str(result.model_dir), config.model_dump(mode="json"), result.git_revision,
-                          {"final_loss": result.final_loss, "seconds": result.seconds,
-                           "losses": list(result.losses), "rows": result.rows})
+    ctx.record_checkpoint(
+        r,
+        name,
+        str(result.model_dir),
+        config.model_dump(mode="json"),
+        result.git_revision,
+        {
+            "final_loss": result.final_loss,
+            "seconds": result.seconds,
+            "losses": list(result.losses),
+            "rows": result.rows,
+        },
+    )
 
 
 def _sample(items: list, limit: int | None, seed: int) -> list:
@@ -427,4 +543,3 @@ def _fresh(path: Path) -> Path:
 
 def _trainer_model(spec: str) -> str:
     return spec.removeprefix("hf:")
-

@@ -29,7 +29,9 @@ from domplay.tasks.model import Task
 from domplay.verify.checks import UrlCheck
 
 CART_PLAN = "1. Click the Cart link\n2. Check the cart page"
-SEARCH_PLAN = "1. Type socks in the search box\n2. Press Enter\n3. Open the first result\n4. Read it\n5. Go back\n6. Stop"
+SEARCH_PLAN = (
+    "1. Type socks in the search box\n2. Press Enter\n3. Open the first result\n4. Read it\n5. Go back\n6. Stop"
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,33 +63,46 @@ def scripted_planner_model(plans, score_reply):
             return next(samples)
         assert is_infer(prompt), prompt[0]["content"][:60]
         return score_reply(prompt[-1]["content"].split("Plan:\n", 1)[1])
+
     return ScriptedModel(respond)
 
 
 def cart_task(i: int) -> Task:
-    return Task(id=f"open-cart-{i}", intent="Open the shopping cart.", site="shop", start_url="/shop/",
-                checks=[UrlCheck(expected="/shop/cart")], difficulty="easy")
+    return Task(
+        id=f"open-cart-{i}",
+        intent="Open the shopping cart.",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/cart")],
+        difficulty="easy",
+    )
 
 
 # -- parsing ---------------------------------------------------------------------------------
 def test_parse_subtasks_reads_numbered_and_bulleted_steps():
     assert parse_subtasks("Sure!\n1. Click Cart\n2) Read the total\n", 8, 100) == ("Click Cart", "Read the total")
     assert parse_subtasks("- open Knitwear\n* sort by price\nStep 3: answer", 8, 100) == (
-        "open Knitwear", "sort by price", "answer")
+        "open Knitwear",
+        "sort by price",
+        "answer",
+    )
     assert parse_subtasks("1. a step\n2. b\n3. c", 2, 100) == ("a step", "b")
     assert parse_subtasks("1. **Open the cart**:\n2. **Read** the total", 8, 100) == ("Open the cart", "Read the total")
     assert parse_subtasks("Click the cart link", 8, 100) == ("Click the cart link",)
     assert parse_subtasks("1.\n2. 42\n...", 8, 100) == ()
 
 
-@pytest.mark.parametrize("reply,expected", [
-    ("relevance: 4\nfeasibility: 5\nefficiency: 3\ncoverage: 2", Scores(4, 5, 3, 2)),
-    ("**Relevance**: 4/5. Feasibility = 5; Efficiency - 3.5, coverage 2. Looks fine.", Scores(4, 5, 3, 2)),
-    ("Relevance: 4\nFeasibility: 4\nEfficiency: 4", None),  # one missing
-    ("relevance: 9 feasibility: 0 efficiency: 3 coverage: 2", None),  # out of range
-    ("I think this plan is good!", None),
-    ("relevance (1-5): feasibility (1-5): efficiency (1-5): coverage (1-5):", None),  # the format echoed back
-])
+@pytest.mark.parametrize(
+    "reply,expected",
+    [
+        ("relevance: 4\nfeasibility: 5\nefficiency: 3\ncoverage: 2", Scores(4, 5, 3, 2)),
+        ("**Relevance**: 4/5. Feasibility = 5; Efficiency - 3.5, coverage 2. Looks fine.", Scores(4, 5, 3, 2)),
+        ("Relevance: 4\nFeasibility: 4\nEfficiency: 4", None),  # one missing
+        ("relevance: 9 feasibility: 0 efficiency: 3 coverage: 2", None),  # out of range
+        ("I think this plan is good!", None),
+        ("relevance (1-5): feasibility (1-5): efficiency (1-5): coverage (1-5):", None),  # the format echoed back
+    ],
+)
 def test_parse_scores(reply, expected):
     assert parse_scores(reply) == expected
 
@@ -111,12 +126,17 @@ def test_config_validation_names_the_field():
 # -- planning --------------------------------------------------------------------------------
 def test_plan_samples_k_candidates_in_one_call_and_picks_the_best_scored(home):
     def scores(plan_text):
-        return ("relevance: 5\nfeasibility: 5\nefficiency: 5\ncoverage: 5" if "Cart" in plan_text
-                else "relevance: 2\nfeasibility: 3\nefficiency: 1\ncoverage: 2")
+        return (
+            "relevance: 5\nfeasibility: 5\nefficiency: 5\ncoverage: 5"
+            if "Cart" in plan_text
+            else "relevance: 2\nfeasibility: 3\nefficiency: 1\ncoverage: 2"
+        )
+
     model = scripted_planner_model([SEARCH_PLAN, CART_PLAN, SEARCH_PLAN], scores)
     planner = Planner(model, PlanConfig(candidates=3, temperature=0.8))
-    states = planner.plan([PlanRequest("Open the shopping cart.", home, seed=7),
-                           PlanRequest("Open the shopping cart.", home, seed=8)])
+    states = planner.plan(
+        [PlanRequest("Open the shopping cart.", home, seed=7), PlanRequest("Open the shopping cart.", home, seed=8)]
+    )
     # One Actor call (2 prompts x n=3) and one Infer call for the distinct candidates.
     assert [(p.n, p.temperature) for p in model.params_seen] == [(3, 0.8), (1, 0.0)]
     assert sum(map(is_actor, model.prompts)) == 2 and sum(map(is_infer, model.prompts)) == 4
@@ -144,12 +164,14 @@ def test_garbage_scores_fall_back_to_the_heuristic_and_say_so(home):
 def test_heuristic_infer_makes_no_scoring_call_and_empty_plans_fall_back_to_the_intent(home):
     model = scripted_planner_model(["no idea", "???"], lambda plan: pytest.fail("no Infer call expected"))
     state = Planner(model, PlanConfig(candidates=2, infer="heuristic")).plan(
-        [PlanRequest("Open the shopping cart.", home)])[0]
+        [PlanRequest("Open the shopping cart.", home)]
+    )[0]
     assert len(model.params_seen) == 1
     attempt = state.attempts[0]
     assert attempt.chosen is not None and attempt.candidates[attempt.chosen].source == "heuristic"
     empty = Planner(scripted_planner_model(["1.", "..."], str), PlanConfig(candidates=2)).plan(
-        [PlanRequest("Open the shopping cart.", home)])[0]
+        [PlanRequest("Open the shopping cart.", home)]
+    )[0]
     assert empty.attempts[0].chosen is None and empty.subtasks == ("Open the shopping cart.",)
     assert {c.source for c in empty.attempts[0].candidates} == {"empty"}
 
@@ -163,8 +185,7 @@ def planned(home, config: PlanConfig | None = None):
 
 def test_prompt_text_marks_the_current_subtask_and_navigation_advances_it(home, sites):
     planner, state = planned(home)
-    assert planner.prompt_text(state).splitlines() == ["[now]  1. Click the Cart link",
-                                                      "       2. Check the cart page"]
+    assert planner.prompt_text(state).splitlines() == ["[now]  1. Click the Cart link", "       2. Check the cart page"]
     env = DomEnv(DomEnvConfig(start_url="/shop/"), sites=sites)
     before, _ = env.reset()
     after, *_ = env.step(A.Click(3))
@@ -175,8 +196,9 @@ def test_prompt_text_marks_the_current_subtask_and_navigation_advances_it(home, 
 
 
 def test_replan_triggers_errors_stall_and_early_stop(home):
-    planner, state = planned(home, PlanConfig(candidates=1, replan_after_error_steps=2,
-                                              replan_after_stalled_steps=3, max_replans=1))
+    planner, state = planned(
+        home, PlanConfig(candidates=1, replan_after_error_steps=2, replan_after_stalled_steps=3, max_replans=1)
+    )
     once = planner.after_step(state, home, home, "no element with id 999")
     assert not planner.needs_plan(once)
     twice = planner.after_step(once, home, home, "no element with id 999")
@@ -200,6 +222,7 @@ def test_replan_triggers_errors_stall_and_early_stop(home):
 # -- rollouts on the real shop ----------------------------------------------------------------
 def agent_model(first_action: str):
     """Plans 'Click the Cart link'; acts `first_action` until a replan happened, then clicks the cart."""
+
     def respond(prompt):
         if is_actor(prompt):
             return CART_PLAN if "previous plan failed" not in prompt[-1]["content"] else "1. Click Cart (0)"
@@ -212,15 +235,21 @@ def agent_model(first_action: str):
             return "stop()"
         cart = re.search(r'link "(Cart \(\d+\))"', page)
         return f'click("{cart.group(1)}")'
+
     return ScriptedModel(respond)
 
 
-@pytest.mark.parametrize("first_action,reason", [("click(999)", "2 failed actions in a row"),
-                                                 ("stop()", "stop() with 2 subtask(s) left")])
+@pytest.mark.parametrize(
+    "first_action,reason", [("click(999)", "2 failed actions in a row"), ("stop()", "stop() with 2 subtask(s) left")]
+)
 def test_plan_mode_rollout_replans_and_records_everything(sites, first_action, reason):
     model = agent_model(first_action)
-    engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(), sites=sites),
-                           RolloutConfig(concurrency=3), planner=Planner(model, PlanConfig(candidates=2)))
+    engine = RolloutEngine(
+        Policy(model),
+        lambda: DomEnv(DomEnvConfig(), sites=sites),
+        RolloutConfig(concurrency=3),
+        planner=Planner(model, PlanConfig(candidates=2)),
+    )
     episodes = engine.run([cart_task(i) for i in range(3)])
     assert all(e.success for e in episodes), [(e.verdict, [s.action for s in e.steps]) for e in episodes]
     # Initial plans for the 3 episodes: one Actor call; replans for all 3: one more.
@@ -231,7 +260,11 @@ def test_plan_mode_rollout_replans_and_records_everything(sites, first_action, r
     assert plan["replans"] == [{"step": plan["attempts"][1]["step"], "reason": reason}]
     first = plan["attempts"][0]
     assert first["chosen"] == 0 and first["candidates"][0]["scores"] == {
-        "relevance": 5.0, "feasibility": 4.0, "efficiency": 5.0, "coverage": 4.0}
+        "relevance": 5.0,
+        "feasibility": 4.0,
+        "efficiency": 5.0,
+        "coverage": 4.0,
+    }
     assert first["candidates"][0]["source"] == "model" and plan["config"]["candidates"] == 2
     steps = episodes[0].steps
     assert "Plan:\n[now]  1. Click the Cart link" in steps[0].prompt[-1]["content"]

@@ -21,7 +21,9 @@ def env():
 
 
 def _reset(env, url: str):
-    task = Task(id="look", intent="Look around.", site="shop", start_url=url, checks=[UrlCheck(expected=url)], difficulty="easy")
+    task = Task(
+        id="look", intent="Look around.", site="shop", start_url=url, checks=[UrlCheck(expected=url)], difficulty="easy"
+    )
     obs, _ = env.reset(seed=0, options={"task": task})
     return obs
 
@@ -33,7 +35,7 @@ def _ids(refs) -> set[int]:
 def test_each_element_action_names_only_elements_it_works_on(env):
     obs = _reset(env, "/shop/product/13")
     c = page_constraint(obs, "id")
-    shown = {e.id: e for e in obs.elements[obs.offset:obs.offset + obs.shown]}
+    shown = {e.id: e for e in obs.elements[obs.offset : obs.offset + obs.shown]}
     assert _ids(c.targets) == {i for i, e in shown.items() if e.interactive}
     assert _ids(c.targets_for("select")) == {i for i, e in shown.items() if e.tag == "select"} != set()
     assert _ids(c.targets_for("fill")) == {i for i, e in shown.items() if e.role == "textbox"}
@@ -45,7 +47,7 @@ def test_each_element_action_names_only_elements_it_works_on(env):
 def test_in_the_name_form_the_constraint_holds_the_pages_names(env):
     obs = _reset(env, "/shop/product/13")
     c = page_constraint(obs, "name")
-    shown = obs.elements[obs.offset:obs.offset + obs.shown]
+    shown = obs.elements[obs.offset : obs.offset + obs.shown]
     selects = [e for e in shown if e.tag == "select"]
     assert {(e.name, None) for e in selects} == c.targets_for("select")
     assert {t: o for (t, _), o in c.select_options} == {e.name: e.options for e in selects}
@@ -89,14 +91,21 @@ def test_the_reference_policy_replays_in_either_form_and_succeeds(form):
     from domplay.tasks.templates import forum, shop
 
     sites = SitesApp(seed=0, names=["shop", "forum"])
-    proposer = TemplateProposer(sites, templates=[shop.BuyVariant(), shop.TwoProductsChangeQty(),
-                                                  shop.PastOrderTotal(), forum.ReplyToThread()])
-    tasks = [t for t in (proposer.make_task(tpl, seed, "train") for tpl in proposer.templates for seed in (0, 1))
-             if t is not None]
+    proposer = TemplateProposer(
+        sites, templates=[shop.BuyVariant(), shop.TwoProductsChangeQty(), shop.PastOrderTotal(), forum.ReplyToThread()]
+    )
+    tasks = [
+        t
+        for t in (proposer.make_task(tpl, seed, "train") for tpl in proposer.templates for seed in (0, 1))
+        if t is not None
+    ]
     proposer.close()
     assert len(tasks) >= 6 and all(A.parse_action(a) for t in tasks for a in t.reference)  # stored by id
-    engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form=form)),
-                           lambda: DomEnv(DomEnvConfig(max_steps=40), sites), RolloutConfig())
+    engine = RolloutEngine(
+        ReferencePolicy(PolicyConfig(action_form=form)),
+        lambda: DomEnv(DomEnvConfig(max_steps=40), sites),
+        RolloutConfig(),
+    )
     episodes = engine.run(tasks)
     assert all(e.success for e in episodes), [(e.task_id, e.verdict) for e in episodes if not e.success]
     acted = [A.parse_action(s.action) for e in episodes for s in e.steps if s.action is not None]

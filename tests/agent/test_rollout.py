@@ -17,10 +17,16 @@ from domplay.tasks.model import Task
 from domplay.verify.checks import UrlCheck
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("click(12)", A.Click(12)), ("Action: click(12)", A.Click(12)), ('```\nfill(3, "a (b)")\n```', A.Fill(3, "a (b)")),
-    ('I will answer("x)") now', A.Answer("x)")), ("go_back()", A.Back()),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("click(12)", A.Click(12)),
+        ("Action: click(12)", A.Click(12)),
+        ('```\nfill(3, "a (b)")\n```', A.Fill(3, "a (b)")),
+        ('I will answer("x)") now', A.Answer("x)")),
+        ("go_back()", A.Back()),
+    ],
+)
 def test_parse_completion_finds_the_action(text, expected):
     assert parse_completion(text) == expected
 
@@ -36,8 +42,14 @@ def sites():
 
 
 def cart_task(i: int) -> Task:
-    return Task(id=f"open-cart-{i}", intent="Open the shopping cart.", site="shop", start_url="/shop/",
-                checks=[UrlCheck(expected="/shop/cart")], difficulty="easy")
+    return Task(
+        id=f"open-cart-{i}",
+        intent="Open the shopping cart.",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/cart")],
+        difficulty="easy",
+    )
 
 
 def clicker(prompt):
@@ -49,8 +61,11 @@ def clicker(prompt):
 
 def test_rollout_runs_episodes_batched_and_verifies(sites):
     model = ScriptedModel(clicker)
-    engine = RolloutEngine(Policy(model, PolicyConfig()), lambda: DomEnv(DomEnvConfig(max_steps=5), sites=sites),
-                           RolloutConfig(samples_per_task=2, concurrency=3))
+    engine = RolloutEngine(
+        Policy(model, PolicyConfig()),
+        lambda: DomEnv(DomEnvConfig(max_steps=5), sites=sites),
+        RolloutConfig(samples_per_task=2, concurrency=3),
+    )
     stored = []
     episodes = engine.run([cart_task(i) for i in range(4)], round=1, on_episode=stored.append)
     assert len(episodes) == 8 and stored == episodes
@@ -69,8 +84,11 @@ def test_rollout_runs_episodes_batched_and_verifies(sites):
 
 def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
     model = ScriptedModel(lambda p: 'click("Cart (0)")' if "Previous actions" not in p[-1]["content"] else "stop()")
-    engine = RolloutEngine(Policy(model, PolicyConfig(action_form="name")),
-                           lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig())
+    engine = RolloutEngine(
+        Policy(model, PolicyConfig(action_form="name")),
+        lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites),
+        RolloutConfig(),
+    )
     episode = engine.run([cart_task(0)])[0]
     assert episode.success and episode.steps[0].action == 'click("Cart (0)")'
     assert 'Previous actions:\nclick("Cart (0)")\n' in episode.steps[1].prompt[-1]["content"]
@@ -78,8 +96,9 @@ def test_history_of_an_action_by_name_does_not_repeat_the_name(sites):
 
 def test_rollout_skips_finished_episode_ids_and_records_parse_errors(sites):
     model = ScriptedModel(lambda prompt: "I am not sure")
-    engine = RolloutEngine(Policy(model), lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites),
-                           RolloutConfig(concurrency=2))
+    engine = RolloutEngine(
+        Policy(model), lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig(concurrency=2)
+    )
     first = engine.run([cart_task(0), cart_task(1)])
     assert all(not e.success and e.status == "truncated" and len(e.steps) == 3 for e in first)
     assert all(s.action is None and "no action found" in s.error for s in first[0].steps)
@@ -95,7 +114,7 @@ def test_policy_prompt_shows_history_and_actions(sites):
     from domplay.agent.prompts import HistoryItem
 
     prompt = policy.prompt(Query("Find socks", obs, (HistoryItem("click(9)", "boom"), HistoryItem("back()"))))
-    assert 'click("name")' in prompt[0]["content"] and "answer(\"text\")" in prompt[0]["content"]
+    assert 'click("name")' in prompt[0]["content"] and 'answer("text")' in prompt[0]["content"]
     by_id = Policy(policy.model, PolicyConfig(action_form="id")).prompt(Query("Find socks", obs))
     assert "click(id)" in by_id[0]["content"] and 'click("name")' not in by_id[0]["content"]
     assert "back()" in prompt[-1]["content"] and "click(9)" not in prompt[-1]["content"]
@@ -113,10 +132,22 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
     obs, _ = env.reset(options={"start_url": "/shop/"})
     last = [e for e in obs.elements if e.interactive][-1]  # the compact rendering shows ids of these only
     assert last.id > obs.offset + obs.shown  # not shown within the budget
-    task = Task(id="t", intent="x", site="shop", start_url="/shop/", checks=[UrlCheck(expected="/shop/")],
-                difficulty="easy", reference=[f"click({last.id})"])
-    engine = RolloutEngine(ReferencePolicy(PolicyConfig(action_form="id")), lambda: DomEnv(DomEnvConfig(
-        max_steps=30, observation=ObservationConfig(max_tokens=240, ids="all")), sites=sites), RolloutConfig())
+    task = Task(
+        id="t",
+        intent="x",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/")],
+        difficulty="easy",
+        reference=[f"click({last.id})"],
+    )
+    engine = RolloutEngine(
+        ReferencePolicy(PolicyConfig(action_form="id")),
+        lambda: DomEnv(
+            DomEnvConfig(max_steps=30, observation=ObservationConfig(max_tokens=240, ids="all")), sites=sites
+        ),
+        RolloutConfig(),
+    )
     episode = engine.run([task])[0]
     actions = [s.action for s in episode.steps]
     assert actions[-2] == f"click({last.id})" and actions[-1] == "stop()"
@@ -125,36 +156,52 @@ def test_reference_policy_scrolls_its_target_into_view(sites):
 
 
 def test_an_episode_repeating_itself_is_ended_early(sites):
-    engine = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
-                           lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                           RolloutConfig(stuck_after_repeats=3, revisit_limit=None))
+    engine = RolloutEngine(
+        Policy(ScriptedModel(lambda prompt: "click(999)")),
+        lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+        RolloutConfig(stuck_after_repeats=3, revisit_limit=None),
+    )
     episode = engine.run([cart_task(0)])[0]
     # step 1 sees a clean page, steps 2-4 the same page with the same error: stuck after 4
     assert len(episode.steps) == 4 and episode.status == "truncated" and not episode.success
-    patient = RolloutEngine(Policy(ScriptedModel(lambda prompt: "click(999)")),
-                            lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None,
-                                          revisit_limit=None))
+    patient = RolloutEngine(
+        Policy(ScriptedModel(lambda prompt: "click(999)")),
+        lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+        RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=None),
+    )
     assert len(patient.run([cart_task(0)])[0].steps) == 12
 
 
 def test_an_episode_going_in_circles_is_ended_early(sites):
     """Two pages visited in turn: the third visit of the start page ends the episode (revisit_limit=3);
     without the rule it runs to max_steps."""
+
     def pendulum(prompt):
         """To the cart from any other page, and from the cart back to the shop's home page."""
         url = re.search(r"URL: (\S+)", prompt[-1]["content"]).group(1)
         return 'goto("/shop/")' if url.endswith("/shop/cart") else 'goto("/shop/cart")'
 
-    task = Task(id="circle", intent="Search for socks.", site="shop", start_url="/shop/",
-                checks=[UrlCheck(expected="/shop/search")], difficulty="easy")
-    circling = RolloutEngine(Policy(ScriptedModel(pendulum)), lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                             RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=3))
+    task = Task(
+        id="circle",
+        intent="Search for socks.",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/search")],
+        difficulty="easy",
+    )
+    circling = RolloutEngine(
+        Policy(ScriptedModel(pendulum)),
+        lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+        RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=3),
+    )
     episode = circling.run([task])[0]
     assert [s.url.rsplit("/shop", 1)[1] for s in episode.steps] == ["/", "/cart", "/", "/cart"]
     assert episode.status == "truncated" and not episode.success
-    patient = RolloutEngine(Policy(ScriptedModel(pendulum)), lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
-                            RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=None))
+    patient = RolloutEngine(
+        Policy(ScriptedModel(pendulum)),
+        lambda: DomEnv(DomEnvConfig(max_steps=12), sites=sites),
+        RolloutConfig(stuck_after_repeats=None, steps_per_reference_step=None, revisit_limit=None),
+    )
     assert len(patient.run([task])[0].steps) == 12
 
 
@@ -174,10 +221,20 @@ def test_reference_replays_pass_under_the_quick_preset_budget():
     tasks = [proposer.make_task(t, 7, "heldout") for t in proposer.eligible("heldout")]
     proposer.close()
     assert len(tasks) >= 25 and all(t is not None for t in tasks)
-    episodes = run_episodes(ReferencePolicy(config.policy), tasks, sites, env=config.env, rollout=config.rollout,
-                            seed=0, show_progress=False)
-    failed = [(e.task_id, len(e.steps), [r.reason for r in e.verdict.results if not r.passed]) for e in episodes
-              if not e.success and len(e.steps) < config.env.max_steps]
+    episodes = run_episodes(
+        ReferencePolicy(config.policy),
+        tasks,
+        sites,
+        env=config.env,
+        rollout=config.rollout,
+        seed=0,
+        show_progress=False,
+    )
+    failed = [
+        (e.task_id, len(e.steps), [r.reason for r in e.verdict.results if not r.passed])
+        for e in episodes
+        if not e.success and len(e.steps) < config.env.max_steps
+    ]
     assert not failed, failed
     assert sum(e.success for e in episodes) >= 0.8 * len(episodes)
 
@@ -188,6 +245,7 @@ def test_max_steps_is_a_hard_cap_for_model_and_reference_episodes(sites):
 
     long_task = cart_task(0).model_copy(update={"reference": ['scroll("down")'] * 5 + ["click(3)"]})
     for policy in (Policy(ScriptedModel(lambda prompt: 'scroll("down")')), ReferencePolicy()):
-        engine = RolloutEngine(policy, lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites),
-                               RolloutConfig(stuck_after_repeats=None))
+        engine = RolloutEngine(
+            policy, lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig(stuck_after_repeats=None)
+        )
         assert len(engine.run([long_task])[0].steps) == 3

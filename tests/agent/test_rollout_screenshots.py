@@ -33,8 +33,14 @@ def sites() -> SitesApp:
 
 
 def cart_task(i: int) -> Task:
-    return Task(id=f"open-cart-{i}", intent="Open the shopping cart.", site="shop", start_url="/shop/",
-                checks=[UrlCheck(expected="/shop/cart")], difficulty="easy")
+    return Task(
+        id=f"open-cart-{i}",
+        intent="Open the shopping cart.",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/cart")],
+        difficulty="easy",
+    )
 
 
 def mumble_then_cart(prompt) -> str:
@@ -50,9 +56,13 @@ def mumble_then_cart(prompt) -> str:
 
 
 def engine_for(make_env, run_dir, concurrency: int = 2) -> RolloutEngine:
-    return RolloutEngine(Policy(ScriptedModel(mumble_then_cart)), make_env,
-                         RolloutConfig(concurrency=concurrency), policy_name=POLICY,
-                         screenshots=ScreenshotFiles(run_dir))
+    return RolloutEngine(
+        Policy(ScriptedModel(mumble_then_cart)),
+        make_env,
+        RolloutConfig(concurrency=concurrency),
+        policy_name=POLICY,
+        screenshots=ScreenshotFiles(run_dir),
+    )
 
 
 @pytest.mark.browser

@@ -22,13 +22,25 @@ def sites():
 
 
 def search_task(reference: list[str]) -> Task:
-    return Task(id="search", intent="Search for socks.", site="shop", start_url="/shop/",
-                checks=[UrlCheck(expected="/shop/search")], difficulty="easy", reference=reference)
+    return Task(
+        id="search",
+        intent="Search for socks.",
+        site="shop",
+        start_url="/shop/",
+        checks=[UrlCheck(expected="/shop/search")],
+        difficulty="easy",
+        reference=reference,
+    )
 
 
 def test_a_run_of_fills_and_selects_may_be_done_in_any_order():
-    reference = ['fill("Name", "Ada")', 'select("Country", "Japan")', 'fill("Email", "a@b.co")', 'click("Pay")',
-                 'fill("Note", "hi")']
+    reference = [
+        'fill("Name", "Ada")',
+        'select("Country", "Japan")',
+        'fill("Email", "a@b.co")',
+        'click("Pay")',
+        'fill("Note", "hi")',
+    ]
     assert order_free_block(reference, 0) == reference[:3]
     assert order_free_block(reference, 1) == reference[1:3]
     assert order_free_block(reference, 3) == ['click("Pay")']
@@ -51,8 +63,15 @@ def test_an_action_is_right_when_it_acts_on_the_same_element_with_the_same_value
 
 def test_step_accuracy_grades_every_reference_step_by_kind_and_template(sites):
     model = ScriptedModel(lambda prompt: "stop()")  # right only where the reference stops
-    result, grades = step_accuracy(model, [search_task(['fill("Search products", "socks")', 'click("Search")'])],
-                                   sites, env=EnvSettings(), policy=PolicyConfig(), rollout=RolloutConfig(), seed=0)
+    result, grades = step_accuracy(
+        model,
+        [search_task(['fill("Search products", "socks")', 'click("Search")'])],
+        sites,
+        env=EnvSettings(),
+        policy=PolicyConfig(),
+        rollout=RolloutConfig(),
+        seed=0,
+    )
     assert [(g.kind, g.correct) for g in grades] == [("fill", False), ("click", False), ("stop", True)]
     assert result.steps == 3 and result.correct == 1
     assert result.by["kind"] == {"fill": (0, 1), "click": (0, 1), "stop": (1, 1)}

@@ -12,8 +12,9 @@ NO_CAPS = BuildConfig(max_examples_per_task=None, max_examples_per_template=None
 
 def test_sft_keeps_only_usable_steps_of_verified_successes():
     task = make_task("t1")
-    ok = make_episode("t1", ["click(1)", "junk", "click(2)", "click(9)", 'answer("4")'], True,
-                      errors={3: "no element 9"})
+    ok = make_episode(
+        "t1", ["click(1)", "junk", "click(2)", "click(9)", 'answer("4")'], True, errors={3: "no element 9"}
+    )
     failed = make_episode("t1", ["click(5)"], False, sample=1)
     broken = make_episode("t1", ["click(6)"], True, sample=2, error_verdict=True)
     unverified = make_episode("t1", ["click(7)"], None, sample=3)
@@ -28,8 +29,11 @@ def test_sft_keeps_only_usable_steps_of_verified_successes():
 
 def test_heldout_tasks_never_feed_data():
     train, held = make_task("t1"), make_task("h1", split="heldout")
-    eps = [make_episode("t1", ["click(1)"], True), make_episode("h1", ["click(1)"], True),
-           make_episode("h1", ["click(2)"], False, sample=1)]
+    eps = [
+        make_episode("t1", ["click(1)"], True),
+        make_episode("h1", ["click(1)"], True),
+        make_episode("h1", ["click(2)"], False, sample=1),
+    ]
     data = build_round(eps, by_id(train, held), NO_CAPS, round=0)
     assert {e.source.task_id for e in data.sft} == {"t1"}
     assert all(p.source.task_id != "h1" for pairs in data.pairs.values() for p in pairs)
@@ -99,15 +103,28 @@ def test_yield_table_counts_each_stage():
     t1, t2 = make_task("t1"), make_task("t2")
     eps = [
         make_episode("t1", ["click(1)", "click(2)"], True, sample=0),
-        make_episode("t1", ["click(1)", "click(2)"], True, sample=1),   # duplicate steps
+        make_episode("t1", ["click(1)", "click(2)"], True, sample=1),  # duplicate steps
         make_episode("t1", ["click(1)", "click(5)"], False, sample=2),  # diverges at step 1
-        make_episode("t1", ["click(4)"], None, sample=3),                # unverified
+        make_episode("t1", ["click(4)"], None, sample=3),  # unverified
         make_episode("t2", ["click(1)"], False, sample=0),
         make_episode("t2", ["click(2)"], True, sample=1, error_verdict=True),
     ]
     row = build_round(eps, by_id(t1, t2), NO_CAPS, round=3).yield_table.as_row()
     assert row == {
-        "round": 3, "episodes": 6, "heldout_episodes": 0, "invalid_episodes": 2, "successes": 2, "failures": 2,
-        "sft_candidates": 4, "sft_below_min_score": 0, "sft_duplicates": 2, "sft_capped": 0, "sft_examples": 2,
-        "success_rate": 0.5, "pairs_step": 1, "pairs_trajectory": 1, "pairs_reference": 0, "pairs_spin": 0,
+        "round": 3,
+        "episodes": 6,
+        "heldout_episodes": 0,
+        "invalid_episodes": 2,
+        "successes": 2,
+        "failures": 2,
+        "sft_candidates": 4,
+        "sft_below_min_score": 0,
+        "sft_duplicates": 2,
+        "sft_capped": 0,
+        "sft_examples": 2,
+        "success_rate": 0.5,
+        "pairs_step": 1,
+        "pairs_trajectory": 1,
+        "pairs_reference": 0,
+        "pairs_spin": 0,
     }

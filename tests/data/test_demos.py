@@ -25,7 +25,12 @@ def test_pool_holds_only_verified_usable_training_steps():
     tasks, eps = _world()
     demos = build_demos(eps, tasks, DemoConfig())
     assert sorted((d.task_id, d.action) for d in demos.demos) == [
-        ("buy1", "click(1)"), ("buy1", "click(2)"), ("buy2", "click(4)"), ("buy2", "click(5)"), ("post1", "click(7)")]
+        ("buy1", "click(1)"),
+        ("buy1", "click(2)"),
+        ("buy2", "click(4)"),
+        ("buy2", "click(5)"),
+        ("post1", "click(7)"),
+    ]
     capped = build_demos(eps, tasks, DemoConfig(max_demos_per_template=2))
     assert sum(d.template == "buy" for d in capped.demos) == 2
 

@@ -41,8 +41,9 @@ def test_trl_renders_every_row_with_a_chat_template(data):
     tok = tiny_tokenizer()
     for item in [*data.sft, *(p for pairs in data.pairs.values() for p in pairs)]:
         row = item.as_row()
-        out = maybe_apply_chat_template({k: row[k] for k in ("prompt", "completion", "chosen", "rejected")
-                                         if k in row}, tok)
+        out = maybe_apply_chat_template(
+            {k: row[k] for k in ("prompt", "completion", "chosen", "rejected") if k in row}, tok
+        )
         assert out["prompt"].endswith("<|assistant|> ")
         answers = [out[k] for k in ("completion", "chosen", "rejected") if k in out]
         assert answers and all(a.endswith("</s> ") for a in answers)

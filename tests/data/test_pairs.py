@@ -78,10 +78,21 @@ def test_inconsistent_state_keys_are_refused():
 def test_pair_refuses_equal_answers():
     src = Source(task_id="t1", template=None, seed=None, round=0, verifier_version=1)
     with pytest.raises(StoreError, match="chosen == rejected"):
-        PreferencePair(kind="step", prompt=prompt_at("t1", []), chosen=[{"role": "assistant", "content": "x"}],
-                       rejected=[{"role": "assistant", "content": "x"}], source=src, state_key="k", step_index=0,
-                       chosen_episode_id=None, rejected_episode_id=None, chosen_policy="a", rejected_policy="b",
-                       chosen_score=None, rejected_score=None)
+        PreferencePair(
+            kind="step",
+            prompt=prompt_at("t1", []),
+            chosen=[{"role": "assistant", "content": "x"}],
+            rejected=[{"role": "assistant", "content": "x"}],
+            source=src,
+            state_key="k",
+            step_index=0,
+            chosen_episode_id=None,
+            rejected_episode_id=None,
+            chosen_policy="a",
+            rejected_policy="b",
+            chosen_score=None,
+            rejected_score=None,
+        )
 
 
 def _ref_case(model_steps, model_success, ref_steps=("click(1)", "click(2)"), ref_success=True, model_score=None):
@@ -103,8 +114,8 @@ def test_reference_wins_over_a_longer_success_and_loses_to_a_shorter_one():
 
 
 def test_reference_pairs_need_a_verified_winner_and_a_difference():
-    assert _ref_case(["click(3)", "click(4)"], True) == []                     # same rank: no preference
-    assert _ref_case(["click(3)"], False, ref_success=False) == []             # nobody succeeded
+    assert _ref_case(["click(3)", "click(4)"], True) == []  # same rank: no preference
+    assert _ref_case(["click(3)"], False, ref_success=False) == []  # nobody succeeded
     assert _ref_case(["click(3)"], True, ref_success=False) == [("m1", 0, "click(3)", "click(1)")]
     assert _ref_case(["click(3)", "click(4)"], True, model_score=0.5) == [("reference", 0, "click(1)", "click(3)")]
 
@@ -137,7 +148,9 @@ def test_spin_pairs_use_the_generated_answer_as_rejected():
     pairs, stats = spin_pairs(examples, generate, policy="m1", batch_size=2)
     assert calls == [2, 1]
     assert sorted((p.chosen[0]["content"], p.rejected[0]["content"]) for p in pairs) == [
-        ("click(2)", "click(7)"), ("click(3)", "go home")]
+        ("click(2)", "click(7)"),
+        ("click(3)", "go home"),
+    ]
     assert stats.agreements == 1 and stats.pairs == 2 and all(p.rejected_policy == "m1" for p in pairs)
     assert_same_state(pairs, eps)
     with pytest.raises(ModelError, match="one per prompt"):

@@ -27,8 +27,12 @@ DEADLINE_S = 60.0
 
 
 def _sample_episodes(n=6):
-    return [make_episode(f"t{i % 3}", ["click(1)", "junk", "click(2)"], i % 2 == 0, policy=f"p{i % 2}",
-                         sample=i, round=i // 3) for i in range(n)]
+    return [
+        make_episode(
+            f"t{i % 3}", ["click(1)", "junk", "click(2)"], i % 2 == 0, policy=f"p{i % 2}", sample=i, round=i // 3
+        )
+        for i in range(n)
+    ]
 
 
 def test_round_trip_and_filters(tmp_path):

@@ -10,8 +10,9 @@ import pytest
 from domplay.env.browser_pool import DEFAULT_CHROMIUM
 from domplay.sites.server import SiteServer
 
-needs_chromium = pytest.mark.skipif(not os.path.exists(DEFAULT_CHROMIUM),
-                                    reason=f"Chromium not installed at {DEFAULT_CHROMIUM}")
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(DEFAULT_CHROMIUM), reason=f"Chromium not installed at {DEFAULT_CHROMIUM}"
+)
 
 
 def serve(app) -> SiteServer:

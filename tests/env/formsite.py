@@ -44,13 +44,27 @@ class FormSite:
 
     def __init__(self) -> None:
         self.states: dict[str, dict[str, Any]] = {}
-        self.asgi = NamespaceMiddleware(Starlette(routes=[
-            Route("/", self.home), Route("/form", self.form), Route("/submit", self.submit, methods=["POST"]),
-            Route("/done", self.done), Route("/search", self.search), Route("/json", self.json),
-            Route("/redirect-out", lambda r: RedirectResponse("https://evil.example/", status_code=302)),
-            Route("/js", lambda r: HTMLResponse(PAGE.format(title="JS", body="<script>app()</script>"
-                                                             "<noscript>Please enable JavaScript.</noscript>"))),
-        ]))
+        self.asgi = NamespaceMiddleware(
+            Starlette(
+                routes=[
+                    Route("/", self.home),
+                    Route("/form", self.form),
+                    Route("/submit", self.submit, methods=["POST"]),
+                    Route("/done", self.done),
+                    Route("/search", self.search),
+                    Route("/json", self.json),
+                    Route("/redirect-out", lambda r: RedirectResponse("https://evil.example/", status_code=302)),
+                    Route(
+                        "/js",
+                        lambda r: HTMLResponse(
+                            PAGE.format(
+                                title="JS", body="<script>app()</script><noscript>Please enable JavaScript.</noscript>"
+                            )
+                        ),
+                    ),
+                ]
+            )
+        )
 
     def state_json(self, ns: str) -> dict[str, Any]:
         return {"forms": dict(self.states.get(ns, {"orders": []}))}

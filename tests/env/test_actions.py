@@ -22,74 +22,96 @@ from domplay.env.actions import (
 from domplay.errors import ActionError
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("click(12)", Click(12)),
-    ("  click( 12 )  ", Click(12)),
-    ('click("a12")', Click("a12")),  # a bid or a name: the env decides against the page
-    ('click(bid="7")', Click("7")),
-    ('click("Add to cart")', Click("Add to cart")),
-    ('click("Edit", 2)', Click("Edit", 2)),
-    ('click("Edit", nth=2)', Click("Edit", 2)),
-    ('fill("Username", "vera")', Fill("Username", "vera")),
-    ('fill("Name", 2, "Ada")', Fill("Name", "Ada", 2)),
-    ('fill("Name", "Ada", nth=2)', Fill("Name", "Ada", 2)),
-    ('fill("Qty", 3)', Fill("Qty", "3")),  # two arguments: the second is the text, not an ordinal
-    ('select("Colour", "Purple")', Select("Colour", "Purple")),
-    ('press("Search", "Enter")', Press("Search", "Enter")),
-    ('click(id=7)', Click(7)),
-    ('fill(3, "blue shirt")', Fill(3, "blue shirt")),
-    ("fill(3, 'it''s')", Fill(3, "its")),
-    ('fill(3, 42)', Fill(3, "42")),
-    ('select(4, "Red")', Select(4, "Red")),
-    ('select_option("4", "Red")', Select("4", "Red")),
-    ('press(5, "Enter")', Press(5, "Enter")),
-    ('press(5, key_comb="Enter")', Press(5, "Enter")),
-    ('scroll("down")', Scroll("down")),
-    ("scroll(0, 300)", Scroll("down")),
-    ("scroll(0, -300)", Scroll("up")),
-    ('goto("/shop/cart")', Goto("/shop/cart")),
-    ("back()", Back()),
-    ("go_back()", Back()),
-    ('answer("$19.99")', Answer("$19.99")),
-    ('send_msg_to_user("42")', Answer("42")),
-    ("stop()", Stop()),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("click(12)", Click(12)),
+        ("  click( 12 )  ", Click(12)),
+        ('click("a12")', Click("a12")),  # a bid or a name: the env decides against the page
+        ('click(bid="7")', Click("7")),
+        ('click("Add to cart")', Click("Add to cart")),
+        ('click("Edit", 2)', Click("Edit", 2)),
+        ('click("Edit", nth=2)', Click("Edit", 2)),
+        ('fill("Username", "vera")', Fill("Username", "vera")),
+        ('fill("Name", 2, "Ada")', Fill("Name", "Ada", 2)),
+        ('fill("Name", "Ada", nth=2)', Fill("Name", "Ada", 2)),
+        ('fill("Qty", 3)', Fill("Qty", "3")),  # two arguments: the second is the text, not an ordinal
+        ('select("Colour", "Purple")', Select("Colour", "Purple")),
+        ('press("Search", "Enter")', Press("Search", "Enter")),
+        ("click(id=7)", Click(7)),
+        ('fill(3, "blue shirt")', Fill(3, "blue shirt")),
+        ("fill(3, 'it''s')", Fill(3, "its")),
+        ("fill(3, 42)", Fill(3, "42")),
+        ('select(4, "Red")', Select(4, "Red")),
+        ('select_option("4", "Red")', Select("4", "Red")),
+        ('press(5, "Enter")', Press(5, "Enter")),
+        ('press(5, key_comb="Enter")', Press(5, "Enter")),
+        ('scroll("down")', Scroll("down")),
+        ("scroll(0, 300)", Scroll("down")),
+        ("scroll(0, -300)", Scroll("up")),
+        ('goto("/shop/cart")', Goto("/shop/cart")),
+        ("back()", Back()),
+        ("go_back()", Back()),
+        ('answer("$19.99")', Answer("$19.99")),
+        ('send_msg_to_user("42")', Answer("42")),
+        ("stop()", Stop()),
+    ],
+)
 def test_parses(text, expected):
     assert parse_action(text) == expected
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("", "empty action"),
-    ("click", "not a call"),
-    ("click(", "cannot parse"),
-    ("click()", "missing target"),
-    ("click(1, 2)", "ordinal goes with a name"),
-    ('click("Edit", 0)', "counting from 1"),
-    ('click("Edit", "2")', "counting from 1"),
-    ('click("Edit", 2, 3)', "at most 2"),
-    ("click(x)", "literal"),
-    ("click(True)", "its name in quotes"),
-    ("click(1.5)", "its name in quotes"),
-    ("hover(3)", "unknown action 'hover'"),
-    ("os.system('ls')", "not a call"),
-    ("__import__('os')", "unknown action"),
-    ('fill(1, [1, 2])', "must be a string"),
-    ('press(1, "Hyper")', "unknown key"),
-    ('scroll("left")', 'direction must be "up" or "down"'),
-    ('click(1); click(2)', "cannot parse"),
-    ('fill(1, text="a", text="b")', "repeated"),
-    ('click(1, color="red")', "unexpected"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("", "empty action"),
+        ("click", "not a call"),
+        ("click(", "cannot parse"),
+        ("click()", "missing target"),
+        ("click(1, 2)", "ordinal goes with a name"),
+        ('click("Edit", 0)', "counting from 1"),
+        ('click("Edit", "2")', "counting from 1"),
+        ('click("Edit", 2, 3)', "at most 2"),
+        ("click(x)", "literal"),
+        ("click(True)", "its name in quotes"),
+        ("click(1.5)", "its name in quotes"),
+        ("hover(3)", "unknown action 'hover'"),
+        ("os.system('ls')", "not a call"),
+        ("__import__('os')", "unknown action"),
+        ("fill(1, [1, 2])", "must be a string"),
+        ('press(1, "Hyper")', "unknown key"),
+        ('scroll("left")', 'direction must be "up" or "down"'),
+        ("click(1); click(2)", "cannot parse"),
+        ('fill(1, text="a", text="b")', "repeated"),
+        ('click(1, color="red")', "unexpected"),
+    ],
+)
 def test_rejects_with_a_clear_error(text, fragment):
     with pytest.raises(ActionError, match=None) as err:
         parse_action(text)
     assert fragment in str(err.value)
 
 
-@pytest.mark.parametrize("action", [Click(1), Fill(2, 'say "hi"\n'), Select(3, "Größe L"), Press(4, "Enter"),
-                                    Scroll("up"), Goto("https://x.test/?a=1&b=2"), Back(), Answer(""), Stop(),
-                                    Click("Log in"), Click("2"), Click('Say "hi"', 3), Fill("Name", "Ada", 2),
-                                    Select("Colour", "Purple", 2), Press("Search", "Enter")])
+@pytest.mark.parametrize(
+    "action",
+    [
+        Click(1),
+        Fill(2, 'say "hi"\n'),
+        Select(3, "Größe L"),
+        Press(4, "Enter"),
+        Scroll("up"),
+        Goto("https://x.test/?a=1&b=2"),
+        Back(),
+        Answer(""),
+        Stop(),
+        Click("Log in"),
+        Click("2"),
+        Click('Say "hi"', 3),
+        Fill("Name", "Ada", 2),
+        Select("Colour", "Purple", 2),
+        Press("Search", "Enter"),
+    ],
+)
 def test_format_round_trips(action):
     assert parse_action(format_action(action)) == action
 

@@ -64,7 +64,7 @@ def inside(outside):
 <a id="dl" href="/download">Download report</a>
 <a id="blank" href="/echo?from=blank" target="_blank">New tab link</a>
 <button id="pop" onclick="window.open('{out}/popup')">Open popup</button>
-<button id="ws" onclick="try {{ new WebSocket('{out.replace('http', 'ws')}/ws') }} catch (e) {{}}">Open socket</button>
+<button id="ws" onclick="try {{ new WebSocket('{out.replace("http", "ws")}/ws') }} catch (e) {{}}">Open socket</button>
 <button id="frame" onclick="const f = document.createElement('iframe');
   f.src = '{out}/frame'; document.body.append(f)">Add frame</button>
 <button id="fetch-out" onclick="fetch('{out}/fetch').catch(() => {{}})">Fetch outside</button>
@@ -87,7 +87,10 @@ def inside(outside):
         Route("/", home),
         Route("/echo", echo, methods=["GET", "POST"]),
         Route("/redirect-out", lambda r: RedirectResponse(f"{out}/redirected", 302)),
-        Route("/download", lambda r: PlainTextResponse("a,b\n", headers={"content-disposition": "attachment; filename=r.csv"})),
+        Route(
+            "/download",
+            lambda r: PlainTextResponse("a,b\n", headers={"content-disposition": "attachment; filename=r.csv"}),
+        ),
     ]
     server = serve(Starlette(routes=routes))
     yield server
@@ -135,11 +138,11 @@ def test_form_fill_select_check_and_submit(env):
     assert obs.error is None and obs.element(one(obs, "textbox", "Name")).value == "Ada"
     obs, *_ = env.step(f'select({one(obs, "combobox", "Size")}, "large")')
     assert obs.element(one(obs, "combobox", "Size")).value == "Large"
-    obs, *_ = env.step(f'click({one(obs, "checkbox", "Gift wrap")})')
+    obs, *_ = env.step(f"click({one(obs, 'checkbox', 'Gift wrap')})")
     assert obs.element(one(obs, "checkbox", "Gift wrap")).checked is True
     obs, *_ = env.step(f'fill({one(obs, "textbox", "Note")}, "two\\nlines")')
     assert obs.element(one(obs, "textbox", "Note")).value == "two\nlines"
-    obs, *_ = env.step(f'click({one(obs, "button", "Send")})')
+    obs, *_ = env.step(f"click({one(obs, 'button', 'Send')})")
     assert obs.title == "Echo" and obs.url.endswith("/echo")
     fields = {e.name for e in obs.elements if e.role == "text"}
     assert {"name=Ada", "size=Large", "gift=yes", "note=two\nlines".replace("\n", " ")} <= fields
@@ -152,8 +155,8 @@ def test_press_enter_submits_and_links_navigate(env):
     env.step(f'fill({one(obs, "textbox", "Name")}, "Bo")')
     obs, *_ = env.step(f'press({one(obs, "textbox", "Name")}, "Enter")')
     assert obs.title == "Echo" and "name=Bo" in obs.text
-    obs, *_ = env.step(f'click({one(obs, "link", "Home")})')
-    obs, *_ = env.step(f'click({one(obs, "link", "Local link")})')
+    obs, *_ = env.step(f"click({one(obs, 'link', 'Home')})")
+    obs, *_ = env.step(f"click({one(obs, 'link', 'Local link')})")
     assert obs.url.endswith("/echo") and obs.error is None
     obs, *_ = env.step('goto("/echo?x=1")')
     assert "x=1" in obs.text
@@ -173,15 +176,19 @@ def test_actions_by_name_and_a_missing_name_as_an_observation(env):
 
 def test_target_blank_link_opens_in_the_same_tab(env):
     obs, _ = env.reset(options={"start_url": "/"})
-    obs, *_ = env.step(f'click({one(obs, "link", "New tab link")})')
+    obs, *_ = env.step(f"click({one(obs, 'link', 'New tab link')})")
     assert obs.error is None and "from=blank" in obs.text
     assert len(env.page.context.pages) == 1
 
 
 def test_malformed_actions_become_observation_errors(env):
     obs, _ = env.reset(options={"start_url": "/"})
-    for bad, expected in [("click(", "cannot parse"), ("explode(3)", "unknown action"),
-                          ("click(999)", "no element [999]"), ('fill(1, "x")', "cannot be filled")]:
+    for bad, expected in [
+        ("click(", "cannot parse"),
+        ("explode(3)", "unknown action"),
+        ("click(999)", "no element [999]"),
+        ('fill(1, "x")', "cannot be filled"),
+    ]:
         obs, reward, terminated, _, _ = env.step(bad)
         assert obs.error is not None and expected in obs.error, (bad, obs.error)
         assert not terminated and reward == 0.0
@@ -233,15 +240,16 @@ def test_compact_and_lines_renderings_match_domenv(sites_server):
 def test_links_out_of_the_allowlist_are_blocked(env, outside, link):
     before = len(outside.hits)
     obs, _ = env.reset(options={"start_url": "/"})
-    obs, *_ = env.step(f'click({one(obs, "link", link)})')
+    obs, *_ = env.step(f"click({one(obs, 'link', link)})")
     assert obs.url.startswith(env.config.base_url) and obs.title == "Home"
     if link in ("Outside link", "Redirecting link"):
         assert obs.error is not None and "outside the allowed sites" in obs.error
     assert len(outside.hits) == before
 
 
-@pytest.mark.parametrize("url", ["{out}/goto", "file:///etc/passwd", "data:text/html,<h1>x</h1>",
-                                 "javascript:alert(1)", "chrome://version"])
+@pytest.mark.parametrize(
+    "url", ["{out}/goto", "file:///etc/passwd", "data:text/html,<h1>x</h1>", "javascript:alert(1)", "chrome://version"]
+)
 def test_goto_outside_is_an_error_not_a_crash(env, outside, url):
     obs, _ = env.reset(options={"start_url": "/"})
     obs, *_ = env.step(f'goto("{url.format(out=outside.base_url)}")')
@@ -254,7 +262,7 @@ def test_goto_outside_is_an_error_not_a_crash(env, outside, url):
 def test_scripts_cannot_reach_outside(env, outside, button):
     before = len(outside.hits)
     obs, _ = env.reset(options={"start_url": "/"})
-    obs, *_ = env.step(f'click({one(obs, "button", button)})')
+    obs, *_ = env.step(f"click({one(obs, 'button', button)})")
     env.page.wait_for_timeout(200)  # give a stray request time to arrive if it could
     assert len(outside.hits) == before
     assert len(env.page.context.pages) == 1
@@ -264,7 +272,7 @@ def test_scripts_cannot_reach_outside(env, outside, button):
 
 def test_downloads_are_refused(env):
     obs, _ = env.reset(options={"start_url": "/"})
-    obs, *_ = env.step(f'click({one(obs, "link", "Download report")})')
+    obs, *_ = env.step(f"click({one(obs, 'link', 'Download report')})")
     assert obs.title == "Home"
     obs, *_ = env.step('goto("/download")')
     assert obs.error is not None and obs.title == "Home"
@@ -283,7 +291,7 @@ def test_start_url_outside_the_allowlist_is_a_config_error(inside, outside):
 def test_reset_starts_clean(env, inside):
     obs, _ = env.reset(options={"start_url": "/"})
     first_ns = env.ns
-    env.step(f'click({one(obs, "link", "Local link")})')
+    env.step(f"click({one(obs, 'link', 'Local link')})")
     env.page.evaluate("() => { localStorage.setItem('k', 'v'); document.cookie = 'extra=1; path=/'; }")
     obs, _ = env.reset(options={"start_url": "/"})
     assert env.ns != first_ns
@@ -332,9 +340,9 @@ def jpeg_size(jpeg: bytes) -> tuple[int, int]:
     """(width, height) from a baseline or progressive JPEG's start-of-frame segment."""
     i = 2
     while i < len(jpeg):
-        marker, length = jpeg[i + 1], struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+        marker, length = jpeg[i + 1], struct.unpack(">H", jpeg[i + 2 : i + 4])[0]
         if marker in (0xC0, 0xC2):
-            height, width = struct.unpack(">HH", jpeg[i + 5:i + 9])
+            height, width = struct.unpack(">HH", jpeg[i + 5 : i + 9])
             return width, height
         i += 2 + length
     raise AssertionError("no start-of-frame segment in the JPEG")

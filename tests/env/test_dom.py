@@ -30,27 +30,38 @@ def ids(obs, role: str, name: str) -> int:
 
 def test_fill_select_radio_checkbox_and_submit_with_submitter(env: DomEnv) -> None:
     obs, _ = env.reset()
-    for action in [f'fill({ids(obs, "textbox", "Full name")}, "Ada Lovelace")',
-                   f'fill({ids(obs, "textbox", "Email")}, "ada@example.org")',
-                   f'select({ids(obs, "combobox", "Shipping")}, "express")',
-                   f'click({ids(obs, "radio", "PayPal")})',
-                   f'click({ids(obs, "checkbox", "Gift wrap")})',
-                   f'fill({ids(obs, "textbox", "Note")}, "ring twice")']:
+    for action in [
+        f'fill({ids(obs, "textbox", "Full name")}, "Ada Lovelace")',
+        f'fill({ids(obs, "textbox", "Email")}, "ada@example.org")',
+        f'select({ids(obs, "combobox", "Shipping")}, "express")',
+        f"click({ids(obs, 'radio', 'PayPal')})",
+        f"click({ids(obs, 'checkbox', 'Gift wrap')})",
+        f'fill({ids(obs, "textbox", "Note")}, "ring twice")',
+    ]:
         obs, *_ = env.step(action)
         assert obs.error is None, (action, obs.error)
     assert obs.element(ids(obs, "combobox", "Shipping")).value == "Express"
-    obs, *_ = env.step(f'click({ids(obs, "button", "Save for later")})')
+    obs, *_ = env.step(f"click({ids(obs, 'button', 'Save for later')})")
     assert obs.error is None
     assert obs.url == f"{BASE}/done"  # 303 redirect followed
     assert "Orders: 1" in obs.text
     order = env.snapshot().state["forms"]["orders"][0]
-    assert order == {"token": "t0k", "name": "Ada Lovelace", "email": "ada@example.org", "qty": "1",
-                     "ship": "exp", "pay": "paypal", "gift": "yes", "note": "ring twice", "go": "save"}
+    assert order == {
+        "token": "t0k",
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "qty": "1",
+        "ship": "exp",
+        "pay": "paypal",
+        "gift": "yes",
+        "note": "ring twice",
+        "go": "save",
+    }
 
 
 def test_constraint_validation_blocks_like_a_browser(env: DomEnv) -> None:
     obs, _ = env.reset()
-    obs, *_ = env.step(f'click({ids(obs, "button", "Buy now")})')
+    obs, *_ = env.step(f"click({ids(obs, 'button', 'Buy now')})")
     assert "required" in obs.error and obs.url.endswith("/form")
     obs, *_ = env.step(f'fill({ids(obs, "textbox", "Full name")}, "A")')
     obs, *_ = env.step(f'fill({ids(obs, "textbox", "Email")}, "not-an-email")')
@@ -70,16 +81,16 @@ def test_constraint_validation_blocks_like_a_browser(env: DomEnv) -> None:
 def test_a_bare_minlength_sets_no_limit_like_a_browser(env: DomEnv) -> None:
     obs, _ = env.reset()  # the search box has `minlength` without a value
     obs, *_ = env.step(f'fill({ids(obs, "textbox", "Search")}, "a")')
-    obs, *_ = env.step(f'click({ids(obs, "button", "Search")})')
+    obs, *_ = env.step(f"click({ids(obs, 'button', 'Search')})")
     assert obs.error is None and obs.url == f"{BASE}/search?q=a"
 
 
 def test_get_form_links_back_and_fragment(env: DomEnv) -> None:
     obs, _ = env.reset()
     obs, *_ = env.step(f'fill({ids(obs, "textbox", "Search")}, "red shoes")')
-    obs, *_ = env.step(f'click({ids(obs, "button", "Search")})')
+    obs, *_ = env.step(f"click({ids(obs, 'button', 'Search')})")
     assert obs.url == f"{BASE}/search?q=red+shoes" and obs.title == "Search red shoes"
-    obs, *_ = env.step(f'click({ids(obs, "link", "Top")})')
+    obs, *_ = env.step(f"click({ids(obs, 'link', 'Top')})")
     assert obs.error is None and obs.url.endswith("q=red+shoes")
     obs, *_ = env.step("back()")
     assert obs.url == f"{BASE}/form"
@@ -91,23 +102,31 @@ def test_get_form_links_back_and_fragment(env: DomEnv) -> None:
 
 def test_allowlist_blocks_links_goto_and_redirects(env: DomEnv) -> None:
     obs, _ = env.reset()
-    obs, *_ = env.step(f'click({ids(obs, "link", "Outside")})')
+    obs, *_ = env.step(f"click({ids(obs, 'link', 'Outside')})")
     assert "outside the allowed sites" in obs.error and obs.url.endswith("/form")
     obs, *_ = env.step('goto("https://evil.example/")')
     assert "outside the allowed sites" in obs.error
     obs, *_ = env.step('goto("file:///etc/passwd")')
     assert "outside the allowed sites" in obs.error
-    obs, *_ = env.step(f'click({ids(obs, "link", "Bad redirect")})')
+    obs, *_ = env.step(f"click({ids(obs, 'link', 'Bad redirect')})")
     assert "outside the allowed sites" in obs.error and obs.url.endswith("/form")
-    obs, *_ = env.step(f'click({ids(obs, "link", "JSON")})')
+    obs, *_ = env.step(f"click({ids(obs, 'link', 'JSON')})")
     assert "not a web page" in obs.error
 
 
-@pytest.mark.parametrize("action,fragment", [
-    ("click(", "cannot parse"), ("explode(3)", "unknown action"), ("click(999)", "no element [999]"),
-    ('fill(1, "x")', "cannot be filled"), ('select(1, "x")', "not a select"), ("", "empty action"),
-    ('select_option("12", "Overnight")', "has no option 'Overnight'"), ('scroll("sideways")', "direction"),
-])
+@pytest.mark.parametrize(
+    "action,fragment",
+    [
+        ("click(", "cannot parse"),
+        ("explode(3)", "unknown action"),
+        ("click(999)", "no element [999]"),
+        ('fill(1, "x")', "cannot be filled"),
+        ('select(1, "x")', "not a select"),
+        ("", "empty action"),
+        ('select_option("12", "Overnight")', "has no option 'Overnight'"),
+        ('scroll("sideways")', "direction"),
+    ],
+)
 def test_malformed_and_impossible_actions_become_errors(env: DomEnv, action: str, fragment: str) -> None:
     env.reset()
     obs, reward, terminated, _, _ = env.step(action)
@@ -134,7 +153,7 @@ def test_two_episodes_are_isolated(site: FormSite) -> None:
     oa, _ = a.reset()
     b.reset()
     a.step(f'fill({ids(oa, "textbox", "Full name")}, "Only A")')
-    obs, *_ = a.step(f'click({ids(oa, "button", "Buy now")})')
+    obs, *_ = a.step(f"click({ids(oa, 'button', 'Buy now')})")
     assert "Orders: 1" in obs.text
     assert a.snapshot().state["forms"]["orders"][0]["name"] == "Only A"
     assert b.snapshot().state["forms"]["orders"] == []
@@ -151,7 +170,7 @@ def test_refuses_pages_that_need_javascript(env: DomEnv) -> None:
 
 def test_action_log_records_target_element(env: DomEnv) -> None:
     obs, _ = env.reset()
-    env.step(f'click({ids(obs, "checkbox", "Gift wrap")})')
+    env.step(f"click({ids(obs, 'checkbox', 'Gift wrap')})")
     record = env.snapshot().actions[0]
     assert record.target.role == "checkbox" and record.target.attrs["name"] == "gift"
     assert record.url.endswith("/form") and 'name="gift"' in record.page_html
@@ -160,10 +179,11 @@ def test_action_log_records_target_element(env: DomEnv) -> None:
 def test_scroll_moves_the_window_and_says_what_was_cut(site: FormSite) -> None:
     from domplay.env.observation import ObservationConfig
 
-    env = DomEnv(DomEnvConfig(base_url=BASE, start_url="/form", observation=ObservationConfig(max_tokens=100)),
-                 sites=site)
+    env = DomEnv(
+        DomEnvConfig(base_url=BASE, start_url="/form", observation=ObservationConfig(max_tokens=100)), sites=site
+    )
     obs, _ = env.reset()
-    assert obs.cut_note is not None and "scroll(\"down\")" in obs.text
+    assert obs.cut_note is not None and 'scroll("down")' in obs.text
     first_shown = obs.shown
     obs, *_ = env.step('scroll("down")')
     assert obs.offset == first_shown and "[above:" in obs.text
@@ -183,7 +203,7 @@ def test_in_process_sites_work_inside_a_running_event_loop(site: FormSite) -> No
     async def inside() -> str:
         env = DomEnv(DomEnvConfig(base_url=BASE, start_url="/form"), sites=site)
         obs, _ = env.reset()
-        obs, *_ = env.step(f'click({ids(obs, "link", "Home")})')
+        obs, *_ = env.step(f"click({ids(obs, 'link', 'Home')})")
         env.close()
         return obs.title
 

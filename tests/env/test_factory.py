@@ -29,7 +29,7 @@ def test_dom_env_has_no_screenshots(sites):
         assert isinstance(env, DomEnv)
         _, info = env.reset(options={"start_url": "/shop/"})
         assert SCREENSHOT_INFO_KEY not in info
-        *_, info = env.step("scroll(\"down\")")
+        *_, info = env.step('scroll("down")')
         assert SCREENSHOT_INFO_KEY not in info
 
 

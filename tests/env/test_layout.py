@@ -23,19 +23,24 @@ def lines_of(html: str):
     tree = LexborHTMLParser(html)
     stamp_tree(tree)
     page = extract_page(tree, "http://127.0.0.1:8000/")
-    return [(line.kind, [e.name for e in page.elements[line.start:line.end]]) for line in page.lines], page
+    return [(line.kind, [e.name for e in page.elements[line.start : line.end]]) for line in page.lines], page
 
 
 def test_items_rows_and_text_blocks():
     lines, page = lines_of(PAGE)
     assert lines == [
-        ("single", ["Home"]), ("single", ["Cart"]), ("single", ["Shoes"]),
+        ("single", ["Home"]),
+        ("single", ["Cart"]),
+        ("single", ["Shoes"]),
         ("item", ["Trail Runner", "Northstar", "$80.00"]),
         ("item", ["Trail Boot", "Trail Boot", "$95.00"]),  # image alt, then the link
         ("item", ["Brand:", "Northstar"]),
-        ("single", ["Help"]), ("single", ["Questions?"]), ("single", ["FAQ"]),  # a heading is no item's text
+        ("single", ["Help"]),
+        ("single", ["Questions?"]),
+        ("single", ["FAQ"]),  # a heading is no item's text
         ("text", ["Price:", "$5", "each"]),
-        ("row", ["Name", "Qty"]), ("row", ["Trail Runner", "#new", "2"]),
+        ("row", ["Name", "Qty"]),
+        ("row", ["Trail Runner", "#new", "2"]),
     ]
     row = page.lines[-1]
     assert row.cells == (row.start, row.start + 2)  # two links in the first cell, then "2"

@@ -32,7 +32,7 @@ def cards(obs) -> list[tuple[int, list[str]]]:
     out = []
     for i, e in enumerate(obs.elements):
         if e.role == "link" and (e.href or "").startswith("/shop/product/"):
-            out.append((e.id, [t.name for t in obs.elements[i + 1:i + 5] if t.role == "text"]))
+            out.append((e.id, [t.name for t in obs.elements[i + 1 : i + 5] if t.role == "text"]))
     return out
 
 
@@ -107,12 +107,18 @@ def test_text_repeating_an_element_is_not_shown_twice():
     from domplay.env.observation import extract_page, stamp_tree
     from domplay.env.render import render
 
-    tree = LexborHTMLParser('<div><img alt="Trail Boot"><a href="/p/2">Trail Boot</a><div>$95.00</div></div>'
-                            '<p>Brand: <a href="/b/n">Northstar</a></p>')
+    tree = LexborHTMLParser(
+        '<div><img alt="Trail Boot"><a href="/p/2">Trail Boot</a><div>$95.00</div></div>'
+        '<p>Brand: <a href="/b/n">Northstar</a></p>'
+    )
     stamp_tree(tree)
     text = render(extract_page(tree, "http://127.0.0.1:8000/shoes"), config=ObservationConfig(ids="all")).text
-    assert text.split("\n") == ["URL: /shoes", "Title: ", '[2] link "Trail Boot" · $95.00',
-                                'Brand: [5] link "Northstar"']
+    assert text.split("\n") == [
+        "URL: /shoes",
+        "Title: ",
+        '[2] link "Trail Boot" · $95.00',
+        'Brand: [5] link "Northstar"',
+    ]
 
 
 def test_by_default_only_nameless_elements_show_ids_and_repeated_names_their_ordinal():
@@ -126,15 +132,23 @@ def test_by_default_only_nameless_elements_show_ids_and_repeated_names_their_ord
     from domplay.env.render import render
     from domplay.env.targets import resolve
 
-    tree = LexborHTMLParser('<title>Posts - Forum</title><h1>Posts</h1>'
-                            '<p>First <a href="/e/1">Edit</a></p><p>Second <a href="/e/2">Edit</a></p>'
-                            '<input name="q" aria-label="Edit"><button><img src="x.png"></button>')
+    tree = LexborHTMLParser(
+        "<title>Posts - Forum</title><h1>Posts</h1>"
+        '<p>First <a href="/e/1">Edit</a></p><p>Second <a href="/e/2">Edit</a></p>'
+        '<input name="q" aria-label="Edit"><button><img src="x.png"></button>'
+    )
     stamp_tree(tree)
     page = extract_page(tree, "http://127.0.0.1:8000/posts")
     lines = render(page, config=ObservationConfig()).text.split("\n")
     button = next(e for e in page.elements if e.role == "button")
-    assert lines == ["URL: /posts", "# Posts", 'First link "Edit", 1', 'Second link "Edit", 2',
-                     'textbox "Edit"', f'[{button.id}] button ""']
+    assert lines == [
+        "URL: /posts",
+        "# Posts",
+        'First link "Edit", 1',
+        'Second link "Edit", 2',
+        'textbox "Edit"',
+        f'[{button.id}] button ""',
+    ]
     second = resolve(A.parse_action('click("Edit", 2)'), page.elements)
     assert second is not None and second.href == "/e/2"
     assert 'textbox "Edit"' in lines and f"[{button.id}]" in "\n".join(lines)  # the textbox is fill's, no ordinal
@@ -149,6 +163,7 @@ def test_a_run_acting_by_id_must_show_ids():
 
     with pytest.raises(ConfigError, match=r"env\.observation\.ids: all"):
         load_config(preset="quick", overrides={"policy": {"action_form": "id"}})
-    config = load_config(preset="quick", overrides={"policy": {"action_form": "id"},
-                                                    "env": {"observation": {"ids": "all"}}})
+    config = load_config(
+        preset="quick", overrides={"policy": {"action_form": "id"}, "env": {"observation": {"ids": "all"}}}
+    )
     assert config.env.observation.ids == "all"

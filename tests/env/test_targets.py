@@ -14,53 +14,73 @@ from domplay.sites.app import SitesApp
 
 def _page(*specs: tuple[str, str]) -> tuple[Element, ...]:
     tags = {"link": "a", "button": "button", "textbox": "input", "combobox": "select", "text": "p"}
-    return tuple(Element(id=i, stamp=i, role=role, name=name, tag=tags[role],
-                         options=("Red", "Purple") if role == "combobox" else ())
-                 for i, (role, name) in enumerate(specs, start=1))
+    return tuple(
+        Element(
+            id=i, stamp=i, role=role, name=name, tag=tags[role], options=("Red", "Purple") if role == "combobox" else ()
+        )
+        for i, (role, name) in enumerate(specs, start=1)
+    )
 
 
-PAGE = _page(("link", "Home"), ("text", "Edit"), ("button", "Edit"), ("link", "Edit"), ("textbox", "Username"),
-             ("combobox", "Colour"), ("link", "2"), ("button", "Add to cart"), ("textbox", "Search"),
-             ("button", "Search"), ("link", "A very long product name that the observation cut"))
+PAGE = _page(
+    ("link", "Home"),
+    ("text", "Edit"),
+    ("button", "Edit"),
+    ("link", "Edit"),
+    ("textbox", "Username"),
+    ("combobox", "Colour"),
+    ("link", "2"),
+    ("button", "Add to cart"),
+    ("textbox", "Search"),
+    ("button", "Search"),
+    ("link", "A very long product name that the observation cut"),
+)
 
 
-@pytest.mark.parametrize("action,expected", [
-    (A.Click("Home"), 1),
-    (A.Click("Edit", 1), 3),  # the text "Edit" cannot be clicked: ordinals count clickable ones
-    (A.Click("Edit", 2), 4),
-    (A.Click(" Add  to\ncart "), 8),  # whitespace collapsed
-    (A.Click("home"), 1),  # no exact match: case-insensitive
-    (A.Click("A very long product…"), 11),  # a name the observation cut
-    (A.Fill("Username", "vera"), 5),
-    (A.Fill("Search", "lamps"), 9),  # the textbox, not the button of the same name
-    (A.Click("Search"), 10),  # click leaves textboxes to fill
-    (A.Press("Search", "Enter", 2), 10),  # press works on both: the ordinal says which
-    (A.Select("Colour", "Purple"), 6),
-    (A.Press("Username", "Enter"), 5),
-    (A.Click(2), 2),  # an int is always an id
-    (A.Click("2"), 7),  # a string is a name first: the pagination link "2"
-    (A.Click("a9"), 9),  # then a BrowserGym bid
-    (A.Fill("5", "x"), 5),
-])
+@pytest.mark.parametrize(
+    "action,expected",
+    [
+        (A.Click("Home"), 1),
+        (A.Click("Edit", 1), 3),  # the text "Edit" cannot be clicked: ordinals count clickable ones
+        (A.Click("Edit", 2), 4),
+        (A.Click(" Add  to\ncart "), 8),  # whitespace collapsed
+        (A.Click("home"), 1),  # no exact match: case-insensitive
+        (A.Click("A very long product…"), 11),  # a name the observation cut
+        (A.Fill("Username", "vera"), 5),
+        (A.Fill("Search", "lamps"), 9),  # the textbox, not the button of the same name
+        (A.Click("Search"), 10),  # click leaves textboxes to fill
+        (A.Press("Search", "Enter", 2), 10),  # press works on both: the ordinal says which
+        (A.Select("Colour", "Purple"), 6),
+        (A.Press("Username", "Enter"), 5),
+        (A.Click(2), 2),  # an int is always an id
+        (A.Click("2"), 7),  # a string is a name first: the pagination link "2"
+        (A.Click("a9"), 9),  # then a BrowserGym bid
+        (A.Fill("5", "x"), 5),
+    ],
+)
 def test_resolves_names_ordinals_ids_and_bids(action, expected):
     assert resolve(action, PAGE).id == expected
 
 
-@pytest.mark.parametrize("action,fragments", [
-    (A.Click("Edit"), ["2 clickable elements are named 'Edit'", 'click("Edit", 1) to click("Edit", 2)']),
-    (A.Click("Edit", 3), ["there are only 2 clickable elements named 'Edit', not a #3", "use 1 to 2"]),
-    (A.Click("Home", 2), ["only one", 'leave the ordinal out: click("Home")']),
-    (A.Click("Add to card"), ["no clickable element named 'Add to card'", "did you mean 'Add to cart'",
-                              "'Home'"]),
-    (A.Fill("Colour", "x"), ["no textbox named 'Colour'", "there is a combobox with that name",
-                             "textboxes here: 'Username', 'Search'"]),
-    (A.Select("Size", "M"), ["no select named 'Size'", "'Colour'"]),
-    (A.Fill("Edit", "x", 2), ["no textbox named 'Edit'", "there is a button and a link and a text with that name"]),
-    (A.Press("Search", "Enter"), ['press("Search", 1, "Enter") to press("Search", 2, "Enter")']),
-    (A.Click(99), ["no element [99]", "1 to 11"]),
-    (A.Click("99"), ["no element [99]"]),
-    (A.Click("12", 2), ["an ordinal does not go with an id"]),
-])
+@pytest.mark.parametrize(
+    "action,fragments",
+    [
+        (A.Click("Edit"), ["2 clickable elements are named 'Edit'", 'click("Edit", 1) to click("Edit", 2)']),
+        (A.Click("Edit", 3), ["there are only 2 clickable elements named 'Edit', not a #3", "use 1 to 2"]),
+        (A.Click("Home", 2), ["only one", 'leave the ordinal out: click("Home")']),
+        (A.Click("Add to card"), ["no clickable element named 'Add to card'", "did you mean 'Add to cart'", "'Home'"]),
+        (
+            A.Fill("Colour", "x"),
+            ["no textbox named 'Colour'", "there is a combobox with that name", "textboxes here: 'Username', 'Search'"],
+        ),
+        (A.Select("Size", "M"), ["no select named 'Size'", "'Colour'"]),
+        (A.Fill("Edit", "x", 2), ["no textbox named 'Edit'", "there is a button and a link and a text with that name"]),
+        (A.Press("Search", "Enter"), ['press("Search", 1, "Enter") to press("Search", 2, "Enter")']),
+        (A.Click(99), ["no element [99]", "1 to 11"]),
+        (A.Click("99"), ["no element [99]"]),
+        (A.Click("12", 2), ["an ordinal does not go with an id"]),
+    ],
+)
 def test_mistakes_are_action_errors_that_say_the_fix(action, fragments):
     with pytest.raises(ActionError) as err:
         resolve(action, PAGE)
@@ -78,8 +98,7 @@ def test_id_to_name_to_element_round_trips_on_a_real_page():
     env.close()
     named = 0
     for el in obs.elements:
-        for kind, action in [(A.Click, A.Click(el.id)), (A.Fill, A.Fill(el.id, "x")),
-                             (A.Select, A.Select(el.id, "x"))]:
+        for kind, action in [(A.Click, A.Click(el.id)), (A.Fill, A.Fill(el.id, "x")), (A.Select, A.Select(el.id, "x"))]:
             by_name = in_form(action, obs.elements, "name")
             assert resolve(by_name, obs.elements) == el
             assert in_form(by_name, obs.elements, "id") == action

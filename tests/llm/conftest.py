@@ -43,8 +43,14 @@ class CassetteTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
         with self._lock:
-            self.seen.append({"method": request.method, "url": str(request.url), "body": body,
-                              "authorization": request.headers.get("authorization")})
+            self.seen.append(
+                {
+                    "method": request.method,
+                    "url": str(request.url),
+                    "body": body,
+                    "authorization": request.headers.get("authorization"),
+                }
+            )
             for i, rec in enumerate(self.interactions):
                 want = rec["request"]
                 if want["method"] == request.method and want["url"] == str(request.url) and want["body"] == body:

@@ -11,13 +11,40 @@ from domplay.errors import ActionError, ConfigError
 from domplay.llm import Constraint, GenerationParams
 from domplay.llm.constrained import DONE, START, ActionGrammar
 
-PAGE = Constraint(targets=[3, 7, 12, 15], select_options={15: ["S", "M", "Large \"XL\""]})
-VALID = ['click(12)', 'click(3)', 'fill(7, "blue shirt")', 'fill(7,"")', 'select(15, "M")',
-         'select(15, "Large \\"XL\\"")', 'select(12, "anything")', 'press(7, "Enter")', 'scroll("down")',
-         'scroll("up")', 'goto("/cart?x=1")', 'back()', 'answer("42 items")', 'stop()']
-INVALID = ['click(1)', 'click(120)', 'click(012)', 'clik(12)', 'click(12))', 'click( 12)', 'fill(7, "a\\nb")',
-           'select(15, "XL")', 'press(7, "Return")', 'scroll("left")', 'goto(url)', 'back(1)', 'stop() ',
-           ' click(12)', 'fill(7, "multi\nline")']
+PAGE = Constraint(targets=[3, 7, 12, 15], select_options={15: ["S", "M", 'Large "XL"']})
+VALID = [
+    "click(12)",
+    "click(3)",
+    'fill(7, "blue shirt")',
+    'fill(7,"")',
+    'select(15, "M")',
+    'select(15, "Large \\"XL\\"")',
+    'select(12, "anything")',
+    'press(7, "Enter")',
+    'scroll("down")',
+    'scroll("up")',
+    'goto("/cart?x=1")',
+    "back()",
+    'answer("42 items")',
+    "stop()",
+]
+INVALID = [
+    "click(1)",
+    "click(120)",
+    "click(012)",
+    "clik(12)",
+    "click(12))",
+    "click( 12)",
+    'fill(7, "a\\nb")',
+    'select(15, "XL")',
+    'press(7, "Return")',
+    'scroll("left")',
+    "goto(url)",
+    "back(1)",
+    "stop() ",
+    " click(12)",
+    'fill(7, "multi\nline")',
+]
 
 
 @pytest.mark.parametrize("text", VALID)
@@ -57,16 +84,29 @@ def test_action_subset_and_json_round_trip():
     assert hash(Constraint.from_json(PAGE.to_json())) == hash(PAGE)
 
 
-NARROW = Constraint(targets=[3, 7, 12, 15], select_options={15: ["S", "M"]},
-                    action_targets={"click": [3, 12], "fill": [7], "select": [15], "press": [7]},
-                    scroll_directions=["down"])
+NARROW = Constraint(
+    targets=[3, 7, 12, 15],
+    select_options={15: ["S", "M"]},
+    action_targets={"click": [3, 12], "fill": [7], "select": [15], "press": [7]},
+    scroll_directions=["down"],
+)
 
 
-@pytest.mark.parametrize("text,ok", [
-    ("click(12)", True), ("click(7)", False), ('fill(7, "x")', True), ('fill(12, "x")', False),
-    ('select(15, "M")', True), ('select(12, "M")', False), ('press(7, "Enter")', True), ('press(3, "Enter")', False),
-    ('scroll("down")', True), ('scroll("up")', False),
-])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("click(12)", True),
+        ("click(7)", False),
+        ('fill(7, "x")', True),
+        ('fill(12, "x")', False),
+        ('select(15, "M")', True),
+        ('select(12, "M")', False),
+        ('press(7, "Enter")', True),
+        ('press(3, "Enter")', False),
+        ('scroll("down")', True),
+        ('scroll("up")', False),
+    ],
+)
 def test_action_targets_and_scroll_directions_narrow_the_grammar(text, ok):
     assert (ActionGrammar(NARROW).advance(START, text) == DONE) is ok
     assert bool(re.fullmatch(NARROW.to_regex(), text)) is ok
@@ -98,20 +138,41 @@ def test_bad_constraints_fail_loudly():
 
 
 # Name form: names (a repeated one with its ordinal) and a select's options by name.
-NAMES = Constraint(targets=["Log in", ("Edit", 1), ("Edit", 2), ("Edit", 12), "2", "Colour", "Username", 9],
-                   select_options={"Colour": ["Red", "Purple"]},
-                   action_targets={"click": ["Log in", ("Edit", 1), ("Edit", 2), ("Edit", 12), "2", 9],
-                                   "fill": ["Username"], "select": ["Colour"], "press": ["Username"]})
+NAMES = Constraint(
+    targets=["Log in", ("Edit", 1), ("Edit", 2), ("Edit", 12), "2", "Colour", "Username", 9],
+    select_options={"Colour": ["Red", "Purple"]},
+    action_targets={
+        "click": ["Log in", ("Edit", 1), ("Edit", 2), ("Edit", 12), "2", 9],
+        "fill": ["Username"],
+        "select": ["Colour"],
+        "press": ["Username"],
+    },
+)
 
 
-@pytest.mark.parametrize("text,ok", [
-    ('click("Log in")', True), ('click("Edit", 2)', True), ('click("Edit", 12)', True), ('click("2")', True),
-    ("click(9)", True), ('fill("Username", "vera")', True), ('select("Colour", "Purple")', True),
-    ('press("Username", "Enter")', True),
-    ('click("Log")', False), ('click("log in")', False), ('click("Edit")', False), ('click("Edit", 3)', False),
-    ('click("Edit", 1 )', False), ("click(2)", False), ('fill("Log in", "x")', False),
-    ('select("Colour", "Green")', False), ('select("Username", "Red")', False), ('click("Colour")', False),
-])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ('click("Log in")', True),
+        ('click("Edit", 2)', True),
+        ('click("Edit", 12)', True),
+        ('click("2")', True),
+        ("click(9)", True),
+        ('fill("Username", "vera")', True),
+        ('select("Colour", "Purple")', True),
+        ('press("Username", "Enter")', True),
+        ('click("Log")', False),
+        ('click("log in")', False),
+        ('click("Edit")', False),
+        ('click("Edit", 3)', False),
+        ('click("Edit", 1 )', False),
+        ("click(2)", False),
+        ('fill("Log in", "x")', False),
+        ('select("Colour", "Green")', False),
+        ('select("Username", "Red")', False),
+        ('click("Colour")', False),
+    ],
+)
 def test_names_ordinals_and_options_are_exactly_the_pages(text, ok):
     assert (ActionGrammar(NAMES).advance(START, text) == DONE) is ok
     assert bool(re.fullmatch(NAMES.to_regex(), text)) is ok
@@ -176,8 +237,9 @@ def test_constrained_sampling_always_yields_valid_actions(embedded_model):
 def test_token_budget_forces_the_closing_quote(embedded_model):
     only_answer = Constraint(targets=[], actions=["answer"])
     prompt = [[{"role": "user", "content": "Write a long story about the sea, then stop."}]]
-    out = embedded_model.generate(prompt, GenerationParams(temperature=1.0, max_new_tokens=10, seed=1, n=4),
-                                  [only_answer])[0]
+    out = embedded_model.generate(
+        prompt, GenerationParams(temperature=1.0, max_new_tokens=10, seed=1, n=4), [only_answer]
+    )[0]
     for c in out:
         assert c.text.startswith('answer("') and c.text.endswith('")'), c.text
         parse_action(c.text)
@@ -185,9 +247,11 @@ def test_token_budget_forces_the_closing_quote(embedded_model):
 
 @pytest.mark.slow
 def test_constrained_sampling_by_name_writes_only_the_pages_names(embedded_model):
-    page = ('Task: edit the second post.\n[1] button "Log in"\n[2] link "Edit"\n[3] link "Edit"\n'
-            '[4] textbox "Username"\n[5] combobox "Colour" options=["Red", "Purple"]\n'
-            'Reply with one action such as click("Log in").')
+    page = (
+        'Task: edit the second post.\n[1] button "Log in"\n[2] link "Edit"\n[3] link "Edit"\n'
+        '[4] textbox "Username"\n[5] combobox "Colour" options=["Red", "Purple"]\n'
+        'Reply with one action such as click("Log in").'
+    )
     params = GenerationParams(temperature=1.0, n=SAMPLES, max_new_tokens=24, seed=3)
     out = embedded_model.generate([[{"role": "user", "content": page}]], params, [NAMES])[0]
     for c in out:

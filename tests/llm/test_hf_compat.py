@@ -12,8 +12,12 @@ def warnings_logged(monkeypatch):
     from transformers.utils import logging
 
     logged: list[str] = []
-    monkeypatch.setattr(logging.logging.Logger, "warning_once",
-                        lambda self, message, *args, **kwargs: logged.append(str(message)), raising=False)
+    monkeypatch.setattr(
+        logging.logging.Logger,
+        "warning_once",
+        lambda self, message, *args, **kwargs: logged.append(str(message)),
+        raising=False,
+    )
     return logged
 
 

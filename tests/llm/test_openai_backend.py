@@ -17,8 +17,10 @@ def test_n_completions_stop_seed_and_usage_are_sent_and_read(cassette, monkeypat
     monkeypatch.setenv("TEST_OPENAI_KEY", "sk-test-123")
     tape = cassette("chat_n2.json")
     model = load_model(f"openai:gpt-4o-mini@{BASE}", api_key_env="TEST_OPENAI_KEY", transport=tape)
-    messages = [{"role": "system", "content": "You are a web agent. Reply with one action."},
-                {"role": "user", "content": '[12] button "Add to cart"\nTask: add the shirt to the cart.'}]
+    messages = [
+        {"role": "system", "content": "You are a web agent. Reply with one action."},
+        {"role": "user", "content": '[12] button "Add to cart"\nTask: add the shirt to the cart.'},
+    ]
     out = model.generate([messages], GenerationParams(temperature=0.7, max_new_tokens=16, stop=("\n",), seed=3, n=2))
     assert [c.text for c in out[0]] == ["click(12)", "click(12)"]
     assert out[0][0].prompt_tokens == 38 and out[0][0].completion_tokens == 4
@@ -37,8 +39,7 @@ def test_retries_429_and_503_then_succeeds(cassette):
 
 def test_gives_up_after_max_retries(cassette):
     tape = cassette("retry_429_503.json")
-    model = OpenAIModel(OpenAIConfig(model="gpt-4o-mini", base_url=BASE, max_retries=1, **FAST_RETRIES),
-                        transport=tape)
+    model = OpenAIModel(OpenAIConfig(model="gpt-4o-mini", base_url=BASE, max_retries=1, **FAST_RETRIES), transport=tape)
     with pytest.raises(ModelError, match="503 after 2 attempt"):
         model.generate([[{"role": "user", "content": "Say ok."}]], GenerationParams(max_new_tokens=4))
 

@@ -55,8 +55,9 @@ def test_429_when_busy_then_retry_succeeds(local_server):
             assert release.wait(WAIT_SECONDS)
         return "done " + prompt[-1]["content"]
 
-    app = create_app(ScriptedModel(slow_then_fast), ServeConfig(max_queued_requests=1, batch_window_ms=0,
-                                                                 retry_after_seconds=0))
+    app = create_app(
+        ScriptedModel(slow_then_fast), ServeConfig(max_queued_requests=1, batch_window_ms=0, retry_after_seconds=0)
+    )
     with local_server(app) as server:
         client = _client(server, **FAST_RETRIES)
         results: dict[str, str] = {}
@@ -88,7 +89,8 @@ def test_400_is_not_retried_and_model_errors_are_500(local_server):
         assert app.state.stats.requests == 1
         with pytest.raises(ModelError, match=r"500 after 2 attempt.*scripted failure"):
             _client(server, **{**FAST_RETRIES, "max_retries": 1}).generate(
-                [[{"role": "user", "content": "hi"}]], GenerationParams())
+                [[{"role": "user", "content": "hi"}]], GenerationParams()
+            )
 
 
 class _DropsLastAnswer(ScriptedModel):
@@ -107,7 +109,10 @@ def test_a_model_answering_too_few_prompts_fails_the_request_instead_of_hanging(
 
 
 def test_unreachable_server_raises_after_retries():
-    client = OpenAIModel(OpenAIConfig(model="m", base_url="http://127.0.0.1:9/v1", max_retries=1,
-                                      backoff_initial_seconds=0.001, timeout_seconds=2))
+    client = OpenAIModel(
+        OpenAIConfig(
+            model="m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff_initial_seconds=0.001, timeout_seconds=2
+        )
+    )
     with pytest.raises(ModelError, match="unreachable after 2 attempts"):
         client.generate([[{"role": "user", "content": "hi"}]], GenerationParams())

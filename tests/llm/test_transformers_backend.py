@@ -11,8 +11,10 @@ pytestmark = pytest.mark.slow
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
-    [{"role": "system", "content": "Answer in one word."},
-     {"role": "user", "content": "Name a color that the sky often has on a clear summer day."}],
+    [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Name a color that the sky often has on a clear summer day."},
+    ],
     [{"role": "user", "content": "Hi"}],
 ]
 SHORT_TOKENS = 8
@@ -81,8 +83,11 @@ def _agent_prompts() -> list[list[dict]]:
     """Prompts that share a long prefix (the agent's system prompt) and differ after it."""
     from domplay.agent.prompts import build_prompt
 
-    pages = ['[1] link "Home"\n[2] button "Submit"', '[1] textbox "Search"\n[2] button "Go"\n[3] link "Cart"',
-             '[1] heading "Orders"']
+    pages = [
+        '[1] link "Home"\n[2] button "Submit"',
+        '[1] textbox "Search"\n[2] button "Go"\n[3] link "Cart"',
+        '[1] heading "Orders"',
+    ]
     intents = ["Click the Submit button.", "Search for lamps.", "Open the orders page."]
     return [build_prompt(intent, page) for intent, page in zip(intents, pages, strict=True)]
 
@@ -116,9 +121,11 @@ def test_rows_with_different_prefixes_share_one_batch(embedded_model):
     cached = load_model(str(embedded_model_dir()), prefix_cache=True, constrained=False)
     demo_a = Demo(user='Task: Open the cart.\n\n[1] link "Cart"\n[2] link "Home"', action="click(1)")
     demo_b = Demo(user='Task: Search for tea.\n\n[1] textbox "Search"', action='fill(1, "tea")')
-    prompts = [build_prompt("Click the Submit button.", '[1] link "Home"\n[2] button "Submit"', demos=[demo_a]),
-               build_prompt("Search for lamps.", '[1] textbox "Search"\n[2] button "Go"', demos=[demo_a, demo_b]),
-               PROMPTS[2]]  # no prefix at all: its row is all padding in the cached part
+    prompts = [
+        build_prompt("Click the Submit button.", '[1] link "Home"\n[2] button "Submit"', demos=[demo_a]),
+        build_prompt("Search for lamps.", '[1] textbox "Search"\n[2] button "Go"', demos=[demo_a, demo_b]),
+        PROMPTS[2],
+    ]  # no prefix at all: its row is all padding in the cached part
     params = GenerationParams(max_new_tokens=SHORT_TOKENS)
     want = plain.generate(prompts, params)
     got = cached.generate(prompts, params)
@@ -136,7 +143,8 @@ def test_prompts_are_batched_by_length_where_padding_would_cost_more_than_a_call
     lengths = [300, 1000, 320, 980, 310, 330, 990, 1010]
     assert length_batches(lengths, 8, 1024) == [[0, 4, 2, 5], [3, 6, 1, 7]]  # short ones apart from long ones
     assert length_batches([300, 310, 320, 330], 8, 1024) == [[0, 1, 2, 3]]  # similar: one call
-    assert length_batches(lengths, 3, 1024) == [[0, 4], [2, 5], [3, 6], [1, 7]] or \
-        all(len(b) <= 3 for b in length_batches(lengths, 3, 1024))
+    assert length_batches(lengths, 3, 1024) == [[0, 4], [2, 5], [3, 6], [1, 7]] or all(
+        len(b) <= 3 for b in length_batches(lengths, 3, 1024)
+    )
     assert length_batches([300, 1000, 320], 2, None) == [[0, 1], [2]]  # in the given order
     assert sorted(i for b in length_batches(lengths, 3, 0) for i in b) == list(range(8))

@@ -36,8 +36,9 @@ def write_config(tmp_path: Path, **changes) -> Path:
 
 
 def run_cli(args: list[str], **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "domplay.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "domplay.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw
+    )
 
 
 def dump(run_dir: Path) -> dict:
@@ -45,13 +46,16 @@ def dump(run_dir: Path) -> dict:
     db = sqlite3.connect(run_dir / "store.sqlite")
     rows = db.execute("SELECT id, task_id, policy, round, success, steps FROM episodes ORDER BY id").fetchall()
     timing = {"model_seconds", "env_seconds"}
-    episodes = [(*row[:5], [{k: v for k, v in step.items() if k not in timing} for step in json.loads(row[5])])
-                for row in rows]
+    episodes = [
+        (*row[:5], [{k: v for k, v in step.items() if k not in timing} for step in json.loads(row[5])]) for row in rows
+    ]
     tasks = db.execute("SELECT id FROM tasks ORDER BY id").fetchall()
     ids = [e[0] for e in episodes]
     assert len(ids) == len(set(ids))
-    data = {p.relative_to(run_dir).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(run_dir.glob("round*/data/*.jsonl"))}
+    data = {
+        p.relative_to(run_dir).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(run_dir.glob("round*/data/*.jsonl"))
+    }
     return {"episodes": episodes, "tasks": tasks, "data": data}
 
 
@@ -107,7 +111,11 @@ def test_resume_after_kill_gives_the_same_run(tmp_path: Path, straight_run, kill
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            n = sqlite3.connect(broken / "store.sqlite", timeout=1).execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
+            n = (
+                sqlite3.connect(broken / "store.sqlite", timeout=1)
+                .execute("SELECT COUNT(*) FROM episodes")
+                .fetchone()[0]
+            )
         except sqlite3.Error:
             n = 0
         if n >= kill_after_episodes:
@@ -128,8 +136,10 @@ def test_bootstrapped_demos_reach_later_prompts(tmp_path: Path) -> None:
     Run(run_dir, config, echo=lambda line: None).execute()
     assert (run_dir / "round1" / "data" / "demos.json").is_file()
     db = sqlite3.connect(run_dir / "store.sqlite")
-    round0, round2 = (db.execute("SELECT steps FROM episodes WHERE round = ? AND policy = ? LIMIT 1", (r, p))
-                      .fetchone()[0] for r, p in ((0, "base"), (2, "round2")))
+    round0, round2 = (
+        db.execute("SELECT steps FROM episodes WHERE round = ? AND policy = ? LIMIT 1", (r, p)).fetchone()[0]
+        for r, p in ((0, "base"), (2, "round2"))
+    )
     assert len(json.loads(round0)[0]["prompt"]) == 2  # system + user: no demos before any round
     assert len(json.loads(round2)[0]["prompt"]) == 4  # system + demo (user, assistant) + user
 
@@ -144,21 +154,44 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
 
     def fake_train_sft(data, model, out_dir, config):  # records the call; training itself is tested in tests/train
         seen.append((Path(data), model, config))
-        return TrainResult(method="sft", model_dir=Path(out_dir), adapter_dir=None, base_model=str(model), rows=1,
-                           examples_seen=1, steps=1, losses=(1.0,), final_loss=1.0, seconds=0.1,
-                           seconds_per_example=0.1, git_revision="unknown")
+        return TrainResult(
+            method="sft",
+            model_dir=Path(out_dir),
+            adapter_dir=None,
+            base_model=str(model),
+            rows=1,
+            examples_seen=1,
+            steps=1,
+            losses=(1.0,),
+            final_loss=1.0,
+            seconds=0.1,
+            seconds_per_example=0.1,
+            git_revision="unknown",
+        )
 
     monkeypatch.setattr(sft, "train_sft", fake_train_sft)
-    train = {"method": "sft", "finetune": "full", "precision": "bfloat16", "sft_learning_rate": 3e-5,
-             "sft_epochs": 2.0, "sft_first_token_weight": 3.0}
+    train = {
+        "method": "sft",
+        "finetune": "full",
+        "precision": "bfloat16",
+        "sft_learning_rate": 3e-5,
+        "sft_epochs": 2.0,
+        "sft_first_token_weight": 3.0,
+    }
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
     run.round(0)
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
         stage(run.ctx, 1)
     [(data, model, config)] = seen
     assert data.is_file() and model == "random"  # the starting model trains in round 1
-    assert (config.precision, config.finetune, config.learning_rate, config.num_epochs, config.seed,
-            config.first_token_weight) == ("bfloat16", "full", 3e-5, 2.0, 1, 3.0)
+    assert (
+        config.precision,
+        config.finetune,
+        config.learning_rate,
+        config.num_epochs,
+        config.seed,
+        config.first_token_weight,
+    ) == ("bfloat16", "full", 3e-5, 2.0, 1, 3.0)
     checkpoints = {c.name: c for c in run.store.checkpoints(1)}
     assert checkpoints.keys() == {"sft", "final"} and checkpoints["sft"].config["precision"] == "bfloat16"
 
@@ -170,9 +203,13 @@ def test_evals_and_rollouts_load_the_model_in_their_own_dtypes(tmp_path: Path) -
 
     from domplay.stages import propose_stage, rollout_stage
 
-    changes = {"model": "embedded", "tasks": {"heldout_tasks": 3, "train_tasks_per_round": 1},
-               "env": {"max_steps": 1}, "eval": {"dtype": "bfloat16"},
-               "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False, "dtype": "float32"}}
+    changes = {
+        "model": "embedded",
+        "tasks": {"heldout_tasks": 3, "train_tasks_per_round": 1},
+        "env": {"max_steps": 1},
+        "eval": {"dtype": "bfloat16"},
+        "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False, "dtype": "float32"},
+    }
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, **changes)), echo=lambda line: None)
     run.round(0)
     key, model = run.ctx.models.loaded
@@ -210,9 +247,11 @@ def test_domplay_eval_with_a_runs_config_reproduces_its_round0_eval(tmp_path: Pa
 
 
 def test_old_config_keys_move_to_the_component_configs(tmp_path: Path) -> None:
-    old = {"env": {"obs_tokens": 320, "steps_per_reference_step": 3.0},
-           "policy": {"eval_temperature": 0.1, "rollout_temperature": 0.9, "rollout_dtype": "float32"},
-           "train": {"finetune": "lora", "sft_epochs": 3.0, "dpo_beta": 0.2, "batch_size": 2}}
+    old = {
+        "env": {"obs_tokens": 320, "steps_per_reference_step": 3.0},
+        "policy": {"eval_temperature": 0.1, "rollout_temperature": 0.9, "rollout_dtype": "float32"},
+        "train": {"finetune": "lora", "sft_epochs": 3.0, "dpo_beta": 0.2, "batch_size": 2},
+    }
     config = load_config(write_config(tmp_path, **old))
     assert config.env.observation.max_tokens == 320 and config.rollout.steps_per_reference_step == 3.0
     assert (config.policy.temperature, config.rollout.temperature, config.rollout.dtype) == (0.1, 0.9, "float32")
@@ -248,9 +287,21 @@ def fake_trainer(seen: list, method: str):
     def train(data, model, out_dir, config, **kw):  # records the call; training itself is tested in tests/train
         seen.append((method, Path(data), str(model), kw))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        return TrainResult(method=kw.get("method", method), model_dir=Path(out_dir), adapter_dir=None,
-                           base_model=str(model), rows=1, examples_seen=1, steps=1, losses=(1.0,), final_loss=1.0,
-                           seconds=0.1, seconds_per_example=0.1, git_revision="unknown")
+        return TrainResult(
+            method=kw.get("method", method),
+            model_dir=Path(out_dir),
+            adapter_dir=None,
+            base_model=str(model),
+            rows=1,
+            examples_seen=1,
+            steps=1,
+            losses=(1.0,),
+            final_loss=1.0,
+            seconds=0.1,
+            seconds_per_example=0.1,
+            git_revision="unknown",
+        )
+
     return train
 
 
@@ -271,8 +322,10 @@ def test_spin_and_online_dpo_rounds_train_on_their_own_pairs(tmp_path: Path, mon
     monkeypatch.setattr(sft, "train_sft", fake_trainer(seen, "sft"))
     monkeypatch.setattr(dpo, "train_dpo", fake_trainer(seen, "dpo"))
     real_load = load.load_model
-    monkeypatch.setattr("domplay.stages.load_model", lambda spec, **kw: RandomModel() if spec.startswith("hf:")
-                        else real_load(spec, **kw))  # the fake SFT checkpoint acts at random
+    monkeypatch.setattr(
+        "domplay.stages.load_model",
+        lambda spec, **kw: RandomModel() if spec.startswith("hf:") else real_load(spec, **kw),
+    )  # the fake SFT checkpoint acts at random
     train = {"method": method, "min_pairs_for_dpo": 1}
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, train=train)), echo=lambda line: None)
     run.round(0)
@@ -304,10 +357,16 @@ def test_later_rounds_train_on_a_replay_buffer_of_earlier_rounds(tmp_path: Path,
 
     monkeypatch.setattr(sft, "train_sft", fake_trainer([], "sft"))
     real_load = load.load_model
-    monkeypatch.setattr("domplay.stages.load_model", lambda spec, **kw: RandomModel() if spec.startswith("hf:")
-                        else real_load(spec, **kw))  # the fake SFT checkpoint acts at random
-    config = write_config(tmp_path, train={"method": "sft"}, build={"replay_buffer": replay, "max_sft_examples": 40},
-                          stop={"rounds": 2, "time_budget_min": None})
+    monkeypatch.setattr(
+        "domplay.stages.load_model",
+        lambda spec, **kw: RandomModel() if spec.startswith("hf:") else real_load(spec, **kw),
+    )  # the fake SFT checkpoint acts at random
+    config = write_config(
+        tmp_path,
+        train={"method": "sft"},
+        build={"replay_buffer": replay, "max_sft_examples": 40},
+        stop={"rounds": 2, "time_budget_min": None},
+    )
     run = Run(tmp_path / "run", load_config(config), echo=lambda line: None)
     summaries = run.execute()
     assert not [e for e in run.store.episodes(round=1) if e.policy == "base"]

@@ -38,57 +38,116 @@ TRAIN_PER_ROUND = 5
 
 def tiny_png() -> bytes:
     """A valid 2x2 PNG, written by hand (no imaging library needed)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def heldout_task(i: int) -> Task:
     site = "shop" if i % 2 == 0 else "forum"
-    return Task(id=f"h{i}", intent=f"held-out task {i} on the {site}", site=site, start_url=f"/{site}/",
-                difficulty=("easy", "medium", "hard")[i % 3],
-                checks=[{"kind": "url", "expected": f"/{site}/done"}, {"kind": "answer", "expected": "42"}],
-                provenance=Provenance(proposer="template", template=f"tpl{i % 3}", seed=1000 + i, split="heldout",
-                                      extra={"heldout_template": i == 5}))
+    return Task(
+        id=f"h{i}",
+        intent=f"held-out task {i} on the {site}",
+        site=site,
+        start_url=f"/{site}/",
+        difficulty=("easy", "medium", "hard")[i % 3],
+        checks=[{"kind": "url", "expected": f"/{site}/done"}, {"kind": "answer", "expected": "42"}],
+        provenance=Provenance(
+            proposer="template",
+            template=f"tpl{i % 3}",
+            seed=1000 + i,
+            split="heldout",
+            extra={"heldout_template": i == 5},
+        ),
+    )
 
 
 def train_task(r: int, i: int) -> Task:
-    return Task(id=f"r{r}t{i}", intent=f"train task {i} of round {r}", site="shop", start_url="/shop/",
-                difficulty="easy", checks=[{"kind": "url", "expected": "/shop/orders"}],
-                provenance=Provenance(proposer="template", template="buy", seed=r * 100 + i, split="train"))
+    return Task(
+        id=f"r{r}t{i}",
+        intent=f"train task {i} of round {r}",
+        site="shop",
+        start_url="/shop/",
+        difficulty="easy",
+        checks=[{"kind": "url", "expected": "/shop/orders"}],
+        provenance=Provenance(proposer="template", template="buy", seed=r * 100 + i, split="train"),
+    )
 
 
 def two_check_verdict(success: bool) -> Verdict:
-    return Verdict(success=success, score=1.0 if success else 0.5, results=(
-        CheckResult(kind="url", score=1.0, passed=True, reason="URL path /shop/done matches"),
-        CheckResult(kind="answer", score=1.0 if success else 0.0, passed=success,
-                    reason="answer '42' matches" if success else "expected '42', got '41'")))
+    return Verdict(
+        success=success,
+        score=1.0 if success else 0.5,
+        results=(
+            CheckResult(kind="url", score=1.0, passed=True, reason="URL path /shop/done matches"),
+            CheckResult(
+                kind="answer",
+                score=1.0 if success else 0.0,
+                passed=success,
+                reason="answer '42' matches" if success else "expected '42', got '41'",
+            ),
+        ),
+    )
 
 
 def eval_episode(r: int, task: Task, success: bool, run_dir: Path) -> Episode:
-    ep = make_episode(task.id, ["click(3)", "fill(5, \"socks\")", "answer(\"42\")"], success,
-                      policy="base" if r == 0 else f"round{r}", round=r)
+    ep = make_episode(
+        task.id,
+        ["click(3)", 'fill(5, "socks")', 'answer("42")'],
+        success,
+        policy="base" if r == 0 else f"round{r}",
+        round=r,
+    )
     steps = list(ep.steps)
-    update: dict = {"verdict": two_check_verdict(success), "seconds": 1.5,
-                    "snapshot": Snapshot(url=f"http://127.0.0.1/{task.site}/done", html="<p>done</p>",
-                                         answer="42" if success else "41")}
+    update: dict = {
+        "verdict": two_check_verdict(success),
+        "seconds": 1.5,
+        "snapshot": Snapshot(
+            url=f"http://127.0.0.1/{task.site}/done", html="<p>done</p>", answer="42" if success else "41"
+        ),
+    }
     if task.id == "h0":
         shot = Path(f"round{r}") / "shots" / "h0-0.png"
         (run_dir / shot).parent.mkdir(parents=True, exist_ok=True)
         (run_dir / shot).write_bytes(tiny_png())
-        steps[0] = steps[0].model_copy(update={"extra": {"screenshot": str(shot)},
-                                                "observation": "x" * LONG_OBSERVATION_CHARS})
+        steps[0] = steps[0].model_copy(
+            update={"extra": {"screenshot": str(shot)}, "observation": "x" * LONG_OBSERVATION_CHARS}
+        )
         steps[1] = steps[1].model_copy(update={"completion": HOSTILE})
     if task.id == "h1":
-        update["plan"] = {"subtasks": ["Open the shop", "Answer with the price"], "subtasks_done": 1,
-                          "completed": False, "replans": [], "attempts": [{
-                              "step": 0, "reason": "initial", "chosen": 0, "subtasks": ["Open the shop"],
-                              "model_seconds": 0.1, "candidates": [{
-                                  "text": "1. Open the shop", "subtasks": ["Open the shop", "Answer with the price"],
-                                  "scores": {"relevance": 5, "feasibility": 4, "efficiency": 5, "coverage": 3},
-                                  "source": "model", "total": 4.25, "score_reply": ""}]}]}
+        update["plan"] = {
+            "subtasks": ["Open the shop", "Answer with the price"],
+            "subtasks_done": 1,
+            "completed": False,
+            "replans": [],
+            "attempts": [
+                {
+                    "step": 0,
+                    "reason": "initial",
+                    "chosen": 0,
+                    "subtasks": ["Open the shop"],
+                    "model_seconds": 0.1,
+                    "candidates": [
+                        {
+                            "text": "1. Open the shop",
+                            "subtasks": ["Open the shop", "Answer with the price"],
+                            "scores": {"relevance": 5, "feasibility": 4, "efficiency": 5, "coverage": 3},
+                            "source": "model",
+                            "total": 4.25,
+                            "score_reply": "",
+                        }
+                    ],
+                }
+            ],
+        }
     return ep.model_copy(update={"steps": steps, **update})
 
 
@@ -121,18 +180,41 @@ def add_training_round(store: RunStore, r: int) -> None:
     store.add_tasks(tasks, round=r)
     for i, t in enumerate(tasks):
         for sample in range(2):
-            store.add_episode(make_episode(t.id, ["click(1)", "click(2)"], (i + sample) % 2 == 0,
-                                           policy=f"round{r - 1}" if r > 1 else "base", sample=sample, round=r))
-    row = YieldTable(round=r, episodes=10, successes=5, failures=5, sft_candidates=10, sft_duplicates=2,
-                     sft_examples=8, pairs={"step": 3 + r, "reference": 2}).as_row()
+            store.add_episode(
+                make_episode(
+                    t.id,
+                    ["click(1)", "click(2)"],
+                    (i + sample) % 2 == 0,
+                    policy=f"round{r - 1}" if r > 1 else "base",
+                    sample=sample,
+                    round=r,
+                )
+            )
+    row = YieldTable(
+        round=r,
+        episodes=10,
+        successes=5,
+        failures=5,
+        sft_candidates=10,
+        sft_duplicates=2,
+        sft_examples=8,
+        pairs={"step": 3 + r, "reference": 2},
+    ).as_row()
     for name, kind, rows in (("sft", "sft", 8), ("pairs", "preference", 5 + r), ("pairs_step", "step", 3 + r)):
-        store.record_dataset(DatasetRecord(round=r, name=name, kind=kind, path=None, rows=rows, config={},
-                                           yield_numbers=row))
+        store.record_dataset(
+            DatasetRecord(round=r, name=name, kind=kind, path=None, rows=rows, config={}, yield_numbers=row)
+        )
     for name, losses in (("sft", SFT_LOSSES[r]), ("dpo", DPO_LOSSES[r])):
-        store.record_checkpoint(CheckpointRecord(round=r, name=name, path=f"/runs/x/round{r}/{name}", config={},
-                                                 git_revision="abc123", metrics={"final_loss": losses[-1],
-                                                                                 "seconds": 40.0, "rows": 8,
-                                                                                 "losses": losses}))
+        store.record_checkpoint(
+            CheckpointRecord(
+                round=r,
+                name=name,
+                path=f"/runs/x/round{r}/{name}",
+                config={},
+                git_revision="abc123",
+                metrics={"final_loss": losses[-1], "seconds": 40.0, "rows": 8, "losses": losses},
+            )
+        )
 
 
 def viewer_json(html: str) -> dict:
@@ -170,12 +252,16 @@ def test_report_is_self_contained(built):
 def test_charts_show_the_stored_numbers(built):
     doc = LexborHTMLParser(built[1])
     success = chart(doc, "Held-out success: overall")
-    overall = {c.attributes["data-x"]: float(c.attributes["data-value"])
-               for c in success.css('circle.pt[data-series="overall"]')}
+    overall = {
+        c.attributes["data-x"]: float(c.attributes["data-value"])
+        for c in success.css('circle.pt[data-series="overall"]')
+    }
     assert overall == pytest.approx({str(r): len(ok) / HELDOUT for r, ok in SUCCESS_BY_ROUND.items()}, abs=1e-4)
     assert {c.attributes["data-series"] for c in success.css("circle.pt")} == {"overall", "easy", "medium", "hard"}
-    assert {c.attributes["data-series"] for c in chart(doc, "Held-out success by site").css("circle.pt")} == \
-        {"shop", "forum"}
+    assert {c.attributes["data-series"] for c in chart(doc, "Held-out success by site").css("circle.pt")} == {
+        "shop",
+        "forum",
+    }
     kinds = chart(doc, "Held-out templates vs").css("circle.pt")
     assert {c.attributes["data-series"] for c in kinds} == {"heldout template", "seen template, new seed"}
     sft = chart(doc, "SFT training loss").css('circle.pt[data-series="round 1"]')
@@ -184,7 +270,9 @@ def test_charts_show_the_stored_numbers(built):
     yields = chart(doc, "Data yield").css('rect.bar[data-x="round 2"]')
     assert {b.attributes["data-series"]: float(b.attributes["data-value"]) for b in yields}["step pairs"] == 5
     times = chart(doc, "Time per stage").css('rect.bar[data-x="round 1"]')
-    assert sorted(b.attributes["data-series"] for b in times) == sorted(["propose", "rollout", "build", "train", "eval"])
+    assert sorted(b.attributes["data-series"] for b in times) == sorted(
+        ["propose", "rollout", "build", "train", "eval"]
+    )
 
 
 def test_yield_table_and_config(built):
@@ -209,8 +297,13 @@ def test_viewer_data_is_bounded_and_says_what_is_left_out(built):
     h0 = next(e for e in evals if e["task_id"] == "h0")
     assert len(h0["steps"][0]["observation"]) < LONG_OBSERVATION_CHARS and "left out" in h0["steps"][0]["observation"]
     assert h0["steps"][0]["screenshot"].startswith("data:image/png;base64,")
-    assert h0["verdict"]["results"][1] == {"kind": "answer", "score": 1.0, "passed": True,
-                                           "reason": "answer '42' matches", "error": None}
+    assert h0["verdict"]["results"][1] == {
+        "kind": "answer",
+        "score": 1.0,
+        "passed": True,
+        "reason": "answer '42' matches",
+        "error": None,
+    }
     assert data["tasks"]["h0"]["checks"][0]["kind"] == "url"
 
 
@@ -256,8 +349,15 @@ def test_cli_writes_the_report(tmp_path):
     assert len([e for e in viewer_json(out.read_text())["episodes"] if e["kind"] == "training"]) == 1
 
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _test_report_renders_in_chromium_body(built, tmp_path):

@@ -30,16 +30,24 @@ TASKS = 2
 
 
 def browser_run(run_dir: Path) -> Run:
-    config = RunConfig.model_validate({"tasks": {"sites": ["shop"]}, "env": {"kind": "browser", "screenshots": True},
-                                       "rollout": {"concurrency": 2}})
+    config = RunConfig.model_validate(
+        {"tasks": {"sites": ["shop"]}, "env": {"kind": "browser", "screenshots": True}, "rollout": {"concurrency": 2}}
+    )
     return Run(run_dir, config, echo=lambda line: None)
 
 
 def replay(run: Run, tasks) -> None:
     """The reference solutions of `tasks` as round-0 episodes of POLICY, stored as a stage stores them."""
     c = run.config
-    run_episodes(ReferencePolicy(c.policy), tasks, run.ctx.sites, env=c.env, rollout=c.rollout, seed=c.seed,
-                 **episode_options(run.ctx, 0, POLICY, "eval"))
+    run_episodes(
+        ReferencePolicy(c.policy),
+        tasks,
+        run.ctx.sites,
+        env=c.env,
+        rollout=c.rollout,
+        seed=c.seed,
+        **episode_options(run.ctx, 0, POLICY, "eval"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +95,10 @@ def test_report_embeds_the_screenshots(recorded):
         for step, viewed in zip(ep.steps, shown[ep.id]["steps"], strict=True):
             prefix = "data:image/jpeg;base64,"
             assert viewed["screenshot"].startswith(prefix) and viewed["screenshot_note"] is None
-            assert base64.b64decode(viewed["screenshot"][len(prefix):]) == \
-                (run_dir / step.extra[SCREENSHOT_KEY]).read_bytes()
+            assert (
+                base64.b64decode(viewed["screenshot"][len(prefix) :])
+                == (run_dir / step.extra[SCREENSHOT_KEY]).read_bytes()
+            )
             assert SCREENSHOT_KEY not in viewed["extra"]
 
 

@@ -28,8 +28,11 @@ def site(app: SitesApp) -> AdminSite:
 def client(app: SitesApp, site: AdminSite) -> TestClient:
     """A client logged in to a fresh namespace."""
     c = TestClient(app.asgi)
-    r = c.post("/admin/login", data={"username": site.data.admin.username, "password": site.data.admin.password,
-                                     "next": "/admin/"}, follow_redirects=False)
+    r = c.post(
+        "/admin/login",
+        data={"username": site.data.admin.username, "password": site.data.admin.password, "next": "/admin/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     return c
 
@@ -65,9 +68,19 @@ def test_generation_is_deterministic_and_varied():
 
 
 # -- login gate ----------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/admin/", "/admin/customers?status=active", "/admin/customers/1",
-                                  "/admin/customers/1/edit", "/admin/tickets", "/admin/tickets/1",
-                                  "/admin/tickets/1/edit", "/admin/settings"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/customers?status=active",
+        "/admin/customers/1",
+        "/admin/customers/1/edit",
+        "/admin/tickets",
+        "/admin/tickets/1",
+        "/admin/tickets/1/edit",
+        "/admin/settings",
+    ],
+)
 def test_every_page_redirects_to_login(app, path):
     r = TestClient(app.asgi).get(path, follow_redirects=False)
     assert r.status_code == 303
@@ -82,8 +95,11 @@ def test_login_failure_then_success_goes_to_next(app, site):
     post = c.post("/admin/tickets/bulk", data={"action": "close", "ids": "1"}, follow_redirects=False)
     assert post.headers["location"] == "/admin/login?next=/admin/tickets"
     assert state(app, c)["tickets"] == {}
-    ok = c.post("/admin/login", data={"username": "admin", "password": site.data.admin.password,
-                                      "next": "/admin/tickets"}, follow_redirects=False)
+    ok = c.post(
+        "/admin/login",
+        data={"username": "admin", "password": site.data.admin.password, "next": "/admin/tickets"},
+        follow_redirects=False,
+    )
     assert ok.headers["location"] == "/admin/tickets" and state(app, c)["logged_in"] is True
     c.post("/admin/logout")
     assert c.get("/admin/", follow_redirects=False).status_code == 303
@@ -96,7 +112,7 @@ def test_customer_filter_sort_and_pagination_follow_rules(client, site):
     expected = rules.sort_customers(site.data, rules.filter_customers(site.data, flt), "name", "desc")
     params = {"status": "active", "plan": "pro", "date_from": lo.isoformat(), "sort": "name", "dir": "desc"}
     r = client.get("/admin/customers", params=params)
-    assert row_ids(r, "customer") == [c.id for c in expected[:rules.DEFAULT_PER_PAGE]]
+    assert row_ids(r, "customer") == [c.id for c in expected[: rules.DEFAULT_PER_PAGE]]
     everything = rules.sort_customers(site.data, site.data.customers, "signup_date", "asc")
     r2 = client.get("/admin/customers", params={"sort": "signup_date", "page": "3"})
     assert row_ids(r2, "customer") == [c.id for c in everything[40:60]]
@@ -117,13 +133,15 @@ def test_sort_header_links_toggle_direction(client):
 
 
 def test_ticket_filters_follow_rules(client, site):
-    for params, flt in [({"assignee": rules.UNASSIGNED}, rules.TicketFilter(assignee=rules.UNASSIGNED)),
-                        ({"q": "refund", "status": "open"}, rules.TicketFilter(q="refund", status="open")),
-                        ({"priority": "urgent", "assignee": "bob"}, rules.TicketFilter(priority="urgent", assignee="bob"))]:
+    for params, flt in [
+        ({"assignee": rules.UNASSIGNED}, rules.TicketFilter(assignee=rules.UNASSIGNED)),
+        ({"q": "refund", "status": "open"}, rules.TicketFilter(q="refund", status="open")),
+        ({"priority": "urgent", "assignee": "bob"}, rules.TicketFilter(priority="urgent", assignee="bob")),
+    ]:
         expected = [t.id for t in rules.filter_tickets(site.data, flt)]
         assert expected, params
         r = client.get("/admin/tickets", params={**params, "sort": "id"})
-        assert row_ids(r, "ticket") == expected[:rules.DEFAULT_PER_PAGE]
+        assert row_ids(r, "ticket") == expected[: rules.DEFAULT_PER_PAGE]
 
 
 def test_bad_filter_dates_are_reported(client):
@@ -136,21 +154,28 @@ def test_bad_filter_dates_are_reported(client):
 # -- edit forms ----------------------------------------------------------------------------
 def test_customer_edit_validation_and_save(app, client, site):
     c = next(c for c in site.data.customers if c.status != "suspended")
-    form = {"name": "", "email": "not-an-email", "phone": c.phone, "city": c.city, "plan": c.plan,
-            "status": c.status, "signup_date": (BASE_DATE + timedelta(days=1)).isoformat()}
+    form = {
+        "name": "",
+        "email": "not-an-email",
+        "phone": c.phone,
+        "city": c.city,
+        "plan": c.plan,
+        "status": c.status,
+        "signup_date": (BASE_DATE + timedelta(days=1)).isoformat(),
+    }
     bad = client.post(f"/admin/customers/{c.id}/edit", data=form)
     assert bad.status_code == 422
     assert error_ids(bad) == {"name-error", "email-error", "signup_date-error"}
     assert html(bad).css_first("#email").attributes["value"] == "not-an-email"
     assert state(app, client)["customers"] == {}
-    form.update(name=c.name, email="new.address@example.com", signup_date=c.signup_date.isoformat(),
-                status="suspended")
+    form.update(name=c.name, email="new.address@example.com", signup_date=c.signup_date.isoformat(), status="suspended")
     if not c.newsletter:  # toggle the checkbox: an unchecked box is simply absent from the form
         form["newsletter"] = "yes"
     ok = client.post(f"/admin/customers/{c.id}/edit", data=form, follow_redirects=False)
     assert ok.headers["location"] == f"/admin/customers/{c.id}?notice=saved"
-    assert state(app, client)["customers"] == {str(c.id): {"email": "new.address@example.com",
-                                                           "status": "suspended", "newsletter": not c.newsletter}}
+    assert state(app, client)["customers"] == {
+        str(c.id): {"email": "new.address@example.com", "status": "suspended", "newsletter": not c.newsletter}
+    }
     doc = html(client.get(ok.headers["location"]))
     assert doc.css_first("dd.email").text() == "new.address@example.com"
     assert doc.css_first("#notice") is not None
@@ -159,8 +184,15 @@ def test_customer_edit_validation_and_save(app, client, site):
 
 def test_editing_back_to_seeded_values_clears_the_overlay(app, client, site):
     c = site.data.customers[1]
-    base = {"name": c.name, "email": c.email, "phone": c.phone, "city": c.city, "plan": c.plan,
-            "status": c.status, "signup_date": c.signup_date.isoformat()}
+    base = {
+        "name": c.name,
+        "email": c.email,
+        "phone": c.phone,
+        "city": c.city,
+        "plan": c.plan,
+        "status": c.status,
+        "signup_date": c.signup_date.isoformat(),
+    }
     if c.newsletter:
         base["newsletter"] = "yes"
     client.post(f"/admin/customers/{c.id}/edit", data={**base, "city": "Reykjavik"})
@@ -171,8 +203,14 @@ def test_editing_back_to_seeded_values_clears_the_overlay(app, client, site):
 
 def test_ticket_edit_priority_radio_and_due_date_rule(app, client, site):
     t = next(t for t in site.data.tickets if t.priority != "urgent" and t.created > BASE_DATE - timedelta(days=90))
-    form = {"subject": t.subject, "status": t.status, "category": t.category, "priority": "urgent",
-            "assignee": "carmen", "due_date": (t.created - timedelta(days=1)).isoformat()}
+    form = {
+        "subject": t.subject,
+        "status": t.status,
+        "category": t.category,
+        "priority": "urgent",
+        "assignee": "carmen",
+        "due_date": (t.created - timedelta(days=1)).isoformat(),
+    }
     bad = client.post(f"/admin/tickets/{t.id}/edit", data=form)
     assert bad.status_code == 422 and error_ids(bad) == {"due_date-error"}
     assert "checked" in html(bad).css_first("#priority-urgent").attributes
@@ -190,15 +228,19 @@ def test_ticket_edit_priority_radio_and_due_date_rule(app, client, site):
 def test_bulk_close_and_assign(app, client, site):
     open_ids = [t.id for t in rules.filter_tickets(site.data, rules.TicketFilter(status="open"))][:3]
     back = "/admin/tickets?status=open&page=1"
-    r = client.post("/admin/tickets/bulk", data={"action": "close", "ids": [str(i) for i in open_ids],
-                                                 "back": back}, follow_redirects=False)
+    r = client.post(
+        "/admin/tickets/bulk",
+        data={"action": "close", "ids": [str(i) for i in open_ids], "back": back},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == back + "&notice=bulk-close"
     st = state(app, client)
     assert st["bulk_actions"] == [{"action": "close", "ticket_ids": open_ids, "assignee": None}]
     assert all(st["tickets"][str(i)] == {"status": "closed"} for i in open_ids)
     assert not set(open_ids) & set(row_ids(client.get("/admin/tickets", params={"status": "open"}), "ticket"))
-    client.post("/admin/tickets/bulk", data={"action": "assign", "ids": [str(open_ids[0])], "assignee": "farah",
-                                             "back": back})
+    client.post(
+        "/admin/tickets/bulk", data={"action": "assign", "ids": [str(open_ids[0])], "assignee": "farah", "back": back}
+    )
     target = site.data.ticket(open_ids[0])
     expected = {"status": "closed"} | ({} if target.assignee == "farah" else {"assignee": "farah"})
     assert state(app, client)["tickets"][str(target.id)] == expected
@@ -218,10 +260,15 @@ def test_settings_change_page_size_and_validate(app, client):
     assert state(app, client)["settings"] == rules.DEFAULT_SETTINGS
     bad = client.post("/admin/settings", data={"timezone": "Mars/Olympus", "items_per_page": "7"})
     assert bad.status_code == 422 and error_ids(bad) == {"timezone-error", "items_per_page-error"}
-    client.post("/admin/settings", data={"timezone": "Asia/Tokyo", "items_per_page": "50",
-                                         "notifications": ["new_ticket", "daily_digest"]})
-    assert state(app, client)["settings"] == {"timezone": "Asia/Tokyo", "items_per_page": 50,
-                                              "notifications": ["new_ticket", "daily_digest"]}
+    client.post(
+        "/admin/settings",
+        data={"timezone": "Asia/Tokyo", "items_per_page": "50", "notifications": ["new_ticket", "daily_digest"]},
+    )
+    assert state(app, client)["settings"] == {
+        "timezone": "Asia/Tokyo",
+        "items_per_page": 50,
+        "notifications": ["new_ticket", "daily_digest"],
+    }
     assert len(row_ids(client.get("/admin/customers"), "customer")) == 50
     doc = html(client.get("/admin/settings"))
     assert "checked" not in doc.css_first("#notify-assignment").attributes

@@ -41,8 +41,11 @@ def state(app: SitesApp, client: TestClient) -> dict:
 
 def login(client: TestClient, site: ForumSite, username: str) -> None:
     user = site.data.user(username)
-    r = client.post("/forum/login", data={"username": username, "password": user.password,
-                                          "next": "/forum/"}, follow_redirects=False)
+    r = client.post(
+        "/forum/login",
+        data={"username": username, "password": user.password, "next": "/forum/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -84,20 +87,25 @@ def test_board_page_is_sorted_and_paginated(client, site):
     expected = rules.search_threads(site.data, rules.ThreadQuery(board=board, sort="replies"))
     assert len(expected) > rules.THREADS_PER_PAGE
     r1 = client.get(f"/forum/b/{board}?sort=replies")
-    assert thread_ids(r1) == [t.id for t in expected[:rules.THREADS_PER_PAGE]]
+    assert thread_ids(r1) == [t.id for t in expected[: rules.THREADS_PER_PAGE]]
     nxt = html(r1).css_first("a[rel=next]").attributes["href"]
-    assert thread_ids(client.get(nxt)) == [t.id for t in expected[rules.THREADS_PER_PAGE:2 * rules.THREADS_PER_PAGE]]
+    assert thread_ids(client.get(nxt)) == [t.id for t in expected[rules.THREADS_PER_PAGE : 2 * rules.THREADS_PER_PAGE]]
 
 
-@pytest.mark.parametrize("params", [
-    {"q": "tips"}, {"tag": "beginner", "sort": "votes"}, {"board": "travel", "sort": "oldest"},
-    {"q": "sourdough", "sort": "activity"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "tips"},
+        {"tag": "beginner", "sort": "votes"},
+        {"board": "travel", "sort": "oldest"},
+        {"q": "sourdough", "sort": "activity"},
+    ],
+)
 def test_search_page_matches_rules(client, site, params):
     query = rules.ThreadQuery(**params)
     expected = [t.id for t in rules.search_threads(site.data, query)]
     r = client.get("/forum/search", params=params)
-    assert thread_ids(r) == expected[:rules.THREADS_PER_PAGE]
+    assert thread_ids(r) == expected[: rules.THREADS_PER_PAGE]
     assert int(html(r).css_first(".result-count").attributes["data-total"]) == len(expected)
 
 
@@ -112,7 +120,7 @@ def test_thread_pages_show_posts_in_order(client, site):
     posts = site.data.posts_of(long.id)
     r = client.get(f"/forum/t/{long.id}?page=2")
     ids = [int(n.attributes["data-post-id"]) for n in html(r).css("article.post")]
-    assert ids == [p.id for p in posts[rules.POSTS_PER_PAGE:2 * rules.POSTS_PER_PAGE]]
+    assert ids == [p.id for p in posts[rules.POSTS_PER_PAGE : 2 * rules.POSTS_PER_PAGE]]
     assert client.get("/forum/t/99999").status_code == 404
 
 
@@ -129,8 +137,11 @@ def test_login_rejects_wrong_password_and_accepts_the_seeded_one(app, client, si
     bad = client.post("/forum/login", data={"username": user.username, "password": "wrong", "next": "/forum/"})
     assert bad.status_code == 422 and html(bad).css_first(".error") is not None
     assert state(app, client)["user"] is None
-    ok = client.post("/forum/login", data={"username": user.username, "password": user.password,
-                                           "next": "/forum/b/cooking"}, follow_redirects=False)
+    ok = client.post(
+        "/forum/login",
+        data={"username": user.username, "password": user.password, "next": "/forum/b/cooking"},
+        follow_redirects=False,
+    )
     assert ok.headers["location"] == "/forum/b/cooking"
     assert state(app, client)["user"] == user.username
     assert html(client.get("/forum/")).css_first("#current-user").attributes["data-username"] == user.username
@@ -146,15 +157,22 @@ def test_new_thread_needs_login_and_validates(app, client, site):
     doc = html(bad)
     assert {n.attributes["id"] for n in doc.css(".error")} == {"title-error", "body-error", "tags-error"}
     assert doc.css_first("#title").attributes["value"] == "Hey"
-    good = client.post("/forum/b/cooking/new", data={"title": "Brand new pancake thread", "body": "Fluffy?",
-                                                      "tags": "baking, quick"}, follow_redirects=False)
+    good = client.post(
+        "/forum/b/cooking/new",
+        data={"title": "Brand new pancake thread", "body": "Fluffy?", "tags": "baking, quick"},
+        follow_redirects=False,
+    )
     assert good.status_code == 303
     st = state(app, client)
     new_id = st["new_threads"][0]["id"]
     assert good.headers["location"] == f"/forum/t/{new_id}"
-    assert st["new_threads"][0] | {"author": author, "board": "cooking", "tags": ["baking", "quick"]} == st["new_threads"][0]
-    assert st["new_posts"] == [{"id": st["new_threads"][0]["post_id"], "thread_id": new_id,
-                                "author": author, "body": "Fluffy?"}]
+    assert (
+        st["new_threads"][0] | {"author": author, "board": "cooking", "tags": ["baking", "quick"]}
+        == st["new_threads"][0]
+    )
+    assert st["new_posts"] == [
+        {"id": st["new_threads"][0]["post_id"], "thread_id": new_id, "author": author, "body": "Fluffy?"}
+    ]
     assert new_id in thread_ids(client.get("/forum/search", params={"q": "pancake thread"}))
     assert html(client.get(f"/forum/t/{new_id}")).css_first("#thread-title").text() == "Brand new pancake thread"
 
@@ -177,8 +195,11 @@ def test_reply_validates_and_lands_on_last_page(app, client, site):
 def test_upvote_once_per_user_and_not_own_post(app, client, site):
     post = next(p for p in site.data.posts if p.votes == 0)
     voter = next(u.username for u in site.data.users if u.username != post.author)
-    assert client.post(f"/forum/post/{post.id}/upvote", follow_redirects=False).headers["location"].startswith(
-        "/forum/login")
+    assert (
+        client.post(f"/forum/post/{post.id}/upvote", follow_redirects=False)
+        .headers["location"]
+        .startswith("/forum/login")
+    )
     login(client, site, voter)
     r = client.post(f"/forum/post/{post.id}/upvote")
     assert html(r).css_first(f"#post-{post.id} .votes").attributes["data-votes"] == "1"

@@ -16,8 +16,9 @@ HREF = re.compile(r'href="(/[^"#]*)"')
 @pytest.mark.parametrize("site", ["shop", "forum", "admin"])
 def test_get_pages_do_not_change_state_and_cache_returns_identical_pages(site: str) -> None:
     app = SitesApp(seed=0, names=[site])
-    client = httpx.Client(transport=InProcessTransport(app.asgi), base_url="http://127.0.0.1:8000",
-                          cookies={"dp_ns": "crawler"})
+    client = httpx.Client(
+        transport=InProcessTransport(app.asgi), base_url="http://127.0.0.1:8000", cookies={"dp_ns": "crawler"}
+    )
     before = app.state_json("crawler")
     seen: set[str] = set()
     frontier = [f"/{site}/"]
@@ -37,8 +38,9 @@ def test_get_pages_do_not_change_state_and_cache_returns_identical_pages(site: s
 
 def test_cache_key_includes_state() -> None:
     app = SitesApp(seed=0, names=["shop"])
-    client = httpx.Client(transport=InProcessTransport(app.asgi), base_url="http://127.0.0.1:8000",
-                          cookies={"dp_ns": "one"})
+    client = httpx.Client(
+        transport=InProcessTransport(app.asgi), base_url="http://127.0.0.1:8000", cookies={"dp_ns": "one"}
+    )
     assert 'data-count="0"' in client.get("/shop/").text
     product = next(p for p in app.sites["shop"].data.products if p.stock > 0)
     form = {"product_id": str(product.id), "color": product.colors[0], "qty": "1"}

@@ -26,9 +26,16 @@ from domplay.sites.shop import (
 SEED = 0
 CHROMIUM = "/usr/bin/chromium"
 VALID_CHECKOUT = {
-    "full_name": "Ada Lovelace", "street": "1 Analytical Way", "city": "Berlin",
-    "postal_code": "10115", "country": "Germany", "email": "ada@example.com",
-    "shipping": "express", "payment": "paypal", "gift_note": "Happy birthday", "terms": "yes",
+    "full_name": "Ada Lovelace",
+    "street": "1 Analytical Way",
+    "city": "Berlin",
+    "postal_code": "10115",
+    "country": "Germany",
+    "email": "ada@example.com",
+    "shipping": "express",
+    "payment": "paypal",
+    "gift_note": "Happy birthday",
+    "terms": "yes",
 }
 
 
@@ -61,8 +68,7 @@ def shop_state(sites: SitesApp, client: TestClient) -> dict:
 
 
 def in_stock_product(shop: ShopSite, sized: bool = True, min_stock: int = 3):
-    return next(p for p in shop.data.products
-                if p.stock >= min_stock and bool(p.sizes) == sized)
+    return next(p for p in shop.data.products if p.stock >= min_stock and bool(p.sizes) == sized)
 
 
 def add(client: TestClient, p, qty: int = 1, color: str | None = None, size: str | None = None):
@@ -73,6 +79,7 @@ def add(client: TestClient, p, qty: int = 1, color: str | None = None, size: str
 
 
 # -- data --------------------------------------------------------------------------------
+
 
 def test_catalog_is_large_varied_and_consistent(shop: ShopSite) -> None:
     d = shop.data
@@ -113,6 +120,7 @@ def test_checkout_rules() -> None:
 
 # -- listings ----------------------------------------------------------------------------
 
+
 def test_search_page_shows_what_search_products_computes(client, shop) -> None:
     r = client.get("/shop/search", params={"q": "a", "sort": "price_asc", "page": "2"})
     assert r.status_code == 200
@@ -126,8 +134,14 @@ def test_search_page_shows_what_search_products_computes(client, shop) -> None:
 
 def test_filters_combine(client, shop) -> None:
     p = shop.data.products[30]
-    params = {"brand": p.brand_slug, "color": p.colors[0].lower(), "in_stock": "1",
-              "min_price": "10", "max_price": "300", "sort": "rating"}
+    params = {
+        "brand": p.brand_slug,
+        "color": p.colors[0].lower(),
+        "in_stock": "1",
+        "min_price": "10",
+        "max_price": "300",
+        "sort": "rating",
+    }
     ids = listed_ids(client.get("/shop/search", params=params))
     assert ids, "the filters were chosen from an existing product"
     for pid in ids:
@@ -162,6 +176,7 @@ def test_invalid_filter_is_reported_and_ignored(client, shop) -> None:
 
 # -- product pages and cart --------------------------------------------------------------
 
+
 def test_product_page_shows_variants_stock_and_reviews(client, shop) -> None:
     p = in_stock_product(shop)
     page = dom(client.get(f"/shop/product/{p.id}"))
@@ -186,11 +201,12 @@ def test_cart_add_merge_update_remove(client, sites, shop) -> None:
     add(client, q, 1)
     cart = shop_state(sites, client)["cart"]
     assert [(line["product_id"], line["qty"], line["size"]) for line in cart] == [
-        (p.id, 3, p.sizes[0]), (q.id, 1, None)]
+        (p.id, 3, p.sizes[0]),
+        (q.id, 1, None),
+    ]
     assert shop_state(sites, client)["cart_subtotal_cents"] == 3 * p.price_cents + q.price_cents
     page = dom(client.get("/shop/cart"))
-    assert page.css_first("#cart-subtotal .price").attributes["data-cents"] == str(
-        3 * p.price_cents + q.price_cents)
+    assert page.css_first("#cart-subtotal .price").attributes["data-cents"] == str(3 * p.price_cents + q.price_cents)
     lid = cart[0]["line_id"]
     client.post("/shop/cart/update", data={"line_id": str(lid), "qty": "1"})
     assert shop_state(sites, client)["cart"][0]["qty"] == 1
@@ -216,6 +232,7 @@ def test_cart_rejects_bad_variant_and_too_many(client, sites, shop) -> None:
 
 
 # -- checkout and orders -----------------------------------------------------------------
+
 
 def test_checkout_errors_rerender_with_values(client, sites, shop) -> None:
     add(client, in_stock_product(shop))
@@ -269,9 +286,16 @@ def test_namespaces_are_isolated(sites, shop) -> None:
 
 def test_every_link_and_form_stays_under_the_mount(client, shop) -> None:
     add(client, in_stock_product(shop))
-    pages = ["/shop/", "/shop/search?q=a", f"/shop/category/{shop.data.categories[1].slug}",
-             f"/shop/product/{shop.data.products[0].id}", "/shop/cart", "/shop/checkout",
-             "/shop/orders", f"/shop/order/{shop.data.past_orders[0].id}"]
+    pages = [
+        "/shop/",
+        "/shop/search?q=a",
+        f"/shop/category/{shop.data.categories[1].slug}",
+        f"/shop/product/{shop.data.products[0].id}",
+        "/shop/cart",
+        "/shop/checkout",
+        "/shop/orders",
+        f"/shop/order/{shop.data.past_orders[0].id}",
+    ]
     for url in pages:
         page = dom(client.get(url))
         targets = [n.attributes["href"] for n in page.css("a[href]")]
@@ -293,8 +317,15 @@ def _purchase_in_chromium(shop) -> None:
 
     sites = SitesApp(SEED, names=["shop"])
     p = sites.sites["shop"].data.product(in_stock_product(shop, min_stock=2).id)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with SiteServer(sites) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         try:

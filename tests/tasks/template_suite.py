@@ -78,8 +78,14 @@ class Judged:
     harmful: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
-def judge_audit(tasks: list[Task], env: DomEnv, sites: SitesApp, classes: list[type[Template]],
-                search_boxes: frozenset[str], nav_links: frozenset[str]) -> Judged:
+def judge_audit(
+    tasks: list[Task],
+    env: DomEnv,
+    sites: SitesApp,
+    classes: list[type[Template]],
+    search_boxes: frozenset[str],
+    nav_links: frozenset[str],
+) -> Judged:
     """Audit `tasks` and sort the survivors into harmless (search-box fills, list navigation) and harmful."""
     by_name = {c.name: c for c in classes}
     by_id = {t.id: t for t in tasks}
@@ -91,8 +97,10 @@ def judge_audit(tasks: list[Task], env: DomEnv, sites: SitesApp, classes: list[t
         assert draft is not None
         i = mutated_index(task.reference or [], mutant)
         step: Step | None = draft.plan[i] if i < len(draft.plan) else None
-        if step is not None and ((step.kind == "fill" and step.name in search_boxes)
-                                 or (kind == "wrong_item" and step.role == "link" and step.name in nav_links)):
+        if step is not None and (
+            (step.kind == "fill" and step.name in search_boxes)
+            or (kind == "wrong_item" and step.role == "link" and step.name in nav_links)
+        ):
             judged.harmless.append((task_id, kind, f"{step.name}={step.value!r} -> {mutant[i]}"))
         else:
             judged.harmful.append((task_id, kind, mutant))

@@ -14,8 +14,9 @@ from tests.tasks.test_files import TASK
 
 def files(tmp_path):
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump({"tasks": [TASK, {**TASK, "id": "two", "intent": "Find\nthe price",
-                                                       "difficulty": "hard"}]}))
+    good.write_text(
+        yaml.safe_dump({"tasks": [TASK, {**TASK, "id": "two", "intent": "Find\nthe price", "difficulty": "hard"}]})
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**TASK, "colour": "red"}) + "\n")
     return good, bad
@@ -25,8 +26,10 @@ def test_list(tmp_path):
     good, _ = files(tmp_path)
     out = CliRunner().invoke(tasks, ["list", str(good)])
     assert out.exit_code == 0
-    assert out.output.splitlines() == ["shop-cart-1\tshop\tmedium\tAdd two blue shirts to the cart",
-                                       "two\tshop\thard\tFind the price"]
+    assert out.output.splitlines() == [
+        "shop-cart-1\tshop\tmedium\tAdd two blue shirts to the cart",
+        "two\tshop\thard\tFind the price",
+    ]
 
 
 def test_show_prints_the_task_as_yaml(tmp_path):

@@ -10,9 +10,14 @@ from domplay.verify.checks import AnswerCheck, UrlCheck
 
 
 def task(**kw) -> Task:
-    base = {"id": "shop-1", "intent": "Add the blue shirt to the cart", "site": "shop", "start_url": "/shop/",
-                "checks": [{"kind": "state", "path": "shop.cart", "op": "length_eq", "expected": 1}],
-                "difficulty": "easy"}
+    base = {
+        "id": "shop-1",
+        "intent": "Add the blue shirt to the cart",
+        "site": "shop",
+        "start_url": "/shop/",
+        "checks": [{"kind": "state", "path": "shop.cart", "op": "length_eq", "expected": 1}],
+        "difficulty": "easy",
+    }
     base.update(kw)
     return Task.model_validate(base)
 
@@ -40,17 +45,33 @@ def test_reference_is_validated_and_canonical():
 def test_site_and_start_url():
     t = task(site="https://Example.org/", start_url="https://example.org/search?q=x")
     assert t.site == "https://Example.org" and t.is_external
-    for bad in ({"site": "Shop Site"}, {"site": "https://example.org/path"}, {"site": "ftp://x"},
-                {"start_url": "shop/"}, {"id": "has space"}, {"id": ""}, {"intent": ""},
-                {"difficulty": "trivial"}, {"checks": []}, {"colour": "blue"},
-                {"provenance": {"proposer": "llm", "split": "test"}}):
+    for bad in (
+        {"site": "Shop Site"},
+        {"site": "https://example.org/path"},
+        {"site": "ftp://x"},
+        {"start_url": "shop/"},
+        {"id": "has space"},
+        {"id": ""},
+        {"intent": ""},
+        {"difficulty": "trivial"},
+        {"checks": []},
+        {"colour": "blue"},
+        {"provenance": {"proposer": "llm", "split": "test"}},
+    ):
         with pytest.raises(ValidationError):
             task(**bad)
 
 
 def test_provenance_fields():
-    t = task(provenance={"proposer": "template", "template": "add_to_cart", "seed": 3, "split": "heldout",
-                         "extra": {"product_id": 17}})
+    t = task(
+        provenance={
+            "proposer": "template",
+            "template": "add_to_cart",
+            "seed": 3,
+            "split": "heldout",
+            "extra": {"product_id": 17},
+        }
+    )
     assert t.provenance.split == "heldout" and t.provenance.extra == {"product_id": 17}
 
 

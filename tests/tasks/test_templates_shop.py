@@ -108,6 +108,7 @@ def test_heldout_templates_never_in_train(sites):
 
 # -- mutated solutions fail ------------------------------------------------------------------
 
+
 def run_plan(env: DomEnv, draft: Draft, plan: list[Step]) -> Verdict:
     """Play `plan` like an agent would: a step whose element is not on the page does nothing."""
     env.reset(options={"start_url": draft.start_url})
@@ -125,7 +126,7 @@ def at(plan: list[Step], pred: Callable[[Step], bool]) -> int:
 
 
 def swap(plan: list[Step], i: int, *new: Step) -> list[Step]:
-    return [*plan[:i], *new, *plan[i + 1:]]
+    return [*plan[:i], *new, *plan[i + 1 :]]
 
 
 def answer_at(plan: list[Step]) -> int:
@@ -149,9 +150,11 @@ def _product_answer_mutations(d: Draft, data: ShopData, value: Callable[[Product
     page = listing(data, _start_query(d)).items
     q = other(page, value, value(p))
     a = answer_at(d.plan)
-    return {"wrong_item": swap(swap(d.plan, 0, Step.click(q.name)), a, Step.answer(value(q))),
-            "skipped_step": d.plan[1:],
-            "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1)))}
+    return {
+        "wrong_item": swap(swap(d.plan, 0, Step.click(q.name)), a, Step.answer(value(q))),
+        "skipped_step": d.plan[1:],
+        "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1))),
+    }
 
 
 def _start_query(d: Draft) -> SearchQuery:
@@ -176,9 +179,11 @@ def m_rating(d, data):
     p = data.product(d.params["product_id"])
     q = other(data.in_category(p.category), lambda x: x.rating, p.rating)
     cat = data.category(p.category).name
-    return {"wrong_item": [Step.click(cat), Step.click(q.name), Step.answer(str(q.rating))],
-            "skipped_step": [],
-            "wrong_value": [Step.answer(bump(d.plan[0].value, 0.1))]}
+    return {
+        "wrong_item": [Step.click(cat), Step.click(q.name), Step.answer(str(q.rating))],
+        "skipped_step": [],
+        "wrong_value": [Step.answer(bump(d.plan[0].value, 0.1))],
+    }
 
 
 def m_category(d, data):
@@ -188,9 +193,11 @@ def m_category(d, data):
 
 def m_search_count(d, data):
     a, n = answer_at(d.plan), int(d.plan[answer_at(d.plan)].value)
-    return {"skipped_step": [s for s in d.plan if s.kind != "press"],
-            "wrong_value": swap(d.plan, a, Step.answer(str(n + 1))),
-            "wrong_item": swap(swap(d.plan, 0, Step.fill("Search products", "zzz")), a, Step.answer("0"))}
+    return {
+        "skipped_step": [s for s in d.plan if s.kind != "press"],
+        "wrong_value": swap(d.plan, a, Step.answer(str(n + 1))),
+        "wrong_item": swap(swap(d.plan, 0, Step.fill("Search products", "zzz")), a, Step.answer("0")),
+    }
 
 
 def m_extreme(d, data):
@@ -199,9 +206,11 @@ def m_extreme(d, data):
     label = "Price: high to low" if flipped == "price_desc" else "Price: low to high"
     second = search_products(data, SearchQuery(category=d.params["category"], sort=d.params["sort"]))[1]
     a = answer_at(d.plan)
-    return {"wrong_item": swap(swap(d.plan, 1, Step.select("Sort by", label)), a, Step.answer(wrong.name)),
-            "skipped_step": swap(d.plan, 1),
-            "wrong_value": swap(d.plan, a, Step.answer(second.name))}
+    return {
+        "wrong_item": swap(swap(d.plan, 1, Step.select("Sort by", label)), a, Step.answer(wrong.name)),
+        "skipped_step": swap(d.plan, 1),
+        "wrong_value": swap(d.plan, a, Step.answer(second.name)),
+    }
 
 
 def m_add_variant(d, data):
@@ -209,9 +218,11 @@ def m_add_variant(d, data):
     page = listing(data, SearchQuery(category=p.category)).items
     q = other([x for x in page if x.stock >= 2], lambda x: x.id, p.id)
     qty_i = at(d.plan, lambda s: s.name == "Quantity")
-    out = {"wrong_item": swap(d.plan, 0, Step.click(q.name)),
-           "skipped_step": d.plan[:-1],
-           "wrong_value": swap(d.plan, qty_i, Step.fill("Quantity", str(d.params["qty"] - 1)))}
+    out = {
+        "wrong_item": swap(d.plan, 0, Step.click(q.name)),
+        "skipped_step": d.plan[:-1],
+        "wrong_value": swap(d.plan, qty_i, Step.fill("Quantity", str(d.params["qty"] - 1))),
+    }
     if len(p.colors) > 1 or p.sizes:
         out["wrong_option"] = _wrong_variant(d.plan, p, d.params["color"], d.params["size"])
     return out
@@ -234,31 +245,39 @@ def m_top_rated(d, data):
     cheap = search_products(data, SearchQuery(q=d.params["q"], sort="price_asc"))[0]
     a = answer_at(d.plan)
     wrong_brand = other(ranked, lambda p: p.brand, ranked[0].brand).brand
-    return {"wrong_item": swap(swap(d.plan, 2, Step.select("Sort by", "Price: low to high")), a,
-                               Step.answer(cheap.brand)),
-            "skipped_step": [s for s in d.plan if s.name != "Apply"],
-            "wrong_value": swap(d.plan, a, Step.answer(wrong_brand))}
+    return {
+        "wrong_item": swap(swap(d.plan, 2, Step.select("Sort by", "Price: low to high")), a, Step.answer(cheap.brand)),
+        "skipped_step": [s for s in d.plan if s.name != "Apply"],
+        "wrong_value": swap(d.plan, a, Step.answer(wrong_brand)),
+    }
 
 
 def m_price_range(d, data):
     cat = other(data.categories, lambda c: c.slug, d.params["category"])
     a = answer_at(d.plan)
-    return {"wrong_item": swap(d.plan, 0, Step.click(cat.name)),
-            "skipped_step": [s for s in d.plan if s.name != "Max price ($)"],
-            "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1)))}
+    return {
+        "wrong_item": swap(d.plan, 0, Step.click(cat.name)),
+        "skipped_step": [s for s in d.plan if s.name != "Max price ($)"],
+        "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1))),
+    }
 
 
 def m_buy(d, data):
     p = data.product(d.params["product_id"])
     city = at(d.plan, lambda s: s.name == "City")
     if len(p.colors) == 1 and not p.sizes:  # no variant to get wrong: order another product instead
-        wrong = [Step.click(data.category(p.category).name), Step.click(other(listing(
-            data, SearchQuery(category=p.category)).items, lambda x: x.id, p.id).name), *d.plan]
+        wrong = [
+            Step.click(data.category(p.category).name),
+            Step.click(other(listing(data, SearchQuery(category=p.category)).items, lambda x: x.id, p.id).name),
+            *d.plan,
+        ]
     else:
         wrong = _wrong_variant(d.plan, p, d.params["color"], d.params["size"])
-    return {"wrong_item": wrong,
-            "skipped_step": [s for s in d.plan if s.name != "I accept the terms and conditions"],
-            "wrong_value": swap(d.plan, city, Step.fill("City", d.plan[city].value + "ville"))}
+    return {
+        "wrong_item": wrong,
+        "skipped_step": [s for s in d.plan if s.name != "I accept the terms and conditions"],
+        "wrong_value": swap(d.plan, city, Step.fill("City", d.plan[city].value + "ville")),
+    }
 
 
 def m_cheapest(d, data):
@@ -266,9 +285,11 @@ def m_cheapest(d, data):
     worse = other([data.product(i) for i in d.params["product_ids"]], lambda p: p.id, best.id)
     click = at(d.plan, lambda s: s.name == best.name and s.kind == "click")
     redo = [Step.fill("Search", worse.name), Step.enter("Search"), Step.click(worse.name)]
-    return {"wrong_item": swap(d.plan, click, *redo),
-            "skipped_step": d.plan[:-1],
-            "wrong_value": swap(d.plan, click - 2, Step.fill("Search", worse.name))}
+    return {
+        "wrong_item": swap(d.plan, click, *redo),
+        "skipped_step": d.plan[:-1],
+        "wrong_value": swap(d.plan, click - 2, Step.fill("Search", worse.name)),
+    }
 
 
 def m_two_products(d, data):
@@ -277,26 +298,38 @@ def m_two_products(d, data):
     b = data.product(d.params["product_ids"][1])
     qty = str(d.params["qty"])
     b_line = Step("fill", role="textbox", name=f"Quantity of {b.name} (", value=qty, contains=True)
-    return {"wrong_item": swap(swap(d.plan, update, Step.button("Update", nth=1)), fill, b_line),
-            "skipped_step": swap(d.plan, update),
-            "wrong_value": swap(d.plan, fill, replace(d.plan[fill], value=str(d.params["qty"] + 1)))}
+    return {
+        "wrong_item": swap(swap(d.plan, update, Step.button("Update", nth=1)), fill, b_line),
+        "skipped_step": swap(d.plan, update),
+        "wrong_value": swap(d.plan, fill, replace(d.plan[fill], value=str(d.params["qty"] + 1))),
+    }
 
 
 def m_past_order(d, data):
     target = data.past_order(d.params["order_id"])
     wrong = other(data.past_orders, lambda o: o.total_cents, target.total_cents)
     a = answer_at(d.plan)
-    return {"wrong_item": swap(swap(d.plan, a - 1, Step.click(wrong.id)), a, Step.answer(format_price(wrong.total_cents))),
-            "skipped_step": swap(d.plan, a - 1),
-            "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1)))}
+    return {
+        "wrong_item": swap(swap(d.plan, a - 1, Step.click(wrong.id)), a, Step.answer(format_price(wrong.total_cents))),
+        "skipped_step": swap(d.plan, a - 1),
+        "wrong_value": swap(d.plan, a, Step.answer(bump(d.plan[a].value, 1))),
+    }
 
 
 MUTATORS: dict[str, Callable[[Draft, ShopData], Mutations]] = {
-    "product_price": m_price, "product_stock": m_stock, "product_rating": m_rating,
-    "open_category": m_category, "review_count": m_reviews, "search_count": m_search_count,
-    "extreme_price_in_category": m_extreme, "add_variant_to_cart": m_add_variant,
-    "top_rated_brand": m_top_rated, "price_range_count": m_price_range, "buy_variant": m_buy,
-    "cheapest_of_three": m_cheapest, "two_products_change_qty": m_two_products,
+    "product_price": m_price,
+    "product_stock": m_stock,
+    "product_rating": m_rating,
+    "open_category": m_category,
+    "review_count": m_reviews,
+    "search_count": m_search_count,
+    "extreme_price_in_category": m_extreme,
+    "add_variant_to_cart": m_add_variant,
+    "top_rated_brand": m_top_rated,
+    "price_range_count": m_price_range,
+    "buy_variant": m_buy,
+    "cheapest_of_three": m_cheapest,
+    "two_products_change_qty": m_two_products,
     "past_order_total": m_past_order,
 }
 
@@ -316,9 +349,19 @@ def test_mutated_solutions_fail(cls: type[Template], sites, env, data):
 
 # Templates where every reference step is needed (no exploration steps an agent may vary):
 # the shared audit's random mutants must all fail there.
-EVERY_STEP_NEEDED = ("product_price", "product_stock", "product_rating", "open_category", "review_count",
-                     "search_count", "extreme_price_in_category", "add_variant_to_cart", "top_rated_brand",
-                     "price_range_count", "buy_variant")
+EVERY_STEP_NEEDED = (
+    "product_price",
+    "product_stock",
+    "product_rating",
+    "open_category",
+    "review_count",
+    "search_count",
+    "extreme_price_in_category",
+    "add_variant_to_cart",
+    "top_rated_brand",
+    "price_range_count",
+    "buy_variant",
+)
 
 
 def test_audit_mutants_are_killed(proposals, env):
@@ -348,5 +391,7 @@ def test_audit_survivors_only_change_exploration(proposals, sites, env):
         i = suite.mutated_index(task.reference, mutant)
         step = draft.plan[i]
         decisive = max(j for j, s in enumerate(draft.plan) if s.kind == "click" and s.role == "link")
-        exploring = (task.provenance.template in EXPLORING_UNTIL_LAST_LINK and i < decisive) or (step.kind in ("fill", "press") and step.name in SEARCH_BOXES)
+        exploring = (task.provenance.template in EXPLORING_UNTIL_LAST_LINK and i < decisive) or (
+            step.kind in ("fill", "press") and step.name in SEARCH_BOXES
+        )
         assert exploring, f"{task_id}: {kind} mutant of step {i} {step} passed: {mutant}"

@@ -51,8 +51,9 @@ def env(sites: SitesApp):
 def proposer(sites: SitesApp, env: BrowserEnv) -> TemplateProposer:
     """A proposer whose env_factory gives the BrowserEnv to JavaScript templates (and nothing else:
     every widgets template needs JavaScript). Not closed here: `env` owns the browser context."""
-    return TemplateProposer(sites, templates=[c() for c in W.TEMPLATES],
-                            env_factory=lambda needs_js: env if needs_js else None)
+    return TemplateProposer(
+        sites, templates=[c() for c in W.TEMPLATES], env_factory=lambda needs_js: env if needs_js else None
+    )
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,12 @@ from domplay.verify.snapshot import Snapshot
 from domplay.verify.verdict import verify
 
 FIXTURES = Path(__file__).parent / "fixtures"
-URL_MAP = {"SHOPPING": "http://127.0.0.1:7770", "__SHOPPING_ADMIN__": "http://127.0.0.1:7780/admin",
-           "gitlab": "http://127.0.0.1:8023/", "REDDIT": "http://127.0.0.1:9999"}
+URL_MAP = {
+    "SHOPPING": "http://127.0.0.1:7770",
+    "__SHOPPING_ADMIN__": "http://127.0.0.1:7780/admin",
+    "gitlab": "http://127.0.0.1:8023/",
+    "REDDIT": "http://127.0.0.1:9999",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,9 @@ def sandbox():
         yield box
 
 
-def snap(url: str = "http://127.0.0.1:8023/", html: str = "<html><body></body></html>",
-         answer: str | None = None) -> Snapshot:
+def snap(
+    url: str = "http://127.0.0.1:8023/", html: str = "<html><body></body></html>", answer: str | None = None
+) -> Snapshot:
     return Snapshot(url=url, html=html, answer=answer)
 
 
@@ -53,8 +58,15 @@ def test_task_fields_and_provenance(imported):
     assert task.provenance.extra["instantiation_dict"] == {"n": 1, "year": 2022}
     assert task.difficulty == "hard"
     assert tasks["webarena:681"].provenance.extra["origins"] == ["http://127.0.0.1:8023", "http://127.0.0.1:9999"]
-    assert report.imported == ("webarena:0", "webarena:21", "webarena:11", "webarena:293", "webarena:400",
-                               "webarena:590", "webarena:681")
+    assert report.imported == (
+        "webarena:0",
+        "webarena:21",
+        "webarena:11",
+        "webarena:293",
+        "webarena:400",
+        "webarena:590",
+        "webarena:681",
+    )
 
 
 def test_string_match_exact_and_must_include(imported, sandbox):
@@ -79,8 +91,9 @@ def test_url_match_with_alternatives_and_extra_query(imported, sandbox):
     assert passes(task, snap(url=base + "?label_name%5B%5D=help%20wanted&sort=created_date"), sandbox)
     assert passes(task, snap(url=base + "?label_name[]=status: needs help"), sandbox)
     assert not passes(task, snap(url=base + "?label_name%5B%5D=bug"), sandbox)
-    assert not passes(task, snap(url="http://127.0.0.1:8023/other/repo/-/issues/?label_name%5B%5D=help%20wanted"),
-                      sandbox)
+    assert not passes(
+        task, snap(url="http://127.0.0.1:8023/other/repo/-/issues/?label_name%5B%5D=help%20wanted"), sandbox
+    )
 
 
 def test_program_html_exact_match_on_the_final_page(imported, sandbox):
@@ -98,8 +111,9 @@ def test_program_html_must_include_index_and_or(imported, sandbox):
     <div class="block milestone-date">Due date Jan 30, 2023</div></aside>"""
     assert passes(task, snap(html=page), sandbox)
     # querySelectorAll(...)[1]: the second date block must hold "Jan 30", not just any block
-    swapped = page.replace("Start date 01/16/2023", "Jan 30, 2023 start").replace("Due date Jan 30, 2023",
-                                                                                    "Due 01/16/2023")
+    swapped = page.replace("Start date 01/16/2023", "Jan 30, 2023 start").replace(
+        "Due date Jan 30, 2023", "Due 01/16/2023"
+    )
     verdict = verify(task.checks, snap(html=swapped), sandbox)
     assert not verdict.success and [r.passed for r in verdict.results] == [True, True, False]
     assert "lacks [['Jan 30']]" in verdict.results[2].reason
@@ -119,9 +133,13 @@ def test_report_lists_every_unmapped_field(imported):
     assert set(report.skipped) == {"101", "453", "580", "7"}
     assert report.needs_judge == ("101",)
     fields = {(u.task, u.field) for u in report.unmapped if u.blocking}
-    assert fields == {("101", "eval.reference_answers.fuzzy_match"), ("453", "eval.program_html[0].url"),
-                      ("580", "eval.program_html[0].url"), ("580", "eval.program_html[1].locator"),
-                      ("7", "start_url")}
+    assert fields == {
+        ("101", "eval.reference_answers.fuzzy_match"),
+        ("453", "eval.program_html[0].url"),
+        ("580", "eval.program_html[0].url"),
+        ("580", "eval.program_html[1].locator"),
+        ("7", "start_url"),
+    }
     assert "__MAP__" in report.for_task(7)[-1].reason
     kept = {(u.task, u.field) for u in report.unmapped if not u.blocking}
     assert ("681", "start_url[1]") in kept and ("0", "storage_state") in kept
@@ -138,35 +156,55 @@ def test_keep_partial_keeps_marked_tasks():
 
 def test_keep_partial_marks_what_is_missing():
     config = json.loads((FIXTURES / "webarena_tasks.json").read_text())[5]  # task 590
-    config = {**config, "task_id": 9590, "eval": {**config["eval"], "program_html": [
-        *config["eval"]["program_html"][:1],
-        {"url": "__GITLAB__/primer/design/-/milestones", "locator": "", "required_contents": {"must_include": ["x"]}},
-    ]}}
+    config = {
+        **config,
+        "task_id": 9590,
+        "eval": {
+            **config["eval"],
+            "program_html": [
+                *config["eval"]["program_html"][:1],
+                {
+                    "url": "__GITLAB__/primer/design/-/milestones",
+                    "locator": "",
+                    "required_contents": {"must_include": ["x"]},
+                },
+            ],
+        },
+    }
     assert import_webarena([config], URL_MAP)[0] == []
     tasks, _ = import_webarena([config], URL_MAP, ImportOptions(keep_partial=True, split=None))
     assert len(tasks[0].checks) == 1 and tasks[0].provenance.split is None
     assert tasks[0].provenance.extra["unmapped"][0].startswith("eval.program_html[1].url")
 
 
-@pytest.mark.parametrize(("locator", "expected"), [
-    ("", Locator(css=None)),
-    ("document.querySelector('.a > b').outerText", Locator(css=".a > b")),
-    ('document.querySelector("[name=\\"product[name]\\"]").value', Locator(css='[name="product[name]"]',
-                                                                              read="value")),
-    ("document.querySelectorAll('li.row')[2].innerText", Locator(css="li.row", index=2)),
-    ("document.getElementById('sku').getAttribute('data-x')", Locator(css='[id="sku"]', read="attr:data-x")),
-])
+@pytest.mark.parametrize(
+    ("locator", "expected"),
+    [
+        ("", Locator(css=None)),
+        ("document.querySelector('.a > b').outerText", Locator(css=".a > b")),
+        (
+            'document.querySelector("[name=\\"product[name]\\"]").value',
+            Locator(css='[name="product[name]"]', read="value"),
+        ),
+        ("document.querySelectorAll('li.row')[2].innerText", Locator(css="li.row", index=2)),
+        ("document.getElementById('sku').getAttribute('data-x')", Locator(css='[id="sku"]', read="attr:data-x")),
+    ],
+)
 def test_parse_locator(locator, expected):
     assert parse_locator(locator) == expected
 
 
-@pytest.mark.parametrize(("locator", "why"), [
-    ("func:get_query_text(__page__, '.x')", "live site"), ("lambda:page.url", "live site"),
-    ("document.querySelector('.a')", "are supported"),
-    ("document.querySelectorAll('.a').outerText", "NodeList"),
-    ("[...document.querySelectorAll('.a')].map(e => e.innerText)", "are supported"),
-    ("document.querySelector('[[').outerText", "not CSS"),
-])
+@pytest.mark.parametrize(
+    ("locator", "why"),
+    [
+        ("func:get_query_text(__page__, '.x')", "live site"),
+        ("lambda:page.url", "live site"),
+        ("document.querySelector('.a')", "are supported"),
+        ("document.querySelectorAll('.a').outerText", "NodeList"),
+        ("[...document.querySelectorAll('.a')].map(e => e.innerText)", "are supported"),
+        ("document.querySelector('[[').outerText", "not CSS"),
+    ],
+)
 def test_unsupported_locators_say_why(locator, why):
     with pytest.raises(ValueError, match=why):
         parse_locator(locator)
@@ -190,7 +228,10 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
 
 
 def test_directories_and_garbage_configs(tmp_path):
-    for name, data in {"10.json": {"task_id": 10}, "2.json": json.loads((FIXTURES / "webarena_0.json").read_text())}.items():
+    for name, data in {
+        "10.json": {"task_id": 10},
+        "2.json": json.loads((FIXTURES / "webarena_0.json").read_text()),
+    }.items():
         (tmp_path / name).write_text(json.dumps(data))
     tasks, report = import_webarena([tmp_path, {**tasks_config(), "task_id": 0}], URL_MAP)
     assert [t.id for t in tasks] == ["webarena:0"]

@@ -13,15 +13,31 @@ def _prompt(action_id: int) -> list[dict[str, str]]:
 
 def sft_rows() -> list[dict]:
     """Prompt/completion rows with provenance columns the trainer must drop."""
-    return [{"prompt": _prompt(i), "completion": [{"role": "assistant", "content": f"click({i})"}],
-             "task_id": f"task-{i}", "template": "buy", "seed": i} for i in ACTION_IDS]
+    return [
+        {
+            "prompt": _prompt(i),
+            "completion": [{"role": "assistant", "content": f"click({i})"}],
+            "task_id": f"task-{i}",
+            "template": "buy",
+            "seed": i,
+        }
+        for i in ACTION_IDS
+    ]
 
 
 def preference_rows() -> list[dict]:
     """Prompt/chosen/rejected rows with provenance columns."""
-    return [{"prompt": _prompt(i), "chosen": [{"role": "assistant", "content": f"click({i})"}],
-             "rejected": [{"role": "assistant", "content": 'goto("http://example.com")'}],
-             "task_id": f"task-{i}", "episode_chosen": f"e{i}a", "episode_rejected": f"e{i}b"} for i in ACTION_IDS]
+    return [
+        {
+            "prompt": _prompt(i),
+            "chosen": [{"role": "assistant", "content": f"click({i})"}],
+            "rejected": [{"role": "assistant", "content": 'goto("http://example.com")'}],
+            "task_id": f"task-{i}",
+            "episode_chosen": f"e{i}a",
+            "episode_rejected": f"e{i}b",
+        }
+        for i in ACTION_IDS
+    ]
 
 
 @pytest.fixture(scope="session")

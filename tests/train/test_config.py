@@ -22,15 +22,18 @@ def test_cpu_friendly_defaults():
     assert "q_proj" in config.lora.target_modules and "down_proj" in config.lora.target_modules
 
 
-@pytest.mark.parametrize(("fields", "shown"), [
-    ({"batch_size": 0}, "batch_size=0"),
-    ({"learning_rate": 3.0}, "learning_rate=3.0"),
-    ({"finetune": "qlora"}, "finetune='qlora'"),
-    ({"lora": {"target_modules": []}}, "target_modules=[]"),
-    ({"beta": -1.0}, "beta=-1.0"),
-    ({"num_epochs": 0}, "num_epochs=0"),
-    ({"max_lenght_tokens": 64}, "max_lenght_tokens=64"),
-])
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"learning_rate": 3.0}, "learning_rate=3.0"),
+        ({"finetune": "qlora"}, "finetune='qlora'"),
+        ({"lora": {"target_modules": []}}, "target_modules=[]"),
+        ({"beta": -1.0}, "beta=-1.0"),
+        ({"num_epochs": 0}, "num_epochs=0"),
+        ({"max_lenght_tokens": 64}, "max_lenght_tokens=64"),
+    ],
+)
 def test_bad_values_are_named_in_the_error(fields, shown):
     with pytest.raises(ConfigError) as info:
         parse_config(DPOTrainConfig, fields)

@@ -34,11 +34,14 @@ def test_missing_columns_are_named():
         load_training_data(sft_rows(), "preference")
 
 
-@pytest.mark.parametrize("completion", [
-    [{"role": "user", "content": "click(3)"}],
-    [{"role": "assistant", "content": "click(3)"}, {"role": "assistant", "content": "stop()"}],
-    "click(3)",
-])
+@pytest.mark.parametrize(
+    "completion",
+    [
+        [{"role": "user", "content": "click(3)"}],
+        [{"role": "assistant", "content": "click(3)"}, {"role": "assistant", "content": "stop()"}],
+        "click(3)",
+    ],
+)
 def test_completion_must_be_one_assistant_message(completion):
     rows = sft_rows()
     rows[0]["completion"] = completion

@@ -22,8 +22,9 @@ def test_dpo_starts_at_log2_and_learns_the_preference(tmp_path, embedded_dir):
     assert result.losses[0] == pytest.approx(math.log(2), abs=1e-3)
     assert result.final_loss < result.losses[0] - 0.05, result.losses
     name = "model.layers.5.self_attn.v_proj.weight"
-    assert not (load_file(embedded_dir / "model.safetensors")[name]
-                == load_file(result.model_dir / "model.safetensors")[name]).all()
+    assert not (
+        load_file(embedded_dir / "model.safetensors")[name] == load_file(result.model_dir / "model.safetensors")[name]
+    ).all()
     record = read_record(result.model_dir)
     assert record["method"] == "dpo" and record["config"]["beta"] == 0.1
     assert record["reference_model_path"] == record["base_model_path"]

@@ -119,8 +119,9 @@ def test_first_token_weight_is_a_weighted_mean_over_each_rows_tokens(tiny):
     inputs = _batch()
     logits = tiny(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
     targets = inputs["labels"][:, 1:]
-    nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), targets, reduction="none",
-                                            ignore_index=-100)  # (rows, positions), 0 where unlabelled
+    nll = torch.nn.functional.cross_entropy(
+        logits[:, :-1].transpose(1, 2), targets, reduction="none", ignore_index=-100
+    )  # (rows, positions), 0 where unlabelled
     firsts = [(targets[row] != -100).nonzero()[0].item() for row in range(2)]
     weights = (targets != -100).float()
     for row, position in enumerate(firsts):
@@ -128,4 +129,5 @@ def test_first_token_weight_is_a_weighted_mean_over_each_rows_tokens(tiny):
     expected = (nll * weights).sum() / weights.sum()
     assert labelled_token_loss(tiny, inputs, first_token_weight=4.0).item() == pytest.approx(expected.item(), rel=1e-5)
     assert labelled_token_loss(tiny, inputs, first_token_weight=1.0).item() == pytest.approx(
-        tiny(**inputs).loss.item(), rel=1e-5)
+        tiny(**inputs).loss.item(), rel=1e-5
+    )

@@ -28,8 +28,24 @@ def trained(tmp_path_factory, embedded_dir):
     config = tmp_path_factory.mktemp("conf") / "sft.json"
     config.write_text(json.dumps({"learning_rate": 2e-3, "max_length_tokens": 96, "seed": 1}))
     out = tmp_path_factory.mktemp("sft") / "model"
-    run = CliRunner().invoke(train, ["sft", "--data", str(data), "--model", "embedded", "--out", str(out),
-                                     "--config", str(config), "--max-steps", "4", "--batch-size", "2"])
+    run = CliRunner().invoke(
+        train,
+        [
+            "sft",
+            "--data",
+            str(data),
+            "--model",
+            "embedded",
+            "--out",
+            str(out),
+            "--config",
+            str(config),
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "2",
+        ],
+    )
     assert run.exit_code == 0, run.output
     summary = json.loads(run.output.strip().splitlines()[-1])
     assert summary["model_dir"] == str(out) and summary["method"] == "sft"

@@ -34,13 +34,25 @@ CART_LINK = target("link", "Cart (1)", "a", "2", href="/shop/cart")
 
 
 def make_snapshot(**kw) -> Snapshot:
-    base = {"url": "http://127.0.0.1:8000/shop/?page=1", "html": PRODUCT_PAGE, "answer": None, "actions": (),
-                "state": {}}
+    base = {
+        "url": "http://127.0.0.1:8000/shop/?page=1",
+        "html": PRODUCT_PAGE,
+        "answer": None,
+        "actions": (),
+        "state": {},
+    }
     base.update(kw)
     return Snapshot(**base)
 
 
 def acted(*steps: tuple[str, TargetElement | None], with_html: bool = True, error: str | None = None) -> tuple:
-    return tuple(ActionRecord(action=a, url="http://127.0.0.1:8000/shop/", target=t,
-                              page_html=PRODUCT_PAGE if with_html else None, error=error)
-                 for a, t in steps)
+    return tuple(
+        ActionRecord(
+            action=a,
+            url="http://127.0.0.1:8000/shop/",
+            target=t,
+            page_html=PRODUCT_PAGE if with_html else None,
+            error=error,
+        )
+        for a, t in steps
+    )

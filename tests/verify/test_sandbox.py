@@ -47,8 +47,13 @@ def check(snapshot):
 
 
 def make_snapshot(html: str = CART_HTML, orders: int = 1) -> dict:
-    snap = Snapshot(url="http://127.0.0.1:8000/cart?x=1", html=html, title="Cart",
-                    answer="3 units", state={"shop": {"orders": [{"id": i} for i in range(orders)]}})
+    snap = Snapshot(
+        url="http://127.0.0.1:8000/cart?x=1",
+        html=html,
+        title="Cart",
+        answer="3 units",
+        state={"shop": {"orders": [{"id": i} for i in range(orders)]}},
+    )
     return snap.model_dump(mode="json")
 
 
@@ -73,6 +78,7 @@ def assert_pool_works(box: Sandbox) -> None:
 
 
 # ---- checks that should work ----------------------------------------------------------------
+
 
 def test_real_check_passes_and_fails_on_the_page_and_state(sandbox):
     passed = sandbox.run_check(CART_CHECK, make_snapshot())
@@ -126,8 +132,10 @@ def check(snapshot):
     assert result.ok and result.score == 7 / 8 and result.reason == "7 of 8", result
 
 
-@pytest.mark.parametrize(("value", "score"), [("True", 1.0), ("False", 0.0), ("1", 1.0), ("0", 0.0),
-                                              ("0.25", 0.25), ("(False, 'nope')", 0.0)])
+@pytest.mark.parametrize(
+    ("value", "score"),
+    [("True", 1.0), ("False", 0.0), ("1", 1.0), ("0", 0.0), ("0.25", 0.25), ("(False, 'nope')", 0.0)],
+)
 def test_accepted_return_values(sandbox, value, score):
     result = sandbox.run_check(f"def check(snapshot):\n    return {value}\n", make_snapshot())
     assert result.ok and result.score == score and result.reason, result
@@ -135,9 +143,27 @@ def test_accepted_return_values(sandbox, value, score):
 
 # ---- bad results ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["None", "'yes'", "[1]", "1.5", "-0.1", "2", "float('nan')", "float('inf')",
-                                   "(True,)", "(True, 3)", "(0.5, 'r', 'x')", "{'score': 1}", "10 ** 5000",
-                                   "'x' * 10 ** 6", "((True, 'a'), 'b')"])
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "None",
+        "'yes'",
+        "[1]",
+        "1.5",
+        "-0.1",
+        "2",
+        "float('nan')",
+        "float('inf')",
+        "(True,)",
+        "(True, 3)",
+        "(0.5, 'r', 'x')",
+        "{'score': 1}",
+        "10 ** 5000",
+        "'x' * 10 ** 6",
+        "((True, 'a'), 'b')",
+    ],
+)
 def test_bad_return_values_are_errors(sandbox, value):
     result = sandbox.run_check(f"def check(snapshot):\n    return {value}\n", make_snapshot())
     assert_refused(result, ErrorKind.BAD_RETURN)
@@ -159,8 +185,9 @@ def test_check_rebound_to_a_non_function(sandbox):
 
 
 def test_recursion_bomb(sandbox):
-    result = sandbox.run_check("def check(snapshot):\n    def f(n):\n        return f(n + 1)\n    return f(0)\n",
-                               make_snapshot())
+    result = sandbox.run_check(
+        "def check(snapshot):\n    def f(n):\n        return f(n + 1)\n    return f(0)\n", make_snapshot()
+    )
     assert_refused(result, ErrorKind.EXCEPTION)
     assert "RecursionError" in result.reason
     assert_pool_works(sandbox)
@@ -168,13 +195,17 @@ def test_recursion_bomb(sandbox):
 
 # ---- resource limits -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("code", [
-    "def check(snapshot):\n    while True:\n        pass\n",
-    # swallowing exceptions does not help: the CPU limit is not an Exception
-    "def check(snapshot):\n    while True:\n        try:\n            sum(range(10**6))\n"
-    "        except Exception:\n            pass\n",
-    "x = 0\nwhile True:\n    x += 1\ndef check(snapshot):\n    return True\n",
-])
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def check(snapshot):\n    while True:\n        pass\n",
+        # swallowing exceptions does not help: the CPU limit is not an Exception
+        "def check(snapshot):\n    while True:\n        try:\n            sum(range(10**6))\n"
+        "        except Exception:\n            pass\n",
+        "x = 0\nwhile True:\n    x += 1\ndef check(snapshot):\n    return True\n",
+    ],
+)
 def test_infinite_loops_hit_the_cpu_limit(sandbox, code):
     assert_refused(sandbox.run_check(code, make_snapshot()), ErrorKind.CPU_TIME)
     assert_pool_works(sandbox)
@@ -198,21 +229,27 @@ def test_wall_clock_deadline_kills_and_replaces_the_worker():
         assert box.worker_pids() != before
 
 
-@pytest.mark.parametrize("code", [
-    "def check(snapshot):\n    return len('a' * (2 ** 34)) > 0\n",
-    "def check(snapshot):\n    return len([0] * 10 ** 10) > 0\n",
-    "def check(snapshot):\n    hog = []\n    while True:\n        hog.append(bytes(10 ** 7))\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def check(snapshot):\n    return len('a' * (2 ** 34)) > 0\n",
+        "def check(snapshot):\n    return len([0] * 10 ** 10) > 0\n",
+        "def check(snapshot):\n    hog = []\n    while True:\n        hog.append(bytes(10 ** 7))\n",
+    ],
+)
 def test_memory_bombs(sandbox, code):
     assert_refused(sandbox.run_check(code, make_snapshot()), ErrorKind.MEMORY)
     assert_pool_works(sandbox)
 
 
-@pytest.mark.parametrize("code", [
-    "def check(snapshot):\n    print('x' * 100_000)\n    return True\n",
-    "def check(snapshot):\n    for i in range(10 ** 6):\n        print(i)\n    return True\n",
-    "def check(snapshot):\n    return True, 'r' * 100_000\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def check(snapshot):\n    print('x' * 100_000)\n    return True\n",
+        "def check(snapshot):\n    for i in range(10 ** 6):\n        print(i)\n    return True\n",
+        "def check(snapshot):\n    return True, 'r' * 100_000\n",
+    ],
+)
 def test_huge_output_is_an_error(sandbox, code):
     result = sandbox.run_check(code, make_snapshot())
     assert_refused(result, ErrorKind.OUTPUT_LIMIT)
@@ -225,8 +262,11 @@ def test_worker_killed_mid_check():
     with Sandbox(workers=1, limits=limits) as box:
         (pid,) = box.worker_pids()
         results: list[SandboxResult] = []
-        runner = threading.Thread(target=lambda: results.append(
-            box.run_check("def check(snapshot):\n    while True:\n        pass\n", make_snapshot())))
+        runner = threading.Thread(
+            target=lambda: results.append(
+                box.run_check("def check(snapshot):\n    while True:\n        pass\n", make_snapshot())
+            )
+        )
         runner.start()
         time.sleep(0.3)  # let the check start looping
         os.kill(pid, signal.SIGKILL)
@@ -244,8 +284,10 @@ ESCAPES = {
     "fork": "import os\ndef check(snapshot):\n    while True:\n        os.fork()\n",
     "multiprocessing": "import multiprocessing\ndef check(snapshot):\n    return True\n",
     "subprocess": "from subprocess import run\ndef check(snapshot):\n    return run(['id']) is None\n",
-    "socket": ("import socket\ndef check(snapshot):\n    s = socket.socket()\n"
-               "    s.connect(('127.0.0.1', 22))\n    return True\n"),
+    "socket": (
+        "import socket\ndef check(snapshot):\n    s = socket.socket()\n"
+        "    s.connect(('127.0.0.1', 22))\n    return True\n"
+    ),
     "ctypes": "import ctypes\ndef check(snapshot):\n    return True\n",
     "sys": "import sys\ndef check(snapshot):\n    return 'os' in sys.modules\n",
     "importlib": "import importlib\ndef check(snapshot):\n    return True\n",
@@ -266,10 +308,11 @@ ESCAPES = {
     "exec": "def check(snapshot):\n    exec('x = 1')\n    return True\n",
     "compile": "def check(snapshot):\n    return compile('1', 'x', 'eval')\n",
     "breakpoint": "def check(snapshot):\n    breakpoint()\n",
-    "gi_frame": ("def check(snapshot):\n    g = (x for x in [1])\n"
-                "    return g.gi_frame.f_back.f_globals\n"),
-    "tb_frame": ("def check(snapshot):\n    try:\n        1 / 0\n    except Exception as e:\n"
-                 "        return e.__traceback__.tb_frame.f_globals\n"),
+    "gi_frame": ("def check(snapshot):\n    g = (x for x in [1])\n    return g.gi_frame.f_back.f_globals\n"),
+    "tb_frame": (
+        "def check(snapshot):\n    try:\n        1 / 0\n    except Exception as e:\n"
+        "        return e.__traceback__.tb_frame.f_globals\n"
+    ),
     "two_params": "def check(snapshot, e=None):\n    return True\n",
     "format_dunder": "def check(snapshot):\n    return '{0.__class__}'.format(1)\n",
     "format_plain": "def check(snapshot):\n    return '{0.real}'.format(1) == '1'\n",
@@ -279,11 +322,11 @@ ESCAPES = {
     "open_secret": "def check(snapshot):\n    return open('/etc/passwd').read()\n",
     "class_def": "class A:\n    pass\ndef check(snapshot):\n    return True\n",
     "attr_assign": "import json\ndef check(snapshot):\n    json.loads = len\n    return True\n",
-    "match_class_pattern": ("def check(snapshot):\n    match 1:\n        case int(real=r):\n"
-                            "            return True\n"),
+    "match_class_pattern": ("def check(snapshot):\n    match 1:\n        case int(real=r):\n            return True\n"),
     "bare_except": "def check(snapshot):\n    try:\n        return True\n    except:\n        return False\n",
-    "base_exception": ("def check(snapshot):\n    try:\n        return True\n"
-                       "    except BaseException:\n        return False\n"),
+    "base_exception": (
+        "def check(snapshot):\n    try:\n        return True\n    except BaseException:\n        return False\n"
+    ),
     "async": "async def check(snapshot):\n    return True\n",
     "dunder_param": "def check(__snapshot):\n    return True\n",
     "mro": "def check(snapshot):\n    return int.mro()\n",
@@ -302,9 +345,11 @@ def test_escapes_are_refused_before_running(sandbox, name):
 def test_reading_a_secret_file_is_refused(sandbox, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("hunter2")
-    for code in (f"def check(snapshot):\n    return open({str(secret)!r}).read()\n",
-                 f"import io\ndef check(snapshot):\n    return io.open({str(secret)!r}).read()\n",
-                 f"import codecs\ndef check(snapshot):\n    return codecs.open({str(secret)!r}).read()\n"):
+    for code in (
+        f"def check(snapshot):\n    return open({str(secret)!r}).read()\n",
+        f"import io\ndef check(snapshot):\n    return io.open({str(secret)!r}).read()\n",
+        f"import codecs\ndef check(snapshot):\n    return codecs.open({str(secret)!r}).read()\n",
+    ):
         result = sandbox.run_check(code, make_snapshot())
         assert_refused(result, ErrorKind.VALIDATION)
         assert "hunter2" not in result.reason + result.output
@@ -324,27 +369,34 @@ def test_validate_code_names_the_construct_and_line():
 
 # ---- escapes that pass the AST: the worker's views and builtins stop them ----------------------
 
-@pytest.mark.parametrize("code", [
-    "import urllib.parse\ndef check(snapshot):\n    return urllib.parse.sys.modules\n",
-    "import json\ndef check(snapshot):\n    return json.decoder.scanstring\n",
-    "import string\ndef check(snapshot):\n    return string.Formatter().get_field('0.__class__', [1], {})\n",
-    "import functools\ndef check(snapshot):\n    return functools.update_wrapper\n",
-    "import re\ndef check(snapshot):\n    return re.sre_compile\n",
-])
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import urllib.parse\ndef check(snapshot):\n    return urllib.parse.sys.modules\n",
+        "import json\ndef check(snapshot):\n    return json.decoder.scanstring\n",
+        "import string\ndef check(snapshot):\n    return string.Formatter().get_field('0.__class__', [1], {})\n",
+        "import functools\ndef check(snapshot):\n    return functools.update_wrapper\n",
+        "import re\ndef check(snapshot):\n    return re.sre_compile\n",
+    ],
+)
 def test_module_views_hide_everything_unlisted(sandbox, code):
     result = sandbox.run_check(code, make_snapshot())
     assert_refused(result, ErrorKind.EXCEPTION)
     assert "AttributeError" in result.reason
 
 
-@pytest.mark.parametrize(("code", "exception"), [
-    ("def check(snapshot):\n    return open('/etc/hostname').read()\n", "NameError"),
-    ("def check(snapshot):\n    return __import__('os').getcwd()\n", "ImportError"),
-    ("import os\ndef check(snapshot):\n    return os.fork()\n", "ImportError"),
-    ("def check(snapshot):\n    return getattr((), '__class__')\n", "NameError"),
-    ("def check(snapshot):\n    return type(()).__subclasses__()\n", "NameError"),
-    ("def check(snapshot):\n    return __builtins__['eval']('1')\n", "KeyError"),
-])
+@pytest.mark.parametrize(
+    ("code", "exception"),
+    [
+        ("def check(snapshot):\n    return open('/etc/hostname').read()\n", "NameError"),
+        ("def check(snapshot):\n    return __import__('os').getcwd()\n", "ImportError"),
+        ("import os\ndef check(snapshot):\n    return os.fork()\n", "ImportError"),
+        ("def check(snapshot):\n    return getattr((), '__class__')\n", "NameError"),
+        ("def check(snapshot):\n    return type(()).__subclasses__()\n", "NameError"),
+        ("def check(snapshot):\n    return __builtins__['eval']('1')\n", "KeyError"),
+    ],
+)
 def test_worker_builtins_stop_code_that_skipped_the_ast_check(code, exception):
     worker = _Worker(LIMITS)  # talk to a worker directly, as if validate_code had a hole
     try:
@@ -394,8 +446,19 @@ def test_os_layer_blocks_files_sockets_and_processes(tmp_path):
     listener = socket.create_server(("127.0.0.1", 0))
     try:
         proc = subprocess.run(
-            [sys.executable, "-I", "-c", OS_LAYER_PROBE, os.path.dirname(worker_module.__file__), str(secret),
-             str(listener.getsockname()[1])], capture_output=True, timeout=60, cwd="/")
+            [
+                sys.executable,
+                "-I",
+                "-c",
+                OS_LAYER_PROBE,
+                os.path.dirname(worker_module.__file__),
+                str(secret),
+                str(listener.getsockname()[1]),
+            ],
+            capture_output=True,
+            timeout=60,
+            cwd="/",
+        )
     finally:
         listener.close()
     assert proc.returncode == 0, proc.stderr.decode()
@@ -408,6 +471,7 @@ def test_os_layer_blocks_files_sockets_and_processes(tmp_path):
 
 
 # ---- the pool ---------------------------------------------------------------------------------
+
 
 def test_hardening_is_reported(sandbox):
     assert sandbox.hardening["memory_limit_bytes"] > LIMITS.memory_mb * 2**20
@@ -453,9 +517,17 @@ def test_closed_sandbox_refuses_work():
             os.kill(pid, 0)
 
 
-@pytest.mark.parametrize("kwargs", [{"cpu_time_s": 0}, {"wall_time_s": -1.0}, {"memory_mb": 0},
-                                    {"max_output_bytes": 1.5}, {"cpu_time_s": math.nan},
-                                    {"cpu_time_s": 100.0, "worker_cpu_budget_s": 50.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"cpu_time_s": 0},
+        {"wall_time_s": -1.0},
+        {"memory_mb": 0},
+        {"max_output_bytes": 1.5},
+        {"cpu_time_s": math.nan},
+        {"cpu_time_s": 100.0, "worker_cpu_budget_s": 50.0},
+    ],
+)
 def test_limits_are_validated(kwargs):
     with pytest.raises(ConfigError):
         SandboxLimits(**kwargs)

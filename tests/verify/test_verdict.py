@@ -45,8 +45,7 @@ def test_optional_checks_give_partial_credit_only():
 
 
 def test_weighted_mean_uses_graded_scores():
-    graded = {"kind": "content", "css": "p.msg", "expected": "added blue shirt", "mode": "token_f1",
-              "weight": 2.0}
+    graded = {"kind": "content", "css": "p.msg", "expected": "added blue shirt", "mode": "token_f1", "weight": 2.0}
     v = verify(checks(graded, FAILS), make_snapshot())
     f1 = v.results[0].score
     assert 0 < f1 < 1 and v.score == pytest.approx(2 * f1 / 3)
@@ -110,8 +109,11 @@ def sandbox():
 
 
 def test_code_checks_run_in_the_sandbox(sandbox):
-    v = verify(checks({"kind": "code", "code": CODE_OK}, {"kind": "code", "code": CODE_PARTIAL, "required": False}),
-               make_snapshot(), sandbox=sandbox)
+    v = verify(
+        checks({"kind": "code", "code": CODE_OK}, {"kind": "code", "code": CODE_PARTIAL, "required": False}),
+        make_snapshot(),
+        sandbox=sandbox,
+    )
     assert v.success and v.results[0].reason.startswith("2 products") and v.results[1].score == 0.5
     assert v.score == pytest.approx(0.75)
 

@@ -59,7 +59,8 @@ class EvalReport:
 
     def as_dict(self) -> dict:
         return {
-            "success_rate": round(self.overall.rate, 4), "episodes": self.overall.n,
+            "success_rate": round(self.overall.rate, 4),
+            "episodes": self.overall.n,
             "successes": self.overall.success,
             "by": {axis: {k: r.as_dict() for k, r in sorted(rates.items())} for axis, rates in self.by.items()},
             "mean_steps": round(self.mean_steps, 3),
@@ -76,9 +77,11 @@ class EvalReport:
     def table(self) -> str:
         """A readable summary table."""
         d = self.as_dict()
-        lines = [f"success {d['successes']}/{d['episodes']} = {d['success_rate']:.1%}   mean steps "
-                 f"{d['mean_steps']:.2f}   step errors {d['step_error_rate']:.1%}   "
-                 f"unparseable {d['parse_error_rate']:.1%}   episode errors {d['episode_error_rate']:.1%}"]
+        lines = [
+            f"success {d['successes']}/{d['episodes']} = {d['success_rate']:.1%}   mean steps "
+            f"{d['mean_steps']:.2f}   step errors {d['step_error_rate']:.1%}   "
+            f"unparseable {d['parse_error_rate']:.1%}   episode errors {d['episode_error_rate']:.1%}"
+        ]
         for axis, rates in d["by"].items():
             lines.append(f"by {axis}:")
             for key, r in rates.items():
@@ -130,36 +133,68 @@ class EvalConfig(Settings):
 
     samples_per_task: int = Field(1, ge=1, description="episodes per held-out task")
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="a local model's dtype in held-out evals: auto = bfloat16 where the hardware "
+        "auto",
+        description="a local model's dtype in held-out evals: auto = bfloat16 where the hardware "
         "computes it (a GPU; a CPU with AMX or AVX512-BF16: ~2x faster there), else float32. Evals are greedy "
-        "and build no training data, so bf16's batch-dependent rounding cannot change a dataset")
+        "and build no training data, so bf16's batch-dependent rounding cannot change a dataset",
+    )
 
 
-def run_episodes(policy: Policy, tasks: Sequence[Task], sites: SitesApp, *, env: EnvSettings,
-                 rollout: RolloutConfig, seed: int, round: int = 0, policy_name: str | None = None,
-                 demos: DemoPicker | None = None, planner: Planner | None = None,
-                 screenshots: ScreenshotFiles | None = None, skip: Iterable[str] = (),
-                 on_episode: Callable[[Episode], None] | None = None, desc: str = "episodes",
-                 show_progress: bool = True) -> list[Episode]:
+def run_episodes(
+    policy: Policy,
+    tasks: Sequence[Task],
+    sites: SitesApp,
+    *,
+    env: EnvSettings,
+    rollout: RolloutConfig,
+    seed: int,
+    round: int = 0,
+    policy_name: str | None = None,
+    demos: DemoPicker | None = None,
+    planner: Planner | None = None,
+    screenshots: ScreenshotFiles | None = None,
+    skip: Iterable[str] = (),
+    on_episode: Callable[[Episode], None] | None = None,
+    desc: str = "episodes",
+    show_progress: bool = True,
+) -> list[Episode]:
     """`rollout.samples_per_task` episodes of every task (but the episode ids in `skip`) by `policy`
     in envs built from `env`: the one path by which the loop's rollouts and evals, `domplay eval`
     and the benches run episodes. Each finished episode goes to `on_episode` at once."""
     skip = set(skip)
     todo = len(tasks) * rollout.samples_per_task - len(skip)
     with EnvFactory(env, sites) as make_env:
-        engine = RolloutEngine(policy, make_env, rollout, policy_name=policy_name, env_kind=env.kind, demos=demos,
-                               planner=planner, screenshots=screenshots, seed=seed)
+        engine = RolloutEngine(
+            policy,
+            make_env,
+            rollout,
+            policy_name=policy_name,
+            env_kind=env.kind,
+            demos=demos,
+            planner=planner,
+            screenshots=screenshots,
+            seed=seed,
+        )
         bar = tqdm(total=max(todo, 0), desc=desc, unit="ep", dynamic_ncols=True, disable=not show_progress)
         try:
-            return engine.run(tasks, round=round, skip=skip, on_episode=on_episode,
-                              progress=lambda ep: bar.update(1))
+            return engine.run(tasks, round=round, skip=skip, on_episode=on_episode, progress=lambda ep: bar.update(1))
         finally:
             bar.close()
             engine.close()
 
 
-def evaluate(model: ChatModel, tasks: Sequence[Task], sites: SitesApp, *, env: EnvSettings, policy: PolicyConfig,
-             rollout: RolloutConfig, eval: EvalConfig, seed: int, **episodes: Any) -> list[Episode]:
+def evaluate(
+    model: ChatModel,
+    tasks: Sequence[Task],
+    sites: SitesApp,
+    *,
+    env: EnvSettings,
+    policy: PolicyConfig,
+    rollout: RolloutConfig,
+    eval: EvalConfig,
+    seed: int,
+    **episodes: Any,
+) -> list[Episode]:
     """Held-out episodes of `model`: the policy at `policy.temperature`, `eval.samples_per_task` per
     task, rollouts otherwise as configured; `episodes` are `run_episodes`' keyword arguments."""
     setup = rollout.model_copy(update={"samples_per_task": eval.samples_per_task})

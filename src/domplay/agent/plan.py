@@ -34,7 +34,7 @@ ScoreSource = Literal["model", "heuristic", "empty"]
 
 ACTOR_SYSTEM = (
     "You plan tasks on web sites. Given a task and the start page, write a short plan: numbered steps, "
-    "one per line, each a concrete subtask such as 1. Search for \"wool socks\" 2. Open the first result "
+    'one per line, each a concrete subtask such as 1. Search for "wool socks" 2. Open the first result '
     "3. Answer with its price. At most {max_subtasks} steps. Write only the numbered steps."
 )
 INFER_SYSTEM = (
@@ -48,50 +48,146 @@ INFER_SYSTEM = (
 _STEP_LINE = re.compile(r"^\s*(?:step\s*)?(?:\d{1,2}\s*[.):]|[-*\u2022])\s*(.+?)\s*$", re.IGNORECASE)
 _SCORE = re.compile(r"\b(" + "|".join(CRITERIA) + r")\b\W{0,4}([1-5])(?:\.\d+)?\b(?!-)", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9$][a-z0-9$.'-]*")
-_STOPWORDS = frozenset((
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "from", "by", "at", "is", "are", "be",
-    "it", "its", "this", "that", "what", "which", "how", "many", "much", "do", "does", "you", "your", "me",
-    "my", "find", "show", "tell", "give", "get", "then", "there", "their", "as", "into", "than", "all", "any",
-))
-ACTION_VERBS = frozenset((
-    "click", "open", "go", "navigate", "search", "type", "fill", "enter", "select", "choose", "pick", "press",
-    "submit", "add", "read", "find", "look", "check", "answer", "report", "note", "sort", "filter", "scroll",
-    "view", "visit", "return", "back", "browse", "compare", "count", "set", "log", "sign", "buy", "checkout",
-    "order", "reply", "post", "edit", "update", "save", "stop",
-))
+_STOPWORDS = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "from",
+        "by",
+        "at",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "what",
+        "which",
+        "how",
+        "many",
+        "much",
+        "do",
+        "does",
+        "you",
+        "your",
+        "me",
+        "my",
+        "find",
+        "show",
+        "tell",
+        "give",
+        "get",
+        "then",
+        "there",
+        "their",
+        "as",
+        "into",
+        "than",
+        "all",
+        "any",
+    )
+)
+ACTION_VERBS = frozenset(
+    (
+        "click",
+        "open",
+        "go",
+        "navigate",
+        "search",
+        "type",
+        "fill",
+        "enter",
+        "select",
+        "choose",
+        "pick",
+        "press",
+        "submit",
+        "add",
+        "read",
+        "find",
+        "look",
+        "check",
+        "answer",
+        "report",
+        "note",
+        "sort",
+        "filter",
+        "scroll",
+        "view",
+        "visit",
+        "return",
+        "back",
+        "browse",
+        "compare",
+        "count",
+        "set",
+        "log",
+        "sign",
+        "buy",
+        "checkout",
+        "order",
+        "reply",
+        "post",
+        "edit",
+        "update",
+        "save",
+        "stop",
+    )
+)
 """Words that make a plan step look executable (the heuristic's feasibility)."""
 
 
 class PlanConfig(Settings):
     """How plans are proposed, scored, followed and revised; recorded in every plan-mode episode."""
 
-    candidates: int = Field(3, ge=1, description="k: plans sampled per episode (and per replan) in the Actor's "
-                                                 "generate call")
-    temperature: float = Field(0.7, ge=0, description="Actor sampling temperature; at 0 the k samples coincide "
-                                                      "and are de-duplicated")
+    candidates: int = Field(
+        3, ge=1, description="k: plans sampled per episode (and per replan) in the Actor's generate call"
+    )
+    temperature: float = Field(
+        0.7, ge=0, description="Actor sampling temperature; at 0 the k samples coincide and are de-duplicated"
+    )
     top_p: float = Field(0.95, gt=0, le=1)
     plan_max_new_tokens: int = Field(160, ge=1)
     max_subtasks: int = Field(8, ge=1, description="steps of a plan beyond this are dropped")
     max_subtask_chars: int = Field(160, ge=1)
-    page_chars: int = Field(1500, ge=1, description="characters of the current page shown to the Actor and the "
-                                                    "Infer step")
-    infer: Literal["model", "heuristic"] = Field("model", description="'model' asks the model for the four "
-                                                 "scores; 'heuristic' scores without a model call")
+    page_chars: int = Field(
+        1500, ge=1, description="characters of the current page shown to the Actor and the Infer step"
+    )
+    infer: Literal["model", "heuristic"] = Field(
+        "model", description="'model' asks the model for the four scores; 'heuristic' scores without a model call"
+    )
     score_temperature: float = Field(0.0, ge=0)
     score_max_new_tokens: int = Field(40, ge=1)
     weights: tuple[NonNegativeFloat, NonNegativeFloat, NonNegativeFloat, NonNegativeFloat] = Field(
-        (1.0, 1.0, 1.0, 1.0), description="weights of relevance, feasibility, efficiency, coverage in a plan's "
-        "total score (their sum must be positive)")
-    efficient_subtasks: int = Field(4, ge=1, description="heuristic efficiency: plans with at most this many steps "
-                                                         "get 5, each extra step costs 1")
-    replan_after_error_steps: int = Field(2, ge=1, description="replan after this many consecutive steps whose "
-                                          "action failed (parse or execution error)")
-    replan_after_stalled_steps: int = Field(3, ge=1, description="replan after this many consecutive steps that "
-                                            "left the page unchanged")
-    replan_on_early_stop: bool = Field(True, description="refuse the first stop() while subtasks remain and "
-                                                         "replan instead")
-    max_replans: int = Field(2, ge=0, description="replans per episode (0 = never); after that the plan stays "
-                                                  "and stop() is executed")
+        (1.0, 1.0, 1.0, 1.0),
+        description="weights of relevance, feasibility, efficiency, coverage in a plan's "
+        "total score (their sum must be positive)",
+    )
+    efficient_subtasks: int = Field(
+        4, ge=1, description="heuristic efficiency: plans with at most this many steps get 5, each extra step costs 1"
+    )
+    replan_after_error_steps: int = Field(
+        2, ge=1, description="replan after this many consecutive steps whose action failed (parse or execution error)"
+    )
+    replan_after_stalled_steps: int = Field(
+        3, ge=1, description="replan after this many consecutive steps that left the page unchanged"
+    )
+    replan_on_early_stop: bool = Field(
+        True, description="refuse the first stop() while subtasks remain and replan instead"
+    )
+    max_replans: int = Field(
+        2, ge=0, description="replans per episode (0 = never); after that the plan stays and stop() is executed"
+    )
 
     @field_validator("weights")
     @classmethod
@@ -236,8 +332,9 @@ def heuristic_scores(intent: str, subtasks: Sequence[str], page: Observation, ef
     relevant = sum(1 for w in step_words if w & (intent_words | page_words)) / len(subtasks)
     feasible = sum(1 for s in subtasks if set(_WORD.findall(s.lower())) & ACTION_VERBS) / len(subtasks)
     efficiency = max(1.0, 5.0 - max(0, len(subtasks) - efficient_subtasks))
-    return Scores(relevance=scale(relevant), feasibility=scale(feasible), efficiency=efficiency,
-                  coverage=scale(coverage))
+    return Scores(
+        relevance=scale(relevant), feasibility=scale(feasible), efficiency=efficiency, coverage=scale(coverage)
+    )
 
 
 def numbered(subtasks: Sequence[str]) -> str:
@@ -262,8 +359,13 @@ class Planner:
             return []
         cfg = self.config
         started = time.perf_counter()
-        params = GenerationParams(temperature=cfg.temperature, top_p=cfg.top_p, n=cfg.candidates,
-                                  max_new_tokens=cfg.plan_max_new_tokens, seed=requests[0].seed)
+        params = GenerationParams(
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            n=cfg.candidates,
+            max_new_tokens=cfg.plan_max_new_tokens,
+            seed=requests[0].seed,
+        )
         outputs = self.model.generate([self.actor_prompt(r) for r in requests], params)
         proposals: list[list[tuple[str, tuple[str, ...]]]] = []
         for out in outputs:
@@ -280,15 +382,17 @@ class Planner:
         seconds = (time.perf_counter() - started) / len(requests)
         return [self._choose(r, cands, seconds) for r, cands in zip(requests, scored, strict=True)]
 
-    def _infer(self, requests: Sequence[PlanRequest],
-               proposals: list[list[tuple[str, tuple[str, ...]]]]) -> list[list[Candidate]]:
+    def _infer(
+        self, requests: Sequence[PlanRequest], proposals: list[list[tuple[str, tuple[str, ...]]]]
+    ) -> list[list[Candidate]]:
         """Score every candidate with steps: one batched model call (or the heuristic only)."""
         cfg = self.config
         jobs = [(i, j) for i, props in enumerate(proposals) for j, (_, steps) in enumerate(props) if steps]
         replies: dict[tuple[int, int], str] = {}
         if jobs and cfg.infer == "model":
-            params = GenerationParams(temperature=cfg.score_temperature, max_new_tokens=cfg.score_max_new_tokens,
-                                      seed=requests[0].seed)
+            params = GenerationParams(
+                temperature=cfg.score_temperature, max_new_tokens=cfg.score_max_new_tokens, seed=requests[0].seed
+            )
             prompts = [self.infer_prompt(requests[i], proposals[i][j][1]) for i, j in jobs]
             outs = self.model.generate(prompts, params)
             replies = {job: out[0].text for job, out in zip(jobs, outs, strict=True)}
@@ -303,8 +407,9 @@ class Planner:
                 scores = parse_scores(reply) if (i, j) in replies else None
                 source: ScoreSource = "model" if scores is not None else "heuristic"
                 if scores is None:
-                    scores = heuristic_scores(requests[i].intent, steps, requests[i].observation,
-                                              cfg.efficient_subtasks)
+                    scores = heuristic_scores(
+                        requests[i].intent, steps, requests[i].observation, cfg.efficient_subtasks
+                    )
                 cands.append(Candidate(text, steps, scores, source, scores.total(cfg.weights), reply))
             result.append(cands)
         return result
@@ -315,32 +420,43 @@ class Planner:
         chosen = max(usable, key=lambda i: (cands[i].total, -len(cands[i].subtasks), -i)) if usable else None
         subtasks = cands[chosen].subtasks if chosen is not None else (request.intent,)
         prev = request.previous
-        attempt = PlanAttempt(step=prev.steps if prev is not None else 0,
-                              reason=(prev.pending_replan or "replan") if prev is not None else "initial",
-                              candidates=tuple(cands), chosen=chosen, subtasks=subtasks, model_seconds=seconds)
+        attempt = PlanAttempt(
+            step=prev.steps if prev is not None else 0,
+            reason=(prev.pending_replan or "replan") if prev is not None else "initial",
+            candidates=tuple(cands),
+            chosen=chosen,
+            subtasks=subtasks,
+            model_seconds=seconds,
+        )
         if prev is None:
             return PlanState(attempts=(attempt,))
-        return replace(prev, attempts=prev.attempts + (attempt,), current=0, error_streak=0, stalled_steps=0,
-                       pending_replan=None)
+        return replace(
+            prev, attempts=prev.attempts + (attempt,), current=0, error_streak=0, stalled_steps=0, pending_replan=None
+        )
 
     def actor_prompt(self, request: PlanRequest) -> list[Message]:
-        parts = [f"Task: {request.intent}", f"Current page:\n{request.observation.text[:self.config.page_chars]}"]
+        parts = [f"Task: {request.intent}", f"Current page:\n{request.observation.text[: self.config.page_chars]}"]
         prev = request.previous
         if prev is not None:
-            done = numbered(prev.subtasks[:prev.current]) or "(none)"
-            parts.append(f"The previous plan failed ({prev.pending_replan}):\n{numbered(prev.subtasks)}\n"
-                         f"Subtasks done:\n{done}")
+            done = numbered(prev.subtasks[: prev.current]) or "(none)"
+            parts.append(
+                f"The previous plan failed ({prev.pending_replan}):\n{numbered(prev.subtasks)}\nSubtasks done:\n{done}"
+            )
             if request.history:
                 lines = [h.action + (f"  -> error: {h.error}" if h.error else "") for h in request.history[-4:]]
                 parts.append("Recent actions:\n" + "\n".join(lines))
             parts.append("Write a new plan from the current page.")
         parts.append("Plan:")
-        return [{"role": "system", "content": ACTOR_SYSTEM.format(max_subtasks=self.config.max_subtasks)},
-                {"role": "user", "content": "\n\n".join(parts)}]
+        return [
+            {"role": "system", "content": ACTOR_SYSTEM.format(max_subtasks=self.config.max_subtasks)},
+            {"role": "user", "content": "\n\n".join(parts)},
+        ]
 
     def infer_prompt(self, request: PlanRequest, subtasks: Sequence[str]) -> list[Message]:
-        user = (f"Task: {request.intent}\n\nCurrent page:\n{request.observation.text[:self.config.page_chars]}"
-                f"\n\nPlan:\n{numbered(subtasks)}\n\nScores:")
+        user = (
+            f"Task: {request.intent}\n\nCurrent page:\n{request.observation.text[: self.config.page_chars]}"
+            f"\n\nPlan:\n{numbered(subtasks)}\n\nScores:"
+        )
         return [{"role": "system", "content": INFER_SYSTEM}, {"role": "user", "content": user}]
 
     # Following ---------------------------------------------------------------------------------
@@ -351,17 +467,23 @@ class Planner:
             mark = "[done]" if i < state.current else ("[now] " if i == state.current else "      ")
             lines.append(f"{mark} {i + 1}. {step}")
         if state.remaining == 0:
-            lines.append("All subtasks are done: finish with answer(\"...\") or stop().")
+            lines.append('All subtasks are done: finish with answer("...") or stop().')
         return "\n".join(lines)
 
     def before_step(self, state: PlanState, action: A.Action | None) -> tuple[PlanState, str | None]:
         """Refuse stop() while subtasks remain (a replan trigger); returns the error the agent sees."""
         cfg = self.config
-        if (isinstance(action, A.Stop) and cfg.replan_on_early_stop and state.remaining > 0
-                and state.replans < cfg.max_replans):
+        if (
+            isinstance(action, A.Stop)
+            and cfg.replan_on_early_stop
+            and state.remaining > 0
+            and state.replans < cfg.max_replans
+        ):
             reason = f"stop() with {state.remaining} subtask(s) left"
-            message = (f"stop() refused: subtask {state.current + 1} of {len(state.subtasks)} is not done; "
-                       "the plan will be revised")
+            message = (
+                f"stop() refused: subtask {state.current + 1} of {len(state.subtasks)} is not done; "
+                "the plan will be revised"
+            )
             return replace(state, pending_replan=reason), message
         return state, None
 
@@ -370,8 +492,7 @@ class Planner:
         cfg = self.config
         steps = state.steps + 1
         streak = state.error_streak + 1 if error is not None else 0
-        unchanged = (before.url == after.url and before.elements == after.elements
-                     and before.offset == after.offset)
+        unchanged = before.url == after.url and before.elements == after.elements and before.offset == after.offset
         stalled = state.stalled_steps + 1 if unchanged else 0
         current, advances = state.current, state.advances
         if error is None and after.url != before.url and current < len(state.subtasks):
@@ -382,8 +503,15 @@ class Planner:
                 pending = f"{streak} failed actions in a row"
             elif stalled >= cfg.replan_after_stalled_steps:
                 pending = f"page unchanged for {stalled} steps"
-        return replace(state, steps=steps, error_streak=streak, stalled_steps=stalled, current=current,
-                       advances=advances, pending_replan=pending)
+        return replace(
+            state,
+            steps=steps,
+            error_streak=streak,
+            stalled_steps=stalled,
+            current=current,
+            advances=advances,
+            pending_replan=pending,
+        )
 
     def step_extra(self, state: PlanState) -> dict:
         """What a StepRecord notes about the plan at that step."""

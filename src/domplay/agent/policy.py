@@ -30,21 +30,40 @@ class PolicyConfig(Settings):
     """How the policy prompts and samples; recorded with every run."""
 
     history_steps: int = Field(2, ge=0, description="how many previous actions (with their errors) the prompt shows")
-    demos: int = Field(0, ge=0, description="few-shot demos per prompt, from earlier rounds' verified steps "
-                                            "(a run's demo pool, or `domplay eval --demos`; 0: none)")
-    temperature: float = Field(0.0, ge=0, description="sampling temperature when acting (held-out evals); a run's "
-                               "training rollouts sample at rollout.temperature instead")
+    demos: int = Field(
+        0,
+        ge=0,
+        description="few-shot demos per prompt, from earlier rounds' verified steps "
+        "(a run's demo pool, or `domplay eval --demos`; 0: none)",
+    )
+    temperature: float = Field(
+        0.0,
+        ge=0,
+        description="sampling temperature when acting (held-out evals); a run's "
+        "training rollouts sample at rollout.temperature instead",
+    )
     top_p: float = Field(1.0, gt=0, le=1)
     max_new_tokens: int = Field(40, ge=8, description="an action is short; longer completions are cut here")
-    constrained: bool = Field(True, description="pass page constraints (valid ids/options) to backends that "
-                                                "enforce them (constrained action decoding)")
-    action_form: A.ActionForm = Field(A.DEFAULT_ACTION_FORM, description=(
-        'how the policy is prompted (and the reference policy writes) to name elements: "name" '
-        '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'))
-    action_help: A.ActionHelp = Field(A.DEFAULT_ACTION_HELP, description=(
-        "how the system prompt lists the actions: brief (the calls on one line, ~45 tokens: what a model "
-        "fine-tuned on domplay's data needs) or full (one line per action saying what it does, ~150 tokens: "
-        "for a model used zero-shot, such as an API model)"))
+    constrained: bool = Field(
+        True,
+        description="pass page constraints (valid ids/options) to backends that "
+        "enforce them (constrained action decoding)",
+    )
+    action_form: A.ActionForm = Field(
+        A.DEFAULT_ACTION_FORM,
+        description=(
+            'how the policy is prompted (and the reference policy writes) to name elements: "name" '
+            '(click("Add to cart"), click("Edit", 2)) or "id" (click(12)); the env accepts both'
+        ),
+    )
+    action_help: A.ActionHelp = Field(
+        A.DEFAULT_ACTION_HELP,
+        description=(
+            "how the system prompt lists the actions: brief (the calls on one line, ~45 tokens: what a model "
+            "fine-tuned on domplay's data needs) or full (one line per action saying what it does, ~150 tokens: "
+            "for a model used zero-shot, such as an API model)"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -78,8 +97,7 @@ def parse_completion(text: str) -> A.Action:
     """The first action call in a completion (tolerates prose, code fences, `Action:` prefixes)."""
     match = _CALL.search(text)
     if match is None:
-        raise ActionError(f"no action found in the reply {text.strip()[:80]!r}; reply with one call "
-                          "such as click(12)")
+        raise ActionError(f"no action found in the reply {text.strip()[:80]!r}; reply with one call such as click(12)")
     start, depth, quote, i = match.start(), 0, None, match.end() - 1
     while i < len(text):
         ch = text[i]
@@ -95,7 +113,7 @@ def parse_completion(text: str) -> A.Action:
         elif ch == ")":
             depth -= 1
             if depth == 0:
-                return A.parse_action(text[start:i + 1])
+                return A.parse_action(text[start : i + 1])
         i += 1
     return A.parse_action(text[start:])  # unbalanced: let the parser name the problem
 
@@ -106,20 +124,26 @@ def page_constraint(obs: Observation, form: str = A.DEFAULT_ACTION_FORM) -> Cons
     elements the env would accept it on (fill a textbox, select a select, click what is
     interactive, nothing disabled), each select's options, and only the scroll directions
     that show something new. In the name form an element without a name keeps its id."""
-    shown = [e for e in obs.elements[obs.offset:obs.offset + obs.shown] if not e.disabled]
+    shown = [e for e in obs.elements[obs.offset : obs.offset + obs.shown] if not e.disabled]
 
     def written(e: Element, kind: type) -> TargetLike:
         named = name_target(e, kind, obs.elements) if form == "name" else None
         return e.id if named is None else named
 
-    per_action = {kind.name: [written(e, kind) for e in shown
-                              if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
-                  for kind in A.ELEMENT_ACTIONS}
-    options: dict[TargetLike, tuple[str, ...]] = {written(e, A.Select): e.options for e in shown
-                                                  if acts_on(A.Select, e)}
+    per_action = {
+        kind.name: [written(e, kind) for e in shown if acts_on(kind, e) and not (kind is A.Fill and e.readonly)]
+        for kind in A.ELEMENT_ACTIONS
+    }
+    options: dict[TargetLike, tuple[str, ...]] = {
+        written(e, A.Select): e.options for e in shown if acts_on(A.Select, e)
+    }
     directions = (["up"] if obs.offset > 0 else []) + (["down"] if obs.cut_note is not None else [])
-    return Constraint(targets={t for some in per_action.values() for t in some}, select_options=options,
-                      action_targets=per_action, scroll_directions=directions)
+    return Constraint(
+        targets={t for some in per_action.values() for t in some},
+        select_options=options,
+        action_targets=per_action,
+        scroll_directions=directions,
+    )
 
 
 class Policy:
@@ -132,20 +156,35 @@ class Policy:
         self.config = config
 
     def prompt(self, q: Query) -> list[Message]:
-        history = q.history[-self.config.history_steps:] if self.config.history_steps else ()
-        return build_prompt(q.intent, q.observation.text, history, q.demos[: self.config.demos], q.plan,
-                            action_form=self.config.action_form, action_help=self.config.action_help)
+        history = q.history[-self.config.history_steps :] if self.config.history_steps else ()
+        return build_prompt(
+            q.intent,
+            q.observation.text,
+            history,
+            q.demos[: self.config.demos],
+            q.plan,
+            action_form=self.config.action_form,
+            action_help=self.config.action_help,
+        )
 
     def act(self, queries: Sequence[Query]) -> list[Decision]:
         """One decision per query, from one batched generate call."""
         if not queries:
             return []
         prompts = [self.prompt(q) for q in queries]
-        constraints = ([page_constraint(q.observation, self.config.action_form) for q in queries]
-                       if self.config.constrained else None)
+        constraints = (
+            [page_constraint(q.observation, self.config.action_form) for q in queries]
+            if self.config.constrained
+            else None
+        )
         seeds = tuple(q.seed for q in queries) if all(q.seed is not None for q in queries) else None
-        params = GenerationParams(temperature=self.config.temperature, top_p=self.config.top_p,
-                                  max_new_tokens=self.config.max_new_tokens, seed=queries[0].seed, seeds=seeds)
+        params = GenerationParams(
+            temperature=self.config.temperature,
+            top_p=self.config.top_p,
+            max_new_tokens=self.config.max_new_tokens,
+            seed=queries[0].seed,
+            seeds=seeds,
+        )
         started = time.perf_counter()
         outputs = self.model.generate(prompts, params, constraints)
         elapsed = time.perf_counter() - started
@@ -156,9 +195,16 @@ class Policy:
                 action, error = parse_completion(completion.text), None
             except ActionError as exc:
                 action, error = None, str(exc)
-            decisions.append(Decision(prompt=prompt, completion=completion.text, action=action, error=error,
-                                      model_seconds=elapsed / len(queries),
-                                      completion_tokens=completion.completion_tokens))
+            decisions.append(
+                Decision(
+                    prompt=prompt,
+                    completion=completion.text,
+                    action=action,
+                    error=error,
+                    model_seconds=elapsed / len(queries),
+                    completion_tokens=completion.completion_tokens,
+                )
+            )
         return decisions
 
 
@@ -181,8 +227,16 @@ class ReferencePolicy(Policy):
         out = []
         for q in queries:
             text = self.next_action(q)
-            out.append(Decision(prompt=self.prompt(q), completion=text, action=A.parse_action(text), error=None,
-                                model_seconds=0.0, completion_tokens=0))
+            out.append(
+                Decision(
+                    prompt=self.prompt(q),
+                    completion=text,
+                    action=A.parse_action(text),
+                    error=None,
+                    model_seconds=0.0,
+                    completion_tokens=0,
+                )
+            )
         return out
 
     @staticmethod

@@ -24,8 +24,11 @@ class HistoryItem:
     name (`click("Add to cart")` says it already)."""
 
     def line(self) -> str:
-        return (self.action + (f" on {self.target}" if self.target else "")
-                + (f"  -> error: {self.error}" if self.error else ""))
+        return (
+            self.action
+            + (f" on {self.target}" if self.target else "")
+            + (f"  -> error: {self.error}" if self.error else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,15 @@ class Demo:
 
 def system_message(action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = DEFAULT_ACTION_HELP) -> Message:
     """The system turn: the action list in `action_form` ("name" or "id"), in full or brief."""
-    return {"role": "system",
-            "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form, help=action_help))}
+    return {
+        "role": "system",
+        "content": SYSTEM_PROMPT.format(actions=describe_actions(form=action_form, help=action_help)),
+    }
 
 
-def user_message(intent: str, observation: str, history: Sequence[HistoryItem] = (),
-                 plan: str | None = None) -> Message:
+def user_message(
+    intent: str, observation: str, history: Sequence[HistoryItem] = (), plan: str | None = None
+) -> Message:
     """The per-step user turn: task, (plan,) previous actions with their errors, and the page."""
     parts = [f"Task: {intent}"]
     if plan:
@@ -55,10 +61,15 @@ def user_message(intent: str, observation: str, history: Sequence[HistoryItem] =
     return {"role": "user", "content": "\n\n".join(parts)}
 
 
-def build_prompt(intent: str, observation: str, history: Sequence[HistoryItem] = (),
-                 demos: Sequence[Demo] = (), plan: str | None = None,
-                 action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHelp = DEFAULT_ACTION_HELP,
-                 ) -> list[Message]:
+def build_prompt(
+    intent: str,
+    observation: str,
+    history: Sequence[HistoryItem] = (),
+    demos: Sequence[Demo] = (),
+    plan: str | None = None,
+    action_form: str = DEFAULT_ACTION_FORM,
+    action_help: ActionHelp = DEFAULT_ACTION_HELP,
+) -> list[Message]:
     """system, then each demo as a user/assistant pair, then the current user turn."""
     messages = [system_message(action_form, action_help)]
     for demo in demos:

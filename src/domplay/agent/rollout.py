@@ -46,30 +46,54 @@ SCREENSHOTS_FOLDER = "screenshots"
 class RolloutConfig(Settings):
     """How episodes run; recorded with every run. The step cap is the env's (`EnvSettings.max_steps`)."""
 
-    samples_per_task: int = Field(1, ge=0, description="model episodes per training task (0: learn from reference "
-                                  "replays only); held-out evals run EvalConfig.samples_per_task")
+    samples_per_task: int = Field(
+        1,
+        ge=0,
+        description="model episodes per training task (0: learn from reference "
+        "replays only); held-out evals run EvalConfig.samples_per_task",
+    )
     concurrency: int = Field(8, ge=1, description="episodes in flight at once = the model's batch of prompts per tick")
-    replay_reference: bool = Field(True, description="a run replays training tasks' reference solutions as "
-                                                     "verified episodes")
-    temperature: float = Field(0.7, ge=0, description="sampling temperature of a run's training rollouts (held-out "
-                               "evals act at policy.temperature)")
+    replay_reference: bool = Field(
+        True, description="a run replays training tasks' reference solutions as verified episodes"
+    )
+    temperature: float = Field(
+        0.7,
+        ge=0,
+        description="sampling temperature of a run's training rollouts (held-out evals act at policy.temperature)",
+    )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="a local model's dtype in training rollouts: auto = bfloat16 on a GPU, float32 on a "
+        "auto",
+        description="a local model's dtype in training rollouts: auto = bfloat16 on a GPU, float32 on a "
         "CPU. In float32 a row's output does not depend on its batch, so a resumed run samples the same "
-        "episodes and builds the same datasets")
-    steps_per_reference_step: float | None = Field(2.0, gt=0, description="with a reference solution of k steps, "
-                                                   "a model's episode gets at most ceil(k * this) + 2 steps (never "
-                                                   "more than the env's max_steps); None: max_steps for every task")
-    stuck_after_repeats: int | None = Field(3, ge=2, description="end an episode that repeats one action on one "
-                                            "page this many times in a row (None: never)")
-    revisit_limit: int | None = Field(3, ge=2, description="end an episode when the page it is on (URL and "
-                                      "observation) has been seen this many times in it: going in circles, "
-                                      "it will not finish, and every further step costs a model call (None: never)")
-    first_model_round: int = Field(2, ge=1, description="a run's model rollouts on training tasks start in this "
-                                   "round; earlier rounds replay references only (the starting model's attempts "
-                                   "cannot succeed, so they cost time and yield nothing)")
-    episode_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one episode; it is then "
-                                     "verified as it stands and marked timeout")
+        "episodes and builds the same datasets",
+    )
+    steps_per_reference_step: float | None = Field(
+        2.0,
+        gt=0,
+        description="with a reference solution of k steps, "
+        "a model's episode gets at most ceil(k * this) + 2 steps (never "
+        "more than the env's max_steps); None: max_steps for every task",
+    )
+    stuck_after_repeats: int | None = Field(
+        3, ge=2, description="end an episode that repeats one action on one page this many times in a row (None: never)"
+    )
+    revisit_limit: int | None = Field(
+        3,
+        ge=2,
+        description="end an episode when the page it is on (URL and "
+        "observation) has been seen this many times in it: going in circles, "
+        "it will not finish, and every further step costs a model call (None: never)",
+    )
+    first_model_round: int = Field(
+        2,
+        ge=1,
+        description="a run's model rollouts on training tasks start in this "
+        "round; earlier rounds replay references only (the starting model's attempts "
+        "cannot succeed, so they cost time and yield nothing)",
+    )
+    episode_timeout_s: float = Field(
+        600.0, gt=0, description="wall-clock limit of one episode; it is then verified as it stands and marked timeout"
+    )
 
 
 @dataclass(frozen=True)
@@ -123,14 +147,24 @@ DemoPicker = Callable[[Task], Sequence[Demo]]
 class RolloutEngine:
     """Runs a policy over tasks in slot-owned envs; see the module docstring."""
 
-    def __init__(self, policy: Policy, env_factory: Callable[[], WebEnv], config: RolloutConfig = RolloutConfig(),
-                 policy_name: str | None = None, env_kind: str = "dom", demos: DemoPicker | None = None,
-                 planner: Planner | None = None, screenshots: ScreenshotFiles | None = None, seed: int = 0):
+    def __init__(
+        self,
+        policy: Policy,
+        env_factory: Callable[[], WebEnv],
+        config: RolloutConfig = RolloutConfig(),
+        policy_name: str | None = None,
+        env_kind: str = "dom",
+        demos: DemoPicker | None = None,
+        planner: Planner | None = None,
+        screenshots: ScreenshotFiles | None = None,
+        seed: int = 0,
+    ):
         self.policy = policy
         self.env_factory = env_factory
         self.config = config
-        self.policy_name: str = (policy_name or getattr(policy, "name", None) or getattr(policy.model, "name", None)
-                                 or "model")
+        self.policy_name: str = (
+            policy_name or getattr(policy, "name", None) or getattr(policy.model, "name", None) or "model"
+        )
         self.env_kind = env_kind
         self.demos = demos
         self.planner = planner
@@ -141,13 +175,22 @@ class RolloutEngine:
         """Seeds env resets and every sampling call (with the task, sample, round and step)."""
         self._envs: list[WebEnv] = []
 
-    def run(self, tasks: Sequence[Task], round: int = 0, skip: Iterable[str] = (),
-            on_episode: Callable[[Episode], None] | None = None,
-            progress: Callable[[Episode], None] | None = None) -> list[Episode]:
+    def run(
+        self,
+        tasks: Sequence[Task],
+        round: int = 0,
+        skip: Iterable[str] = (),
+        on_episode: Callable[[Episode], None] | None = None,
+        progress: Callable[[Episode], None] | None = None,
+    ) -> list[Episode]:
         """Run `samples_per_task` episodes of every task (except episode ids in `skip`)."""
         skip = set(skip)
-        queue = [(t, s) for t in tasks for s in range(self.config.samples_per_task)
-                 if Episode.make_id(t.id, self.policy_name, round, s) not in skip]
+        queue = [
+            (t, s)
+            for t in tasks
+            for s in range(self.config.samples_per_task)
+            if Episode.make_id(t.id, self.policy_name, round, s) not in skip
+        ]
         queue.reverse()  # pop() from the end keeps task order
         while len(self._envs) < min(self.config.concurrency, max(1, len(queue))):
             self._envs.append(self.env_factory())
@@ -224,10 +267,17 @@ class RolloutEngine:
         try:
             obs, info = env.reset(seed=self.seed, options={"task": task})
         except DomplayError as exc:
-            return None, Episode(id=episode_id, task_id=task.id, policy=self.policy_name, round=round,
-                                 sample=sample, env=self.env_kind,
-                                 status="error", error=f"reset failed: {type(exc).__name__}: {exc}",
-                                 seconds=time.perf_counter() - started)
+            return None, Episode(
+                id=episode_id,
+                task_id=task.id,
+                policy=self.policy_name,
+                round=round,
+                sample=sample,
+                env=self.env_kind,
+                status="error",
+                error=f"reset failed: {type(exc).__name__}: {exc}",
+                seconds=time.perf_counter() - started,
+            )
         return _Live(task, sample, env, obs, started, episode_id, shot=info.get(SCREENSHOT_INFO_KEY)), None
 
     def _seed(self, live: _Live, round: int) -> int:
@@ -238,16 +288,25 @@ class RolloutEngine:
         """(Re)plan, in one batch, every episode that has no plan yet or a replan due."""
         assert self.planner is not None
         pending = [live for live in lives if self.planner.needs_plan(live.plan)]
-        requests = [PlanRequest(live.task.intent, live.obs, tuple(live.history), live.plan, self._seed(live, round))
-                    for live in pending]
+        requests = [
+            PlanRequest(live.task.intent, live.obs, tuple(live.history), live.plan, self._seed(live, round))
+            for live in pending
+        ]
         for live, state in zip(pending, self.planner.plan(requests), strict=True):
             live.plan = state
 
     def _query(self, live: _Live, round: int) -> Query:
         demos = tuple(self.demos(live.task)) if self.demos is not None else ()
         plan = self.planner.prompt_text(live.plan) if self.planner is not None and live.plan is not None else None
-        return Query(intent=live.task.intent, observation=live.obs, history=tuple(live.history),
-                     demos=demos, plan=plan, seed=self._seed(live, round), task=live.task)
+        return Query(
+            intent=live.task.intent,
+            observation=live.obs,
+            history=tuple(live.history),
+            demos=demos,
+            plan=plan,
+            seed=self._seed(live, round),
+            task=live.task,
+        )
 
     def _advance(self, live: _Live, decision, round: int) -> Episode | None:
         """Apply one decision; return the finished Episode when the episode ends."""
@@ -270,14 +329,25 @@ class RolloutEngine:
             live.obs = obs
             live.shot, live.shot_ref = info.get(SCREENSHOT_INFO_KEY), None
         env_seconds = time.perf_counter() - env_started
-        live.steps.append(StepRecord(
-            index=len(live.steps), url=before.url, observation=before.text, prompt=decision.prompt,
-            completion=decision.completion,
-            action=action_text, error=error, state_key=state_key(decision.prompt),
-            model_seconds=decision.model_seconds, env_seconds=env_seconds,
-            completion_tokens=decision.completion_tokens, extra=extra))
-        live.history.append(HistoryItem(action_text or decision.completion.strip()[:60], error,
-                                        _target(before, decision.action)))
+        live.steps.append(
+            StepRecord(
+                index=len(live.steps),
+                url=before.url,
+                observation=before.text,
+                prompt=decision.prompt,
+                completion=decision.completion,
+                action=action_text,
+                error=error,
+                state_key=state_key(decision.prompt),
+                model_seconds=decision.model_seconds,
+                env_seconds=env_seconds,
+                completion_tokens=decision.completion_tokens,
+                extra=extra,
+            )
+        )
+        live.history.append(
+            HistoryItem(action_text or decision.completion.strip()[:60], error, _target(before, decision.action))
+        )
         if not execute:
             # An unparseable (or refused) reply is a step too: the agent sees the error next time.
             live.obs = _with_error(live.obs, error)
@@ -293,10 +363,20 @@ class RolloutEngine:
         if verdict is None:
             verdict = verify(live.task.checks, snapshot)
         status = "done" if terminated else ("timeout" if timed_out else "truncated")
-        return Episode(id=live.episode_id, task_id=live.task.id, policy=self.policy_name, round=round,
-                       sample=live.sample, env=self.env_kind, steps=live.steps, snapshot=snapshot, verdict=verdict,
-                       status=status, seconds=elapsed,
-                       plan=self.planner.record(live.plan) if self.planner is not None else None)
+        return Episode(
+            id=live.episode_id,
+            task_id=live.task.id,
+            policy=self.policy_name,
+            round=round,
+            sample=live.sample,
+            env=self.env_kind,
+            steps=live.steps,
+            snapshot=snapshot,
+            verdict=verdict,
+            status=status,
+            seconds=elapsed,
+            plan=self.planner.record(live.plan) if self.planner is not None else None,
+        )
 
     def _screenshot_extra(self, live: _Live) -> dict:
         """{SCREENSHOT_KEY: file} for the page the next step acts on, when there is a screenshot of it."""
@@ -325,7 +405,7 @@ def _target(obs: Observation, action: A.Action | None) -> str | None:
         return None  # no element, or named by name: the action says what it was on
     name = element.name
     if len(name) > HISTORY_TARGET_CHARS:
-        name = name[:HISTORY_TARGET_CHARS - 1] + "…"
+        name = name[: HISTORY_TARGET_CHARS - 1] + "…"
     return f'{element.role} "{name}"'
 
 

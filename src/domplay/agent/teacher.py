@@ -65,7 +65,7 @@ def order_free_block(reference: Sequence[str], step: int) -> list[str]:
     if not isinstance(A.parse_action(first), ORDER_FREE):
         return [first]
     block = [first]
-    for text in reference[step + 1:]:
+    for text in reference[step + 1 :]:
         if not isinstance(A.parse_action(text), ORDER_FREE):
             break
         block.append(text)
@@ -102,8 +102,15 @@ class TeacherForced(ReferencePolicy):
             assert want.action is not None and query.task is not None
             wanted = A.format_action(want.action)
             said = A.format_action(got.action) if got.action is not None else None
-            self.grades.append(StepGrade(task_id=query.task.id, kind=want.action.name, reference=wanted,
-                                         model=said, correct=grade(query, wanted, got.action)))
+            self.grades.append(
+                StepGrade(
+                    task_id=query.task.id,
+                    kind=want.action.name,
+                    reference=wanted,
+                    model=said,
+                    correct=grade(query, wanted, got.action),
+                )
+            )
         return reference
 
 
@@ -121,9 +128,14 @@ class Accuracy:
         return self.correct / self.steps if self.steps else 0.0
 
     def as_dict(self) -> dict:
-        return {"steps": self.steps, "accuracy": round(self.rate, 4),
-                **{f"by_{axis}": {k: round(c / n, 4) for k, (c, n) in sorted(table.items())}
-                   for axis, table in self.by.items()}}
+        return {
+            "steps": self.steps,
+            "accuracy": round(self.rate, 4),
+            **{
+                f"by_{axis}": {k: round(c / n, 4) for k, (c, n) in sorted(table.items())}
+                for axis, table in self.by.items()
+            },
+        }
 
 
 def accuracy(grades: Sequence[StepGrade], labels: dict[str, dict[str, str]]) -> Accuracy:
@@ -134,26 +146,45 @@ def accuracy(grades: Sequence[StepGrade], labels: dict[str, dict[str, str]]) -> 
         for axis, key in keys.items():
             by[axis][key][0] += int(g.correct)
             by[axis][key][1] += 1
-    return Accuracy(correct=sum(g.correct for g in grades), steps=len(grades),
-                    by={axis: {k: (c, n) for k, (c, n) in table.items()} for axis, table in by.items()})
+    return Accuracy(
+        correct=sum(g.correct for g in grades),
+        steps=len(grades),
+        by={axis: {k: (c, n) for k, (c, n) in table.items()} for axis, table in by.items()},
+    )
 
 
 def template_labels(tasks: Sequence[Task]) -> dict[str, dict[str, str]]:
     """Per-task labels `accuracy` breaks figures down by: difficulty, and whether the task's template
     is seen in training ("seen": a held-out seed of a training template) or held out entirely."""
-    return {"difficulty": {t.id: t.difficulty for t in tasks},
-            "template": {t.id: "heldout-template" if t.provenance.extra.get("heldout_template") else "seen"
-                         for t in tasks}}
+    return {
+        "difficulty": {t.id: t.difficulty for t in tasks},
+        "template": {t.id: "heldout-template" if t.provenance.extra.get("heldout_template") else "seen" for t in tasks},
+    }
 
 
-def step_accuracy(model: ChatModel, tasks: Sequence[Task], sites: SitesApp, *, env: EnvSettings,
-                  policy: PolicyConfig, rollout: RolloutConfig, seed: int) -> tuple[Accuracy, list[StepGrade]]:
+def step_accuracy(
+    model: ChatModel,
+    tasks: Sequence[Task],
+    sites: SitesApp,
+    *,
+    env: EnvSettings,
+    policy: PolicyConfig,
+    rollout: RolloutConfig,
+    seed: int,
+) -> tuple[Accuracy, list[StepGrade]]:
     """Teacher-forced accuracy of `model` (greedy, as evals act) over the reference paths of `tasks`,
     with the run's env, policy and rollout settings."""
     from domplay.agent.evaluate import run_episodes
 
     greedy = policy.model_copy(update={"temperature": 0.0})
     teacher = TeacherForced(Policy(model, greedy), greedy)
-    run_episodes(teacher, [t for t in tasks if t.reference], sites, env=env,
-                 rollout=rollout.model_copy(update={"samples_per_task": 1}), seed=seed, show_progress=False)
+    run_episodes(
+        teacher,
+        [t for t in tasks if t.reference],
+        sites,
+        env=env,
+        rollout=rollout.model_copy(update={"samples_per_task": 1}),
+        seed=seed,
+        show_progress=False,
+    )
     return accuracy(teacher.grades, template_labels(tasks)), teacher.grades

@@ -30,8 +30,9 @@ def _sft_order(ex: SftExample) -> tuple:
     return (ex.source.task_id, ex.episode_id, ex.step_index)
 
 
-def build_sft(episodes: Sequence[Episode], tasks: Mapping[str, Task],
-              config: BuildConfig) -> tuple[list[SftExample], SftStats]:
+def build_sft(
+    episodes: Sequence[Episode], tasks: Mapping[str, Task], config: BuildConfig
+) -> tuple[list[SftExample], SftStats]:
     """Step-level examples from verified successes: usable steps, deduped, capped per task and template.
 
     Rejection sampling: only episodes whose verdict says success (and, with `min_score`, scored
@@ -56,14 +57,28 @@ def build_sft(episodes: Sequence[Episode], tasks: Mapping[str, Task],
         for step in ep.steps:
             if usable(step) and step.action is not None:  # usable() implies an action; this narrows it
                 text = step.action if config.completion_text == "action" else step.completion
-                candidates.append(SftExample(prompt=step.prompt, completion=text, source=Source.of(task, ep),
-                                             episode_id=ep.id, policy=ep.policy, step_index=step.index,
-                                             state_key=step.state_key, score=verdict.score))
+                candidates.append(
+                    SftExample(
+                        prompt=step.prompt,
+                        completion=text,
+                        source=Source.of(task, ep),
+                        episode_id=ep.id,
+                        policy=ep.policy,
+                        step_index=step.index,
+                        state_key=step.state_key,
+                        score=verdict.score,
+                    )
+                )
     unique, duplicates = dedupe(candidates, _sft_order, lambda e: (e.state_key, e.completion))
-    kept, dropped = capped(unique, _sft_order,
-                           [(lambda e: e.source.task_id, config.max_examples_per_task),
-                            (lambda e: e.source.template, config.max_examples_per_template)],
-                           config.seed)
+    kept, dropped = capped(
+        unique,
+        _sft_order,
+        [
+            (lambda e: e.source.task_id, config.max_examples_per_task),
+            (lambda e: e.source.template, config.max_examples_per_template),
+        ],
+        config.seed,
+    )
     return kept, SftStats(candidates=len(candidates), below_min_score=below, duplicates=duplicates, capped=dropped)
 
 
@@ -77,9 +92,15 @@ class RoundData:
     config: BuildConfig = field(default_factory=BuildConfig)
 
 
-def build_round(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: BuildConfig, round: int,
-                generate: Generate | None = None, generate_policy: str = "",
-                spin_batch_size: int = 16) -> RoundData:
+def build_round(
+    episodes: Sequence[Episode],
+    tasks: Mapping[str, Task],
+    config: BuildConfig,
+    round: int,
+    generate: Generate | None = None,
+    generate_policy: str = "",
+    spin_batch_size: int = 16,
+) -> RoundData:
     """SFT examples and every pair kind from one round's episodes, plus the yield table.
 
     With `generate` (the current model, named `generate_policy`), SPIN pairs are built on
@@ -101,9 +122,18 @@ def build_round(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: 
     }
     if generate is not None:
         pairs["spin"], _ = spin_pairs(sft, generate, generate_policy, spin_batch_size)
-    table = YieldTable(round=round, episodes=len(episodes), heldout_episodes=heldout,
-                       invalid_episodes=counts["invalid"], successes=counts["success"], failures=counts["failure"],
-                       sft_candidates=stats.candidates, sft_below_min_score=stats.below_min_score,
-                       sft_duplicates=stats.duplicates, sft_capped=stats.capped, sft_examples=len(sft),
-                       pairs={kind: len(p) for kind, p in pairs.items()})
+    table = YieldTable(
+        round=round,
+        episodes=len(episodes),
+        heldout_episodes=heldout,
+        invalid_episodes=counts["invalid"],
+        successes=counts["success"],
+        failures=counts["failure"],
+        sft_candidates=stats.candidates,
+        sft_below_min_score=stats.below_min_score,
+        sft_duplicates=stats.duplicates,
+        sft_capped=stats.capped,
+        sft_examples=len(sft),
+        pairs={kind: len(p) for kind, p in pairs.items()},
+    )
     return RoundData(sft=sft, pairs=pairs, yield_table=table, config=config)

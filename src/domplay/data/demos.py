@@ -62,8 +62,10 @@ class DemoStep(BaseModel):
 
     def as_messages(self) -> list[Message]:
         """The demo as a user turn (intent + observation) and an assistant turn (the action)."""
-        return [{"role": "user", "content": f"Task: {self.intent}\n\n{self.observation}"},
-                {"role": "assistant", "content": self.action}]
+        return [
+            {"role": "user", "content": f"Task: {self.intent}\n\n{self.observation}"},
+            {"role": "assistant", "content": self.action},
+        ]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -89,6 +91,7 @@ class DemoSet(BaseModel):
 
         def pick(task: Task) -> list[Demo]:
             return [Demo(user=d.as_messages()[0]["content"], action=d.action) for d in self.demos_for(task, k)]
+
         return pick
 
     def demos_for(self, task: Task, k: int) -> list[DemoStep]:
@@ -134,14 +137,27 @@ def build_demos(episodes: Sequence[Episode], tasks: Mapping[str, Task], config: 
         for step in ep.steps:
             if usable(step):
                 obs = step.observation if limit is None else step.observation[:limit]
-                candidates.append(DemoStep(task_id=task.id, template=task.provenance.template, intent=task.intent,
-                                       observation=obs, action=step.action, episode_id=ep.id,
-                                       step_index=step.index, score=verdict.score))
+                candidates.append(
+                    DemoStep(
+                        task_id=task.id,
+                        template=task.provenance.template,
+                        intent=task.intent,
+                        observation=obs,
+                        action=step.action,
+                        episode_id=ep.id,
+                        step_index=step.index,
+                        score=verdict.score,
+                    )
+                )
 
     def order(d: DemoStep) -> tuple:
         return (d.task_id, d.episode_id, d.step_index)
 
     unique, _ = dedupe(candidates, order, lambda d: (d.task_id, d.observation, d.action))
-    kept, _ = capped(unique, order, [(lambda d: d.template, config.max_demos_per_template),
-                                     (lambda d: d.task_id, config.max_demos_per_task)], config.seed)
+    kept, _ = capped(
+        unique,
+        order,
+        [(lambda d: d.template, config.max_demos_per_template), (lambda d: d.task_id, config.max_demos_per_task)],
+        config.seed,
+    )
     return DemoSet(config=config, demos=tuple(kept))

@@ -39,16 +39,18 @@ def to_rows(items: Sequence[SftExample | PreferencePair]) -> list[dict[str, Any]
 
 
 def kind_of(items: Sequence[SftExample | PreferencePair], default: DataKind | None = None) -> DataKind:
-    """"sft" for SFT examples, "preference" for pairs; `default` for an empty list."""
+    """ "sft" for SFT examples, "preference" for pairs; `default` for an empty list."""
     if items and all(isinstance(i, SftExample) for i in items):
         return "sft"
     if items and all(isinstance(i, PreferencePair) for i in items):
         return "preference"
     if not items and default is not None:
         return default
-    raise ConfigError(f"cannot tell the data kind of {len(items)} items "
-                      f"({sorted({type(i).__name__ for i in items})}); export SFT examples and pairs "
-                      f"separately, and pass kind= for an empty list")
+    raise ConfigError(
+        f"cannot tell the data kind of {len(items)} items "
+        f"({sorted({type(i).__name__ for i in items})}); export SFT examples and pairs "
+        f"separately, and pass kind= for an empty list"
+    )
 
 
 def check_trl_rows(rows: Sequence[dict[str, Any]], kind: DataKind) -> None:
@@ -58,21 +60,27 @@ def check_trl_rows(rows: Sequence[dict[str, Any]], kind: DataKind) -> None:
     for i, row in enumerate(rows):
         keys = _TRL_SUPPORTED & row.keys()
         if keys != TRL_KEYS[kind]:
-            raise StoreError(f"row {i} has TRL keys {sorted(keys)}, a {kind} row needs exactly "
-                             f"{sorted(TRL_KEYS[kind])}")
+            raise StoreError(
+                f"row {i} has TRL keys {sorted(keys)}, a {kind} row needs exactly {sorted(TRL_KEYS[kind])}"
+            )
         if not is_conversational(row):
             raise StoreError(f"row {i} is not conversational by trl.data_utils.is_conversational: {row!r:.160}")
         for key in TRL_KEYS[kind]:
             messages = row[key]
-            if not messages or not all(isinstance(m, dict) and set(m) == {"role", "content"}
-                                       and isinstance(m["content"], str) for m in messages):
-                raise StoreError(f"row {i} column {key!r} must be a non-empty list of {{role, content}} "
-                                 f"messages, got {messages!r:.160}")
+            if not messages or not all(
+                isinstance(m, dict) and set(m) == {"role", "content"} and isinstance(m["content"], str)
+                for m in messages
+            ):
+                raise StoreError(
+                    f"row {i} column {key!r} must be a non-empty list of {{role, content}} "
+                    f"messages, got {messages!r:.160}"
+                )
             if key != "prompt" and (messages[0]["role"] != "assistant" or messages[-1]["role"] != "assistant"):
                 raise StoreError(f"row {i} column {key!r} must start and end with an assistant message")
         if row["prompt"][-1]["role"] != "user":
-            raise StoreError(f"row {i}: the prompt must end with a user message (the state), "
-                             f"got role {row['prompt'][-1]['role']!r}")
+            raise StoreError(
+                f"row {i}: the prompt must end with a user message (the state), got role {row['prompt'][-1]['role']!r}"
+            )
 
 
 def to_dataset(rows: Sequence[dict[str, Any]], kind: DataKind) -> Dataset:
@@ -129,8 +137,13 @@ class ExportResult:
     """Format -> file path."""
 
 
-def export(items: Sequence[SftExample | PreferencePair], out_dir: str | Path, name: str,
-           formats: Sequence[Format] = ("parquet", "jsonl"), kind: DataKind | None = None) -> ExportResult:
+def export(
+    items: Sequence[SftExample | PreferencePair],
+    out_dir: str | Path,
+    name: str,
+    formats: Sequence[Format] = ("parquet", "jsonl"),
+    kind: DataKind | None = None,
+) -> ExportResult:
     """Write `items` as `<out_dir>/<name>.<format>` for each format; record the result in the store yourself."""
     unknown = [f for f in formats if f not in ("parquet", "jsonl")]
     if unknown:
@@ -146,8 +159,12 @@ def export(items: Sequence[SftExample | PreferencePair], out_dir: str | Path, na
     return ExportResult(kind=kind, rows=len(rows), paths=paths)
 
 
-def save_round(data: RoundData, out_dir: str | Path, store: RunStore | None = None,
-               formats: Sequence[Format] = ("parquet", "jsonl")) -> dict[str, ExportResult]:
+def save_round(
+    data: RoundData,
+    out_dir: str | Path,
+    store: RunStore | None = None,
+    formats: Sequence[Format] = ("parquet", "jsonl"),
+) -> dict[str, ExportResult]:
     """Export a round's SFT set and each pair kind (`sft`, `pairs_<kind>`) and record them in `store`.
 
     Each dataset record carries the build config and the round's yield table row.
@@ -162,8 +179,15 @@ def save_round(data: RoundData, out_dir: str | Path, store: RunStore | None = No
         result = export(items, out_dir, name, formats, kind=kind)
         results[name] = result
         if store is not None:
-            store.record_dataset(DatasetRecord(
-                round=round_, name=name, kind=kind_label, path=next(iter(result.paths.values()), None),
-                rows=result.rows, config=data.config.model_dump(mode="json"),
-                yield_numbers=data.yield_table.as_row()))
+            store.record_dataset(
+                DatasetRecord(
+                    round=round_,
+                    name=name,
+                    kind=kind_label,
+                    path=next(iter(result.paths.values()), None),
+                    rows=result.rows,
+                    config=data.config.model_dump(mode="json"),
+                    yield_numbers=data.yield_table.as_row(),
+                )
+            )
     return results

@@ -58,8 +58,9 @@ def _by_task(episodes: Sequence[Episode], tasks: dict[str, Task]) -> dict[str, l
     return groups
 
 
-def _pair(kind: PairKind, task: Task, win: tuple[Episode, StepRecord], lose: tuple[Episode, StepRecord],
-          config: BuildConfig) -> PreferencePair | None:
+def _pair(
+    kind: PairKind, task: Task, win: tuple[Episode, StepRecord], lose: tuple[Episode, StepRecord], config: BuildConfig
+) -> PreferencePair | None:
     (w_ep, w_step), (l_ep, l_step) = win, lose
     if not usable(w_step):
         return None
@@ -68,10 +69,20 @@ def _pair(kind: PairKind, task: Task, win: tuple[Episode, StepRecord], lose: tup
     if rejected is None or rejected == chosen or (l_step.action is not None and l_step.action == w_step.action):
         return None
     return PreferencePair(
-        kind=kind, prompt=same_state(w_step, l_step), chosen=assistant(chosen), rejected=assistant(rejected),
-        source=Source.of(task, w_ep), state_key=w_step.state_key, step_index=w_step.index,
-        chosen_episode_id=w_ep.id, rejected_episode_id=l_ep.id, chosen_policy=w_ep.policy,
-        rejected_policy=l_ep.policy, chosen_score=_score(w_ep), rejected_score=_score(l_ep))
+        kind=kind,
+        prompt=same_state(w_step, l_step),
+        chosen=assistant(chosen),
+        rejected=assistant(rejected),
+        source=Source.of(task, w_ep),
+        state_key=w_step.state_key,
+        step_index=w_step.index,
+        chosen_episode_id=w_ep.id,
+        rejected_episode_id=l_ep.id,
+        chosen_policy=w_ep.policy,
+        rejected_policy=l_ep.policy,
+        chosen_score=_score(w_ep),
+        rejected_score=_score(l_ep),
+    )
 
 
 def _score(ep: Episode) -> float | None:
@@ -79,8 +90,14 @@ def _score(ep: Episode) -> float | None:
 
 
 def _order(p: PreferencePair) -> tuple:
-    return (p.source.task_id, p.state_key, p.chosen_episode_id or "", p.rejected_episode_id or "",
-            p.chosen[-1]["content"], p.rejected[-1]["content"])
+    return (
+        p.source.task_id,
+        p.state_key,
+        p.chosen_episode_id or "",
+        p.rejected_episode_id or "",
+        p.chosen[-1]["content"],
+        p.rejected[-1]["content"],
+    )
 
 
 def _finish(pairs: list[PreferencePair], config: BuildConfig, per_state: bool) -> list[PreferencePair]:
@@ -133,8 +150,9 @@ def reference_pairs(episodes: Sequence[Episode], tasks: dict[str, Task], config:
                 win_steps = {s.state_key: s for s in win_ep.steps}
                 for step in lose_ep.steps:
                     if step.state_key in win_steps:
-                        pair = _pair("reference", tasks[task_id], (win_ep, win_steps[step.state_key]),
-                                     (lose_ep, step), config)
+                        pair = _pair(
+                            "reference", tasks[task_id], (win_ep, win_steps[step.state_key]), (lose_ep, step), config
+                        )
                         if pair is not None:
                             out.append(pair)
     return _finish(out, config, per_state=True)
@@ -155,8 +173,11 @@ def trajectory_pairs(episodes: Sequence[Episode], tasks: dict[str, Task], config
     limit = config.max_trajectory_steps
     out: list[PreferencePair] = []
     for task_id, eps in _by_task(episodes, tasks).items():
-        eps = [e for e in eps if e.policy != config.reference_policy and e.steps
-               and (limit is None or len(e.steps) <= limit)]
+        eps = [
+            e
+            for e in eps
+            if e.policy != config.reference_policy and e.steps and (limit is None or len(e.steps) <= limit)
+        ]
         for win in (e for e in eps if outcome(e) == "success"):
             for lose in (e for e in eps if outcome(e) == "failure"):
                 if win.steps[0].state_key != lose.steps[0].state_key:
@@ -164,11 +185,23 @@ def trajectory_pairs(episodes: Sequence[Episode], tasks: dict[str, Task], config
                 chosen, rejected = _conversation(win, config), _conversation(lose, config)
                 if chosen == rejected:
                     continue
-                out.append(PreferencePair(
-                    kind="trajectory", prompt=same_state(win.steps[0], lose.steps[0]), chosen=chosen,
-                    rejected=rejected, source=Source.of(tasks[task_id], win), state_key=win.steps[0].state_key,
-                    step_index=0, chosen_episode_id=win.id, rejected_episode_id=lose.id, chosen_policy=win.policy,
-                    rejected_policy=lose.policy, chosen_score=_score(win), rejected_score=_score(lose)))
+                out.append(
+                    PreferencePair(
+                        kind="trajectory",
+                        prompt=same_state(win.steps[0], lose.steps[0]),
+                        chosen=chosen,
+                        rejected=rejected,
+                        source=Source.of(tasks[task_id], win),
+                        state_key=win.steps[0].state_key,
+                        step_index=0,
+                        chosen_episode_id=win.id,
+                        rejected_episode_id=lose.id,
+                        chosen_policy=win.policy,
+                        rejected_policy=lose.policy,
+                        chosen_score=_score(win),
+                        rejected_score=_score(lose),
+                    )
+                )
     return _finish(out, config, per_state=False)
 
 
@@ -187,33 +220,48 @@ def _canonical(text: str) -> str:
         return text.strip()
 
 
-def spin_pairs(examples: Sequence[SftExample], generate: Generate, policy: str,
-               batch_size: int = 16) -> tuple[list[PreferencePair], SpinStats]:
+def spin_pairs(
+    examples: Sequence[SftExample], generate: Generate, policy: str, batch_size: int = 16
+) -> tuple[list[PreferencePair], SpinStats]:
     """SPIN: chosen = the verified/reference answer, rejected = `generate`'s answer at that state.
 
     `examples` are the states (SFT examples: verified successes and reference replays);
     `policy` names the model behind `generate`. Generations equal to the target (as canonical
     actions) make no pair. `batch_size` is how many prompts go to one `generate` call.
     """
-    states, _ = dedupe(examples, lambda e: (e.state_key, e.completion, e.episode_id),
-                       lambda e: (e.state_key, e.completion))
+    states, _ = dedupe(
+        examples, lambda e: (e.state_key, e.completion, e.episode_id), lambda e: (e.state_key, e.completion)
+    )
     pairs: list[PreferencePair] = []
     agreements = 0
     for start in range(0, len(states), batch_size):
-        batch = states[start:start + batch_size]
+        batch = states[start : start + batch_size]
         texts = generate([list(e.prompt) for e in batch])
         if len(texts) != len(batch):
-            raise ModelError(f"generate returned {len(texts)} completions for {len(batch)} prompts; "
-                              f"it must return one per prompt")
+            raise ModelError(
+                f"generate returned {len(texts)} completions for {len(batch)} prompts; it must return one per prompt"
+            )
         for ex, text in zip(batch, texts, strict=True):
             if _canonical(text) == _canonical(ex.completion):
                 agreements += 1
                 continue
-            pairs.append(PreferencePair(
-                kind="spin", prompt=ex.prompt, chosen=assistant(ex.completion), rejected=assistant(text),
-                source=ex.source, state_key=ex.state_key, step_index=ex.step_index,
-                chosen_episode_id=ex.episode_id, rejected_episode_id=None, chosen_policy=ex.policy,
-                rejected_policy=policy, chosen_score=ex.score, rejected_score=None))
+            pairs.append(
+                PreferencePair(
+                    kind="spin",
+                    prompt=ex.prompt,
+                    chosen=assistant(ex.completion),
+                    rejected=assistant(text),
+                    source=ex.source,
+                    state_key=ex.state_key,
+                    step_index=ex.step_index,
+                    chosen_episode_id=ex.episode_id,
+                    rejected_episode_id=None,
+                    chosen_policy=ex.policy,
+                    rejected_policy=policy,
+                    chosen_score=ex.score,
+                    rejected_score=None,
+                )
+            )
     return pairs, SpinStats(states=len(states), agreements=agreements, pairs=len(pairs))
 
 

@@ -58,9 +58,13 @@ class Source:
     @staticmethod
     def of(task: Task, episode: Episode) -> Source:
         verdict = episode.verdict
-        return Source(task_id=task.id, template=task.provenance.template, seed=task.provenance.seed,
-                      round=episode.round,
-                      verifier_version=verdict.verifier_version if verdict is not None else None)
+        return Source(
+            task_id=task.id,
+            template=task.provenance.template,
+            seed=task.provenance.seed,
+            round=episode.round,
+            verifier_version=verdict.verifier_version if verdict is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,16 @@ class SftExample:
     score: float
 
     def as_row(self) -> dict[str, Any]:
-        return {"prompt": clean_messages(self.prompt), "completion": assistant(self.completion),
-                **asdict(self.source), "episode_id": self.episode_id, "policy": self.policy,
-                "step_index": self.step_index, "state_key": self.state_key, "score": self.score}
+        return {
+            "prompt": clean_messages(self.prompt),
+            "completion": assistant(self.completion),
+            **asdict(self.source),
+            "episode_id": self.episode_id,
+            "policy": self.policy,
+            "step_index": self.step_index,
+            "state_key": self.state_key,
+            "score": self.score,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,28 +118,42 @@ class PreferencePair:
 
     def __post_init__(self) -> None:
         if self.chosen == self.rejected:
-            raise StoreError(f"{self.kind} pair at state {self.state_key} of task {self.source.task_id!r} "
-                             f"has chosen == rejected ({self.chosen!r:.120}); pairs need two different answers")
+            raise StoreError(
+                f"{self.kind} pair at state {self.state_key} of task {self.source.task_id!r} "
+                f"has chosen == rejected ({self.chosen!r:.120}); pairs need two different answers"
+            )
         if not self.prompt or not self.chosen or not self.rejected:
             raise StoreError(f"{self.kind} pair at state {self.state_key} has an empty prompt or answer")
 
     def as_row(self) -> dict[str, Any]:
-        return {"prompt": clean_messages(self.prompt), "chosen": clean_messages(self.chosen),
-                "rejected": clean_messages(self.rejected), "pair_kind": self.kind, **asdict(self.source),
-                "state_key": self.state_key, "step_index": self.step_index,
-                "chosen_episode_id": self.chosen_episode_id, "rejected_episode_id": self.rejected_episode_id,
-                "chosen_policy": self.chosen_policy, "rejected_policy": self.rejected_policy,
-                "chosen_score": self.chosen_score, "rejected_score": self.rejected_score}
+        return {
+            "prompt": clean_messages(self.prompt),
+            "chosen": clean_messages(self.chosen),
+            "rejected": clean_messages(self.rejected),
+            "pair_kind": self.kind,
+            **asdict(self.source),
+            "state_key": self.state_key,
+            "step_index": self.step_index,
+            "chosen_episode_id": self.chosen_episode_id,
+            "rejected_episode_id": self.rejected_episode_id,
+            "chosen_policy": self.chosen_policy,
+            "rejected_policy": self.rejected_policy,
+            "chosen_score": self.chosen_score,
+            "rejected_score": self.rejected_score,
+        }
 
 
 def same_state(a: StepRecord, b: StepRecord) -> list[Message]:
     """The prompt two steps share; raises StoreError if their state keys match but prompts do not."""
     if a.state_key != b.state_key:
-        raise StoreError(f"steps at states {a.state_key} and {b.state_key} cannot be paired: "
-                         f"a pair must come from one state")
+        raise StoreError(
+            f"steps at states {a.state_key} and {b.state_key} cannot be paired: a pair must come from one state"
+        )
     if a.prompt != b.prompt:
-        raise StoreError(f"two steps share state_key {a.state_key} but their prompts differ; the stored "
-                         f"episodes are inconsistent (recompute state_key from the prompt)")
+        raise StoreError(
+            f"two steps share state_key {a.state_key} but their prompts differ; the stored "
+            f"episodes are inconsistent (recompute state_key from the prompt)"
+        )
     return a.prompt
 
 

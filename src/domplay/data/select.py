@@ -31,8 +31,10 @@ def capped(items: Sequence[T], order: Callable[[T], tuple], caps: Sequence[Group
     kept: list[T] = []
     for item in ranked:
         keys = [key(item) for key, _ in caps]
-        if any(k is not None and cap is not None and counts[i][k] >= cap
-               for i, (k, (_, cap)) in enumerate(zip(keys, caps, strict=True))):
+        if any(
+            k is not None and cap is not None and counts[i][k] >= cap
+            for i, (k, (_, cap)) in enumerate(zip(keys, caps, strict=True))
+        ):
             continue
         for i, k in enumerate(keys):
             if k is not None:
@@ -56,8 +58,10 @@ def dedupe(items: Sequence[T], order: Callable[[T], tuple], key: Callable[[T], H
 def task_of(episode: Episode, tasks: dict[str, Task]) -> Task:
     task = tasks.get(episode.task_id)
     if task is None:
-        raise ConfigError(f"episode {episode.id} is of task {episode.task_id!r}, which is not among the "
-                          f"{len(tasks)} tasks given; pass every task the episodes refer to (store.tasks())")
+        raise ConfigError(
+            f"episode {episode.id} is of task {episode.task_id!r}, which is not among the "
+            f"{len(tasks)} tasks given; pass every task the episodes refer to (store.tasks())"
+        )
     return task
 
 

@@ -111,8 +111,10 @@ class RunStore:
         with self._tx() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise StoreError(f"{self.path} has schema version {version}, this domplay reads {SCHEMA_VERSION}; "
-                                 f"use a new run directory or the domplay version that wrote it")
+                raise StoreError(
+                    f"{self.path} has schema version {version}, this domplay reads {SCHEMA_VERSION}; "
+                    f"use a new run directory or the domplay version that wrote it"
+                )
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -125,8 +127,9 @@ class RunStore:
             try:
                 # check_same_thread=False only so that close() may close every thread's connection;
                 # each connection is used by the thread that opened it.
-                conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 # NORMAL is durable against a killed process in WAL mode (not against power loss).
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -179,8 +182,11 @@ class RunStore:
             conn.executemany(
                 "INSERT INTO tasks (id, round, split, site, template, json, created_s) VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO NOTHING",
-                [(t.id, round, t.provenance.split, t.site, t.provenance.template, t.model_dump_json(), now)
-                 for t in tasks])
+                [
+                    (t.id, round, t.provenance.split, t.site, t.provenance.template, t.model_dump_json(), now)
+                    for t in tasks
+                ],
+            )
             return conn.total_changes - before
 
     def tasks(self, split: str | None = None, round: int | None = None) -> list[Task]:
@@ -202,17 +208,32 @@ class RunStore:
             cur = conn.execute(
                 "INSERT INTO episodes (id, task_id, policy, round, sample, status, success, score, n_steps, meta, "
                 "steps, snapshot, verdict, created_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
-                (episode.id, episode.task_id, episode.policy, episode.round, episode.sample, episode.status,
-                 int(episode.success), verdict.score if verdict is not None else None, len(episode.steps),
-                 json.dumps(data), json.dumps(parts["steps"]), _dumps_or_none(parts["snapshot"]),
-                 _dumps_or_none(parts["verdict"]), time.time()))
+                (
+                    episode.id,
+                    episode.task_id,
+                    episode.policy,
+                    episode.round,
+                    episode.sample,
+                    episode.status,
+                    int(episode.success),
+                    verdict.score if verdict is not None else None,
+                    len(episode.steps),
+                    json.dumps(data),
+                    json.dumps(parts["steps"]),
+                    _dumps_or_none(parts["snapshot"]),
+                    _dumps_or_none(parts["verdict"]),
+                    time.time(),
+                ),
+            )
             return cur.rowcount == 1
 
     def rewrite_verdict(self, episode_id: str, verdict: Verdict) -> None:
         """Replace an episode's verdict (re-verification with a newer verifier)."""
         with self._tx() as conn:
-            cur = conn.execute("UPDATE episodes SET verdict = ?, success = ?, score = ? WHERE id = ?",
-                               (verdict.model_dump_json(), int(verdict.success), verdict.score, episode_id))
+            cur = conn.execute(
+                "UPDATE episodes SET verdict = ?, success = ?, score = ? WHERE id = ?",
+                (verdict.model_dump_json(), int(verdict.success), verdict.score, episode_id),
+            )
             if cur.rowcount != 1:
                 raise StoreError(f"no episode {episode_id!r} in {self.path}; store it with add_episode first")
 
@@ -224,13 +245,22 @@ class RunStore:
         where, args = _where(round=round, task_id=task_id, policy=policy)
         return {r[0] for r in self._query(f"SELECT id FROM episodes{where}", args)}
 
-    def episodes(self, round: int | None = None, task_id: str | None = None, policy: str | None = None,
-                 success: bool | None = None) -> list[Episode]:
+    def episodes(
+        self,
+        round: int | None = None,
+        task_id: str | None = None,
+        policy: str | None = None,
+        success: bool | None = None,
+    ) -> list[Episode]:
         """Episodes matching every given filter, ordered by (round, task, policy, sample)."""
-        where, args = _where(round=round, task_id=task_id, policy=policy,
-                             success=None if success is None else int(success))
-        rows = self._query(f"SELECT id, meta, steps, snapshot, verdict FROM episodes{where} "
-                           f"ORDER BY round, task_id, policy, sample, id", args)
+        where, args = _where(
+            round=round, task_id=task_id, policy=policy, success=None if success is None else int(success)
+        )
+        rows = self._query(
+            f"SELECT id, meta, steps, snapshot, verdict FROM episodes{where} "
+            f"ORDER BY round, task_id, policy, sample, id",
+            args,
+        )
         return [_episode(r, self.path) for r in rows]
 
     def successes(self, round: int | None = None) -> list[Episode]:
@@ -252,13 +282,23 @@ class RunStore:
                 "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(round, name) DO UPDATE SET kind=excluded.kind, "
                 "path=excluded.path, rows=excluded.rows, config=excluded.config, yield=excluded.yield, "
                 "created_s=excluded.created_s",
-                (record.round, record.name, record.kind, record.path, record.rows, json.dumps(record.config),
-                 json.dumps(record.yield_numbers), time.time()))
+                (
+                    record.round,
+                    record.name,
+                    record.kind,
+                    record.path,
+                    record.rows,
+                    json.dumps(record.config),
+                    json.dumps(record.yield_numbers),
+                    time.time(),
+                ),
+            )
 
     def datasets(self, round: int | None = None, kind: str | None = None) -> list[DatasetRecord]:
         where, args = _where(round=round, kind=kind)
-        rows = self._query(f"SELECT round, name, kind, path, rows, config, yield FROM datasets{where} "
-                           f"ORDER BY round, name", args)
+        rows = self._query(
+            f"SELECT round, name, kind, path, rows, config, yield FROM datasets{where} ORDER BY round, name", args
+        )
         return [DatasetRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6])) for r in rows]
 
     def record_checkpoint(self, record: CheckpointRecord) -> None:
@@ -268,13 +308,23 @@ class RunStore:
                 "VALUES (?,?,?,?,?,?,?) ON CONFLICT(round, name) DO UPDATE SET path=excluded.path, "
                 "config=excluded.config, git_revision=excluded.git_revision, metrics=excluded.metrics, "
                 "created_s=excluded.created_s",
-                (record.round, record.name, record.path, json.dumps(record.config), record.git_revision,
-                 json.dumps(record.metrics), time.time()))
+                (
+                    record.round,
+                    record.name,
+                    record.path,
+                    json.dumps(record.config),
+                    record.git_revision,
+                    json.dumps(record.metrics),
+                    time.time(),
+                ),
+            )
 
     def checkpoints(self, round: int | None = None) -> list[CheckpointRecord]:
         where, args = _where(round=round)
-        rows = self._query(f"SELECT round, name, path, config, git_revision, metrics FROM checkpoints{where} "
-                           f"ORDER BY round, name", args)
+        rows = self._query(
+            f"SELECT round, name, path, config, git_revision, metrics FROM checkpoints{where} ORDER BY round, name",
+            args,
+        )
         return [CheckpointRecord(r[0], r[1], r[2], json.loads(r[3]), r[4], json.loads(r[5])) for r in rows]
 
     def record_metrics(self, round: int, stage: str, values: dict[str, float]) -> None:
@@ -284,19 +334,23 @@ class RunStore:
             conn.executemany(
                 "INSERT INTO metrics (round, stage, name, value, time_s) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(round, stage, name) DO UPDATE SET value=excluded.value, time_s=excluded.time_s",
-                [(round, stage, name, float(value), now) for name, value in values.items()])
+                [(round, stage, name, float(value), now) for name, value in values.items()],
+            )
 
     def metrics(self, round: int | None = None, stage: str | None = None) -> list[MetricRecord]:
         where, args = _where(round=round, stage=stage)
-        rows = self._query(f"SELECT round, stage, name, value, time_s FROM metrics{where} "
-                           f"ORDER BY round, stage, name", args)
+        rows = self._query(
+            f"SELECT round, stage, name, value, time_s FROM metrics{where} ORDER BY round, stage, name", args
+        )
         return [MetricRecord(*r) for r in rows]
 
     def mark_stage(self, round: int, stage: str, status: str = "done") -> None:
         with self._tx() as conn:
-            conn.execute("INSERT INTO stages (round, stage, status, time_s) VALUES (?,?,?,?) "
-                         "ON CONFLICT(round, stage) DO UPDATE SET status=excluded.status, time_s=excluded.time_s",
-                         (round, stage, status, time.time()))
+            conn.execute(
+                "INSERT INTO stages (round, stage, status, time_s) VALUES (?,?,?,?) "
+                "ON CONFLICT(round, stage) DO UPDATE SET status=excluded.status, time_s=excluded.time_s",
+                (round, stage, status, time.time()),
+            )
 
     def stage_status(self, round: int, stage: str) -> str | None:
         rows = self._query("SELECT status FROM stages WHERE round = ? AND stage = ?", [round, stage])

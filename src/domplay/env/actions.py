@@ -133,14 +133,32 @@ ALIASES: dict[str, str] = {
     "type": "fill",
     "finish": "stop",
 }
-KEYS = frozenset({"Enter", "Tab", "Escape", "ArrowDown", "ArrowUp", "ArrowLeft", "ArrowRight",
-                  "Backspace", "Delete", "Space", "Home", "End", "PageDown", "PageUp"})
+KEYS = frozenset(
+    {
+        "Enter",
+        "Tab",
+        "Escape",
+        "ArrowDown",
+        "ArrowUp",
+        "ArrowLeft",
+        "ArrowRight",
+        "Backspace",
+        "Delete",
+        "Space",
+        "Home",
+        "End",
+        "PageDown",
+        "PageUp",
+    }
+)
 SCROLL_DIRECTIONS: tuple[str, ...] = ("up", "down")
 TERMINAL: tuple[type, ...] = (Answer, Stop)
 TARGET_HELP: dict[str, str] = {
-    "name": ('Name an element by its text in quotes, exactly as the page shows it: click("Add to cart"). '
-             'Where several elements share that name, add which one, counting from 1 down the page: '
-             'click("Edit", 2).'),
+    "name": (
+        'Name an element by its text in quotes, exactly as the page shows it: click("Add to cart"). '
+        "Where several elements share that name, add which one, counting from 1 down the page: "
+        'click("Edit", 2).'
+    ),
     "id": "Name an element by the id in brackets before it: click(12).",
 }
 """How a prompt tells the model to name elements, per action form."""
@@ -178,8 +196,11 @@ def params(cls: type) -> tuple[Param, ...]:
     return tuple(rest[:1] + nth + rest[1:]) if nth else tuple(out)
 
 
-def describe_actions(types: tuple[type[Action], ...] = ACTION_TYPES, form: str = DEFAULT_ACTION_FORM,
-                     help: ActionHelp = DEFAULT_ACTION_HELP) -> str:
+def describe_actions(
+    types: tuple[type[Action], ...] = ACTION_TYPES,
+    form: str = DEFAULT_ACTION_FORM,
+    help: ActionHelp = DEFAULT_ACTION_HELP,
+) -> str:
     """The action list for prompts from the primitives' docstrings, in action form `form`, then how
     to name an element: one line per primitive (`help="full"`), or only the calls (`"brief"`)."""
     if form not in FORMS:
@@ -230,8 +251,9 @@ def parse_action(text: str) -> Action:
     try:
         node = ast.parse(src, mode="eval").body
     except SyntaxError:
-        raise ActionError(f"cannot parse action {_short(src)}; write one call such as "
-                          f'click("Log in") or fill(7, "text")') from None
+        raise ActionError(
+            f'cannot parse action {_short(src)}; write one call such as click("Log in") or fill(7, "text")'
+        ) from None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise ActionError(f"action {_short(src)} is not a call; write one call such as click(12)")
     fname = ALIASES.get(node.func.id, node.func.id)
@@ -263,16 +285,21 @@ def parse_action(text: str) -> Action:
     missing = [p.name for p in required if p.name not in bound]
     if missing:
         raise ActionError(f"{fname}() is missing {', '.join(missing)}; usage: {_usage(cls)}")
-    coerced: dict[str, Any] = {p.name: _coerce(fname, p.kind, p.name, bound[p.name]) for p in signature if p.name in bound}
+    coerced: dict[str, Any] = {
+        p.name: _coerce(fname, p.kind, p.name, bound[p.name]) for p in signature if p.name in bound
+    }
     if coerced.get("nth") is not None and isinstance(coerced["target"], int):
-        raise ActionError(f'{fname}(): an ordinal goes with a name ("Edit", 2), not with an id: '
-                          f"[{coerced['target']}] names one element already")
+        raise ActionError(
+            f'{fname}(): an ordinal goes with a name ("Edit", 2), not with an id: '
+            f"[{coerced['target']}] names one element already"
+        )
     return cls(**coerced)
 
 
 def _usage(cls: type) -> str:
-    return " or ".join((cls.__doc__ or "").splitlines()[0].split(":")[0].format(target=t)
-                       for t in _TARGET_USAGE.values())
+    return " or ".join(
+        (cls.__doc__ or "").splitlines()[0].split(":")[0].format(target=t) for t in _TARGET_USAGE.values()
+    )
 
 
 def _literal(node: ast.expr, src: str) -> object:
@@ -286,12 +313,12 @@ def _coerce(fname: str, kind: str, pname: str, value: object) -> object:
     if kind == TARGET:
         if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        raise ActionError(f'{fname}(): name the element by its name in quotes ("Log in") or its id (12), '
-                          f"got {value!r}")
+        raise ActionError(f'{fname}(): name the element by its name in quotes ("Log in") or its id (12), got {value!r}')
     if kind == NTH:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ActionError(f"{fname}(): the ordinal says which of several same-named elements, counting "
-                              f"from 1; got {value!r}")
+            raise ActionError(
+                f"{fname}(): the ordinal says which of several same-named elements, counting from 1; got {value!r}"
+            )
         return value
     if kind == DIRECTION:
         if value not in SCROLL_DIRECTIONS:

@@ -33,8 +33,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 SCREENSHOT_INFO_KEY = "screenshot_jpeg"
 """`info` key of reset() and step() under which an env that renders pages (BrowserEnv with
 `screenshots` on) returns JPEG bytes of the page; envs that render nothing never set it."""
-REQUIRES_JS_ERROR = ("this page needs JavaScript, which DomEnv does not run; "
-                     "use the browser env (--env browser) for it")
+REQUIRES_JS_ERROR = "this page needs JavaScript, which DomEnv does not run; use the browser env (--env browser) for it"
 
 
 DEFAULT_MAX_STEPS = 12
@@ -44,14 +43,19 @@ DEFAULT_MAX_STEPS = 12
 class EnvConfig(Settings):
     """Settings shared by both envs; recorded with every run."""
 
-    base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://",
-                          description="origin that relative start URLs (e.g. \"/shop/\") are resolved against")
-    allowed_origins: tuple[str, ...] = Field((), description="origins the agent may reach; empty means only the "
-                                             "start URL's origin")
+    base_url: str = Field(
+        DEFAULT_BASE_URL,
+        pattern=r"^https?://",
+        description='origin that relative start URLs (e.g. "/shop/") are resolved against',
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        (), description="origins the agent may reach; empty means only the start URL's origin"
+    )
     max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="steps after which an episode is truncated")
     observation: ObservationConfig = ObservationConfig()
-    record_page_html: bool = Field(True, description="keep each acted-on page's HTML in the action log (element "
-                                                     "checks need it)")
+    record_page_html: bool = Field(
+        True, description="keep each acted-on page's HTML in the action log (element checks need it)"
+    )
     start_url: str = Field("/", description="start URL when reset() is given no task or start_url option")
 
 
@@ -176,8 +180,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._execute(parsed, target)
         except ActionError as exc:
             error = str(exc)
-        self._log.append(ActionRecord(action=text, url=url_before, error=error, page_html=page_html,
-                                      target=record))
+        self._log.append(ActionRecord(action=text, url=url_before, error=error, page_html=page_html, target=record))
         if not isinstance(parsed, A.Scroll):
             self._refresh()
         if error is None and self._page.requires_js and not self.supports_js:
@@ -230,8 +233,14 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         """What verification reads now: final page, answer, action log, backend state."""
         tree, url = self._tree()
         title = self._page.title if self._page is not None else ""
-        return Snapshot(url=url, html=tree.html or "", title=title, answer=self._answer,
-                        actions=tuple(self._log), state=self._backend_state())
+        return Snapshot(
+            url=url,
+            html=tree.html or "",
+            title=title,
+            answer=self._answer,
+            actions=tuple(self._log),
+            state=self._backend_state(),
+        )
 
     # -- internals ------------------------------------------------------------------------
     def _refresh(self) -> None:

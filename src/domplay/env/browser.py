@@ -66,11 +66,15 @@ class BrowserEnvConfig(EnvConfig):
     """BrowserEnv settings (on top of EnvConfig)."""
 
     browser: BrowserConfig = BrowserConfig()
-    state_token: str | None = Field(None, description="token for `/_domplay/state` when the built-in sites run "
-                                                      "in another process")
+    state_token: str | None = Field(
+        None, description="token for `/_domplay/state` when the built-in sites run in another process"
+    )
     state_timeout_s: float = Field(10.0, gt=0, description="timeout of the backend-state HTTP request")
-    screenshots: bool = Field(False, description="capture a JPEG of the viewport after every reset() and step(), "
-                              "returned as `info[SCREENSHOT_INFO_KEY]` (for the report's trajectory viewer)")
+    screenshots: bool = Field(
+        False,
+        description="capture a JPEG of the viewport after every reset() and step(), "
+        "returned as `info[SCREENSHOT_INFO_KEY]` (for the report's trajectory viewer)",
+    )
     screenshot_jpeg_quality: JpegQuality = Field(DEFAULT_JPEG_QUALITY, description="JPEG quality of those screenshots")
 
 
@@ -84,8 +88,13 @@ class BrowserEnv(WebEnv):
 
     supports_js = True
 
-    def __init__(self, config: BrowserEnvConfig = BrowserEnvConfig(), sites: InProcessSites | None = None,
-                 pool: BrowserPool | None = None, render_mode: str | None = None):
+    def __init__(
+        self,
+        config: BrowserEnvConfig = BrowserEnvConfig(),
+        sites: InProcessSites | None = None,
+        pool: BrowserPool | None = None,
+        render_mode: str | None = None,
+    ):
         super().__init__(config, render_mode)
         self.config: BrowserEnvConfig = config
         self.sites = sites
@@ -154,8 +163,10 @@ class BrowserEnv(WebEnv):
         self._ensure_context(origins)
         assert self._guard is not None
         if not self._guard.allows(url):
-            raise ConfigError(f"start URL {url!r} is outside the allowed origins {sorted(origins)}; "
-                              f"add its origin to EnvConfig.allowed_origins")
+            raise ConfigError(
+                f"start URL {url!r} is outside the allowed origins {sorted(origins)}; "
+                f"add its origin to EnvConfig.allowed_origins"
+            )
         page = self.page
         try:
             if self._guard.allows(page.url):  # this origin's storage is reachable from here
@@ -172,8 +183,10 @@ class BrowserEnv(WebEnv):
         self._cached = None
         self._observe(check=False)
         if not self._guard.allows(self._cached[1] if self._cached else ""):
-            raise NavigationError(f"start URL {url} did not load a page inside the allowed origins "
-                                  f"{sorted(origins)}: {self._explain_failures() or 'no page'}")
+            raise NavigationError(
+                f"start URL {url} did not load a page inside the allowed origins "
+                f"{sorted(origins)}: {self._explain_failures() or 'no page'}"
+            )
 
     def _tree(self) -> tuple[LexborHTMLParser, str]:
         if self._cached is None:
@@ -230,8 +243,11 @@ class BrowserEnv(WebEnv):
         if self._page is None or not self._page.elements:
             return
         first = self._page.elements[min(self._offset, len(self._page.elements) - 1)]
-        self.page.evaluate("(s) => { const e = document.querySelector(`[data-dp=\"${s}\"]`); "
-                           "if (e) e.scrollIntoView({block: 'start'}); }", first.stamp)
+        self.page.evaluate(
+            '(s) => { const e = document.querySelector(`[data-dp="${s}"]`); '
+            "if (e) e.scrollIntoView({block: 'start'}); }",
+            first.stamp,
+        )
 
     def _backend_state(self) -> dict[str, Any]:
         if self.sites is not None:
@@ -240,8 +256,12 @@ class BrowserEnv(WebEnv):
             return {}
         url = self.config.base_url.rstrip("/") + "/_domplay/state"
         try:
-            resp = httpx.get(url, params={"ns": self.ns}, timeout=self.config.state_timeout_s,
-                             headers={STATE_TOKEN_HEADER: self.config.state_token})
+            resp = httpx.get(
+                url,
+                params={"ns": self.ns},
+                timeout=self.config.state_timeout_s,
+                headers={STATE_TOKEN_HEADER: self.config.state_token},
+            )
         except httpx.HTTPError as exc:
             raise NavigationError(f"backend state request to {url} failed: {type(exc).__name__}") from None
         if resp.status_code != 200:
@@ -276,8 +296,7 @@ class BrowserEnv(WebEnv):
 
     def screenshot(self, path: str | Path | None = None, full_page: bool = False) -> bytes:
         """A PNG of the page as it is now (also written to `path` when given)."""
-        return self.page.screenshot(path=str(path) if path is not None else None, full_page=full_page,
-                                    type="png")
+        return self.page.screenshot(path=str(path) if path is not None else None, full_page=full_page, type="png")
 
     def close(self) -> None:
         self._close_context()
@@ -296,12 +315,15 @@ class BrowserEnv(WebEnv):
             do(locator)
         except PlaywrightTimeout:
             self._observe()
-            raise ActionError(f"could not {verb} element [{el.id}] ({el.role} {el.name!r}) within "
-                              f"{self.config.browser.action_timeout_ms} ms; it may have gone from the page") from None
+            raise ActionError(
+                f"could not {verb} element [{el.id}] ({el.role} {el.name!r}) within "
+                f"{self.config.browser.action_timeout_ms} ms; it may have gone from the page"
+            ) from None
         except PlaywrightError as exc:
             self._observe()
-            raise ActionError(f"could not {verb} element [{el.id}] ({el.role} {el.name!r}): "
-                              f"{_first_line(exc)}") from None
+            raise ActionError(
+                f"could not {verb} element [{el.id}] ({el.role} {el.name!r}): {_first_line(exc)}"
+            ) from None
         self._observe()
 
     def _evaluate_page(self) -> tuple[LexborHTMLParser, str]:
@@ -354,8 +376,9 @@ class BrowserEnv(WebEnv):
             try:
                 self.page.goto(self._last_url, wait_until="domcontentloaded")
             except PlaywrightError as exc:
-                raise BrowserError(f"cannot return to {self._last_url} after a blocked navigation: "
-                                   f"{_first_line(exc)}") from None
+                raise BrowserError(
+                    f"cannot return to {self._last_url} after a blocked navigation: {_first_line(exc)}"
+                ) from None
         self._tree()
 
     def _explain_failures(self) -> str:

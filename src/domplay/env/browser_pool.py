@@ -26,23 +26,33 @@ if TYPE_CHECKING:  # imported where used: Playwright is needed only by the brows
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 DEFAULT_ARGS: tuple[str, ...] = (
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 
 
 class BrowserConfig(Settings):
     """How Chromium is launched and how long browser operations may take."""
 
-    executable_path: str = Field(DEFAULT_CHROMIUM, description="the Chromium binary (system Chromium; domplay "
-                                                               "never downloads browsers)")
+    executable_path: str = Field(
+        DEFAULT_CHROMIUM, description="the Chromium binary (system Chromium; domplay never downloads browsers)"
+    )
     args: tuple[str, ...] = DEFAULT_ARGS
     headless: bool = True
     navigation_timeout_ms: int = Field(10_000, gt=0, description="longest wait for a page load (goto, back, reset)")
-    action_timeout_ms: int = Field(3_000, gt=0, description="longest wait for an element action (click, fill, "
-                                                            "select, press)")
-    settle_ms: int = Field(1_000, ge=0, description="longest wait, before an observation, for the DOM to be "
-                                                    "parsed and for pending fetch/XHR calls")
+    action_timeout_ms: int = Field(
+        3_000, gt=0, description="longest wait for an element action (click, fill, select, press)"
+    )
+    settle_ms: int = Field(
+        1_000,
+        ge=0,
+        description="longest wait, before an observation, for the DOM to be parsed and for pending fetch/XHR calls",
+    )
     viewport_width_px: int = Field(1280, gt=0)
     viewport_height_px: int = Field(800, gt=0)
     launch_timeout_ms: int = Field(30_000, gt=0)
@@ -63,31 +73,42 @@ class BrowserPool:
         if self._browser is None:
             self._launch()
         elif threading.get_ident() != self._thread:
-            raise BrowserError("this BrowserPool was started in another thread; Playwright's sync "
-                               "API needs one pool per thread (use shared_pool() in each thread)")
+            raise BrowserError(
+                "this BrowserPool was started in another thread; Playwright's sync "
+                "API needs one pool per thread (use shared_pool() in each thread)"
+            )
         return self._browser
 
     def _launch(self) -> None:
         path = self.config.executable_path
         if not os.path.exists(path):
-            raise BrowserError(f"Chromium not found at {path!r}; install it with "
-                               f"`apt-get install -y chromium` or set BrowserConfig.executable_path")
+            raise BrowserError(
+                f"Chromium not found at {path!r}; install it with "
+                f"`apt-get install -y chromium` or set BrowserConfig.executable_path"
+            )
         try:
             from playwright.sync_api import Error as PlaywrightError
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
-            raise BrowserError(f"Playwright is not installed ({exc}); `pip install playwright` "
-                               f"(no browser download needed: domplay uses {path})") from None
+            raise BrowserError(
+                f"Playwright is not installed ({exc}); `pip install playwright` "
+                f"(no browser download needed: domplay uses {path})"
+            ) from None
         pw = sync_playwright().start()
         try:
-            self._browser = pw.chromium.launch(executable_path=path, args=list(self.config.args),
-                                               headless=self.config.headless,
-                                               timeout=self.config.launch_timeout_ms)
+            self._browser = pw.chromium.launch(
+                executable_path=path,
+                args=list(self.config.args),
+                headless=self.config.headless,
+                timeout=self.config.launch_timeout_ms,
+            )
         except PlaywrightError as exc:
             pw.stop()
-            raise BrowserError(f"could not launch Chromium at {path!r}: {exc}".splitlines()[0]
-                               + "; check that it runs (`chromium --version`) and the launch args "
-                               f"{list(self.config.args)}") from None
+            raise BrowserError(
+                f"could not launch Chromium at {path!r}: {exc}".splitlines()[0]
+                + "; check that it runs (`chromium --version`) and the launch args "
+                f"{list(self.config.args)}"
+            ) from None
         self._playwright = pw
         self._thread = threading.get_ident()
 

@@ -46,8 +46,9 @@ class DomEnvConfig(EnvConfig):
 
     request_timeout_s: float = Field(10.0, gt=0, description="timeout of one HTTP request to an external site")
     max_redirects: int = Field(10, ge=0)
-    state_token: str | None = Field(None, description="token for `/_domplay/state` when the built-in sites run "
-                                                      "in another process")
+    state_token: str | None = Field(
+        None, description="token for `/_domplay/state` when the built-in sites run in another process"
+    )
     user_agent: str = "domplay-domenv/0.1"
 
 
@@ -60,8 +61,9 @@ class DomEnv(WebEnv):
 
     supports_js = False
 
-    def __init__(self, config: DomEnvConfig = DomEnvConfig(), sites: InProcessSites | None = None,
-                 render_mode: str | None = None):
+    def __init__(
+        self, config: DomEnvConfig = DomEnvConfig(), sites: InProcessSites | None = None, render_mode: str | None = None
+    ):
         super().__init__(config, render_mode)
         self.config: DomEnvConfig = config
         self.sites = sites
@@ -80,15 +82,19 @@ class DomEnv(WebEnv):
     def _begin(self, ns: str, url: str) -> None:
         if self._client is not None:
             self._client.close()
-        self._client = httpx.Client(transport=self._remote, follow_redirects=False,
-                                    timeout=self.config.request_timeout_s,
-                                    headers={"user-agent": self.config.user_agent})
+        self._client = httpx.Client(
+            transport=self._remote,
+            follow_redirects=False,
+            timeout=self.config.request_timeout_s,
+            headers={"user-agent": self.config.user_agent},
+        )
         self._client.cookies.set(NS_COOKIE, ns, domain=httpx.URL(self.config.base_url).host, path="/")
         self._local_cookies = {NS_COOKIE: ns}
         self._history = []
         if not self.allowed(url):
-            raise ConfigError(f"start URL {url!r} is outside the allowed origins; add its origin "
-                              f"to EnvConfig.allowed_origins")
+            raise ConfigError(
+                f"start URL {url!r} is outside the allowed origins; add its origin to EnvConfig.allowed_origins"
+            )
         try:
             self._navigate("GET", url)
         except ActionError as exc:
@@ -167,8 +173,11 @@ class DomEnv(WebEnv):
         if self.config.state_token is None:
             return {}
         assert self._client is not None
-        resp = self._client.get(urljoin(self.config.base_url, "/_domplay/state"), params={"ns": self.ns},
-                                headers={STATE_TOKEN_HEADER: self.config.state_token})
+        resp = self._client.get(
+            urljoin(self.config.base_url, "/_domplay/state"),
+            params={"ns": self.ns},
+            headers={STATE_TOKEN_HEADER: self.config.state_token},
+        )
         if resp.status_code != 200:
             raise NavigationError(f"backend state request failed: HTTP {resp.status_code} {resp.text[:200]}")
         return resp.json()
@@ -207,8 +216,9 @@ class DomEnv(WebEnv):
                 continue
             ctype = headers.get("content-type", "")
             if ctype and "html" not in ctype:
-                raise ActionError(f"{url} is not a web page (content-type {ctype.split(';')[0]}); "
-                                  f"the page was not changed")
+                raise ActionError(
+                    f"{url} is not a web page (content-type {ctype.split(';')[0]}); the page was not changed"
+                )
             self._load(url, content.decode(_charset(ctype), errors="replace"))
             return
         raise ActionError(f"too many redirects (more than {self.config.max_redirects}) from {url}")
@@ -224,8 +234,9 @@ class DomEnv(WebEnv):
             raw.append((b"host", parts.netloc))
             if self._local_cookies:
                 raw.append((b"cookie", "; ".join(f"{k}={v}" for k, v in self._local_cookies.items()).encode()))
-            status, out, content = self._local.call(method, parts.scheme, parts.host, parts.port, parts.path,
-                                                    parts.query, raw, body)
+            status, out, content = self._local.call(
+                method, parts.scheme, parts.host, parts.port, parts.path, parts.query, raw, body
+            )
             result: dict[str, str] = {}
             for key, value in out:
                 k, v = key.decode("latin-1").lower(), value.decode("latin-1")
@@ -313,8 +324,9 @@ def _store_cookie(jar: dict[str, str], header: str) -> None:
     """Apply one Set-Cookie header to a simple name→value jar (expiry = deletion only)."""
     first, *attrs = header.split(";")
     name, _, value = first.strip().partition("=")
-    expired = any(a.strip().lower().startswith("max-age=0") for a in attrs) or \
-        any(a.strip().lower().startswith("expires=thu, 01 jan 1970") for a in attrs)
+    expired = any(a.strip().lower().startswith("max-age=0") for a in attrs) or any(
+        a.strip().lower().startswith("expires=thu, 01 jan 1970") for a in attrs
+    )
     if expired:
         jar.pop(name, None)
     elif name:
@@ -416,8 +428,10 @@ def _first_invalid(form: LexborNode, radio_group) -> str | None:
         if itype in ("hidden", "submit", "image", "reset", "button"):
             continue
         if node.tag == "select":
-            value = next((_option_value(o) for o in node.css("option") if "selected" in o.attributes),
-                         _option_value(first) if (first := node.css_first("option")) else "")
+            value = next(
+                (_option_value(o) for o in node.css("option") if "selected" in o.attributes),
+                _option_value(first) if (first := node.css_first("option")) else "",
+            )
         elif itype in ("checkbox", "radio"):
             value = "on" if "checked" in attrs else ""
             if itype == "radio" and "required" in attrs:

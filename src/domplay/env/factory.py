@@ -26,20 +26,29 @@ class EnvSettings(Settings):
     """Which env, how it observes and how long an episode may be; recorded with every run."""
 
     kind: EnvKind = Field("dom", description="dom: HTTP + HTML, no JavaScript; browser: Chromium via Playwright")
-    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="hard cap on the steps of every episode (model and reference "
-                           "replays); tasks whose reference needs more are rejected when proposed")
+    max_steps: int = Field(
+        DEFAULT_MAX_STEPS,
+        ge=1,
+        description="hard cap on the steps of every episode (model and reference "
+        "replays); tasks whose reference needs more are rejected when proposed",
+    )
     observation: ObservationConfig = ObservationConfig()
     allowed_origins: tuple[str, ...] = ()
     chromium_path: str = DEFAULT_CHROMIUM
-    screenshots: bool = Field(False, description="browser env only: save a JPEG of the page at every step "
-                              "(RUN/screenshots/) for the report's trajectory viewer; DomEnv renders nothing")
+    screenshots: bool = Field(
+        False,
+        description="browser env only: save a JPEG of the page at every step "
+        "(RUN/screenshots/) for the report's trajectory viewer; DomEnv renders nothing",
+    )
     screenshot_jpeg_quality: JpegQuality = DEFAULT_JPEG_QUALITY
 
     @model_validator(mode="after")
     def _screenshots_need_browser(self) -> EnvSettings:
         if self.screenshots and self.kind != "browser":
-            raise ValueError(f"env screenshots need the browser env (env kind is {self.kind!r}: DomEnv renders "
-                             f"no pages); set env.kind: browser or env.screenshots: false")
+            raise ValueError(
+                f"env screenshots need the browser env (env kind is {self.kind!r}: DomEnv renders "
+                f"no pages); set env.kind: browser or env.screenshots: false"
+            )
         return self
 
 
@@ -67,17 +76,24 @@ class EnvFactory(AbstractContextManager):
         if s.kind == "dom":
             from domplay.env.dom import DomEnv, DomEnvConfig
 
-            return DomEnv(DomEnvConfig(max_steps=s.max_steps, observation=s.observation,
-                                       allowed_origins=s.allowed_origins), sites=self.sites)
+            return DomEnv(
+                DomEnvConfig(max_steps=s.max_steps, observation=s.observation, allowed_origins=s.allowed_origins),
+                sites=self.sites,
+            )
         from domplay.env.browser import BrowserEnv, BrowserEnvConfig
         from domplay.env.browser_pool import BrowserConfig
 
         if self._server is None:
             raise ConfigError("BrowserEnv needs the site server: use EnvFactory as a context manager")
-        config = BrowserEnvConfig(base_url=self._server.base_url, max_steps=s.max_steps,
-                                  observation=s.observation, allowed_origins=s.allowed_origins,
-                                  browser=BrowserConfig(executable_path=s.chromium_path),
-                                  screenshots=s.screenshots, screenshot_jpeg_quality=s.screenshot_jpeg_quality)
+        config = BrowserEnvConfig(
+            base_url=self._server.base_url,
+            max_steps=s.max_steps,
+            observation=s.observation,
+            allowed_origins=s.allowed_origins,
+            browser=BrowserConfig(executable_path=s.chromium_path),
+            screenshots=s.screenshots,
+            screenshot_jpeg_quality=s.screenshot_jpeg_quality,
+        )
         return BrowserEnv(config, sites=self.sites)
 
     def __exit__(self, *exc: object) -> None:

@@ -27,8 +27,33 @@ LineKind = Literal["single", "item", "row", "text"]
 
 ROW_TAG = "tr"
 CELL_TAGS = frozenset({"td", "th"})
-INLINE_TAGS = frozenset({"a", "em", "strong", "b", "i", "small", "abbr", "code", "sup", "sub", "mark", "u",
-                         "s", "span", "time", "data", "q", "cite", "kbd", "var", "bdi", "br", "label"})
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "small",
+        "abbr",
+        "code",
+        "sup",
+        "sub",
+        "mark",
+        "u",
+        "s",
+        "span",
+        "time",
+        "data",
+        "q",
+        "cite",
+        "kbd",
+        "var",
+        "bdi",
+        "br",
+        "label",
+    }
+)
 MAX_ITEM_ELEMENTS = 8
 """Most elements an item line gathers: a box with more is a section of the page, not a card."""
 
@@ -64,8 +89,13 @@ def layout(kinds: Sequence[Kind], places: Sequence[Place]) -> tuple[Line, ...]:
         elif kinds[i] == "text":
             block = _block(places[i])
             end = i + 1
-            while end < n and kinds[end] == "text" and rows[end] is None and end not in items \
-                    and _block(places[end]) == block:
+            while (
+                end < n
+                and kinds[end] == "text"
+                and rows[end] is None
+                and end not in items
+                and _block(places[end]) == block
+            ):
                 end += 1
             lines.append(Line(i, end, "text" if end > i + 1 else "single"))
         else:
@@ -75,8 +105,9 @@ def layout(kinds: Sequence[Kind], places: Sequence[Place]) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-def _items(kinds: Sequence[Kind], places: Sequence[Place], rows: Sequence[int | None]
-           ) -> dict[int, tuple[int, int, int]]:
+def _items(
+    kinds: Sequence[Kind], places: Sequence[Place], rows: Sequence[int | None]
+) -> dict[int, tuple[int, int, int]]:
     """First index of each item line → (start, head, end)."""
     interactive: Counter[int] = Counter()
     blocked: set[int] = set()  # ancestors holding a heading or a table row: never an item's box

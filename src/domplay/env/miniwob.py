@@ -41,10 +41,12 @@ _RESULT_JS = "() => [Number(window.WOB_RAW_REWARD_GLOBAL || 0), window.WOB_DONE_
 class MiniWoBConfig(Settings):
     """Where MiniWoB++ lives and how an episode runs."""
 
-    html_root: str = Field(description="MiniWoB++'s `html` folder (served on 127.0.0.1) or its URL, e.g. "
-                                       "http://127.0.0.1:8080/html")
-    episode_max_time_ms: int = Field(10_000, gt=0, description="`core.EPISODE_MAX_TIME`: the page ends the episode "
-                                                               "(reward -1) after this long")
+    html_root: str = Field(
+        description="MiniWoB++'s `html` folder (served on 127.0.0.1) or its URL, e.g. http://127.0.0.1:8080/html"
+    )
+    episode_max_time_ms: int = Field(
+        10_000, gt=0, description="`core.EPISODE_MAX_TIME`: the page ends the episode (reward -1) after this long"
+    )
     max_steps: int = Field(10, ge=1)
     observation: ObservationConfig = ObservationConfig()
     browser: BrowserConfig = BrowserConfig()
@@ -71,8 +73,9 @@ class MiniWoBEnv(BrowserEnv):
     page's raw reward once it is done. Close it to stop the static server.
     """
 
-    def __init__(self, task: str, config: MiniWoBConfig, pool: BrowserPool | None = None,
-                 render_mode: str | None = None):
+    def __init__(
+        self, task: str, config: MiniWoBConfig, pool: BrowserPool | None = None, render_mode: str | None = None
+    ):
         if not task or "/" in task or task.startswith("."):
             raise ConfigError(f"MiniWoB task name {task!r} is not a plain name such as 'click-button'")
         self.task_name = task
@@ -86,9 +89,14 @@ class MiniWoBEnv(BrowserEnv):
             base = self._server.base_url
         self.task_url = f"{base}/miniwob/{task}.html"
         parts = urlsplit(base)
-        env_config = BrowserEnvConfig(base_url=f"{parts.scheme}://{parts.netloc}", start_url=self.task_url,
-                                      max_steps=config.max_steps, observation=config.observation,
-                                      browser=config.browser, record_page_html=False)
+        env_config = BrowserEnvConfig(
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            start_url=self.task_url,
+            max_steps=config.max_steps,
+            observation=config.observation,
+            browser=config.browser,
+            record_page_html=False,
+        )
         super().__init__(env_config, pool=pool, render_mode=render_mode)
         self.utterance = ""
         self._raw_reward = 0.0
@@ -100,8 +108,10 @@ class MiniWoBEnv(BrowserEnv):
         episode_seed = seed if seed is not None else int(self.np_random.integers(0, SEED_RANGE))
         utterance = self.page.evaluate(_START_JS, [episode_seed, self.miniwob.episode_max_time_ms])
         if utterance is None:
-            raise PageError(f"{self.task_url} does not speak MiniWoB++'s protocol (no Math.seedrandom "
-                            f"or core); is html_root MiniWoB++'s html folder?")
+            raise PageError(
+                f"{self.task_url} does not speak MiniWoB++'s protocol (no Math.seedrandom "
+                f"or core); is html_root MiniWoB++'s html folder?"
+            )
         self.utterance = utterance
         self._raw_reward = 0.0
         self._cached = None

@@ -30,15 +30,71 @@ STAMP_ATTR = "data-dp"
 HIDDEN_ATTR = "data-dp-hidden"
 """Set by BrowserEnv on elements the browser does not render (computed style)."""
 
-SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg", "iframe",
-                       "object", "embed", "canvas", "meta", "link", "-comment"})
-TEXT_INPUT_TYPES = frozenset({"text", "search", "email", "password", "number", "tel", "url", "date",
-                              "datetime-local", "month", "week", "time", "color", "range", ""})
+SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "svg",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "meta",
+        "link",
+        "-comment",
+    }
+)
+TEXT_INPUT_TYPES = frozenset(
+    {
+        "text",
+        "search",
+        "email",
+        "password",
+        "number",
+        "tel",
+        "url",
+        "date",
+        "datetime-local",
+        "month",
+        "week",
+        "time",
+        "color",
+        "range",
+        "",
+    }
+)
 BUTTON_INPUT_TYPES = frozenset({"submit", "button", "reset", "image"})
-ROLE_BY_ATTR = frozenset({"button", "link", "tab", "checkbox", "radio", "menuitem", "option",
-                          "switch", "combobox", "textbox", "searchbox"})
-INLINE_TAGS = frozenset({"em", "strong", "b", "i", "small", "abbr", "code", "sup", "sub", "mark",
-                         "u", "s", "span", "time", "data", "q", "cite", "kbd", "var", "bdi", "br"})
+ROLE_BY_ATTR = frozenset(
+    {"button", "link", "tab", "checkbox", "radio", "menuitem", "option", "switch", "combobox", "textbox", "searchbox"}
+)
+INLINE_TAGS = frozenset(
+    {
+        "em",
+        "strong",
+        "b",
+        "i",
+        "small",
+        "abbr",
+        "code",
+        "sup",
+        "sub",
+        "mark",
+        "u",
+        "s",
+        "span",
+        "time",
+        "data",
+        "q",
+        "cite",
+        "kbd",
+        "var",
+        "bdi",
+        "br",
+    }
+)
 INTERACTIVE_CSS = "a[href], button, input, select, textarea, summary, [role], [contenteditable]"
 _MAYBE_INTERACTIVE = frozenset({"a", "button", "summary", "input", "textarea", "select"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -270,8 +326,9 @@ class _Common(TypedDict):
     readonly: bool
 
 
-def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str],
-                 tree: LexborHTMLParser, next_id: int) -> Element | None:
+def _interactive(
+    node: LexborNode, tag: str, attrs: dict, labels: dict[str, str], tree: LexborHTMLParser, next_id: int
+) -> Element | None:
     if tag not in _MAYBE_INTERACTIVE and "role" not in attrs and "contenteditable" not in attrs:
         return None
     disabled = "disabled" in attrs
@@ -291,12 +348,14 @@ def _interactive(node: LexborNode, tag: str, attrs: dict, labels: dict[str, str]
             name = _name(node, labels, tree) or attrs.get("value") or default
             return Element(role="button", name=name, input_type=itype, **common)
         if itype in ("checkbox", "radio"):
-            return Element(role=itype, name=_name(node, labels, tree), checked="checked" in attrs,
-                           input_type=itype, **common)
+            return Element(
+                role=itype, name=_name(node, labels, tree), checked="checked" in attrs, input_type=itype, **common
+            )
         if itype == "file":
             return Element(role="button", name=_name(node, labels, tree) or "Choose file", input_type=itype, **common)
-        return Element(role="textbox", name=_name(node, labels, tree), value=attrs.get("value") or "",
-                       input_type=itype, **common)
+        return Element(
+            role="textbox", name=_name(node, labels, tree), value=attrs.get("value") or "", input_type=itype, **common
+        )
     if tag == "textarea":
         value = attrs.get("value")
         if value is None:
@@ -351,8 +410,7 @@ def _name(node: LexborNode, labels: dict[str, str], tree: LexborHTMLParser) -> s
 
 
 def _label_texts(tree: LexborHTMLParser) -> dict[str, str]:
-    return {target: _collapse(lab.text()) for lab in tree.css("label[for]")
-            if (target := lab.attributes.get("for"))}
+    return {target: _collapse(lab.text()) for lab in tree.css("label[for]") if (target := lab.attributes.get("for"))}
 
 
 def _labels_control(label: LexborNode) -> bool:
@@ -411,17 +469,24 @@ def quote(text: str, limit: int) -> str:
 class ObservationConfig(Settings):
     """How observations are rendered; recorded with every run."""
 
-    max_tokens: int = Field(1024, ge=64, description="token budget of the rendered observation (header included); "
-                            "at 1024 the compact rendering shows 99 % of the held-out reference steps their target "
-                            "without scrolling and 78 % their whole page (bench/observation_budget.py)")
+    max_tokens: int = Field(
+        1024,
+        ge=64,
+        description="token budget of the rendered observation (header included); "
+        "at 1024 the compact rendering shows 99 % of the held-out reference steps their target "
+        "without scrolling and 78 % their whole page (bench/observation_budget.py)",
+    )
     max_name_chars: int = Field(120, ge=1)
     max_options: int = Field(12, ge=1)
     format: Literal["compact", "lines"] = Field(
-        "compact", description="compact: text that describes an element rides on its line, table rows and text "
-        "blocks are one line each (domplay.env.render); lines: one line per element, as before (kept for comparison)")
+        "compact",
+        description="compact: text that describes an element rides on its line, table rows and text "
+        "blocks are one line each (domplay.env.render); lines: one line per element, as before (kept for comparison)",
+    )
     ids: Literal["all", "unnamed"] = Field(
-        "unnamed", description="compact format: which interactive elements show their [id]: all (for agents that "
+        "unnamed",
+        description="compact format: which interactive elements show their [id]: all (for agents that "
         "act by id, policy.action_form: id) or unnamed (only elements without a name; the others are acted on by "
-        "name, and a name that repeats shows its ordinal: link \"Edit\", 2)")
+        'name, and a name that repeats shows its ordinal: link "Edit", 2)',
+    )
     count_tokens: TokenCounter = Field(approx_tokens, exclude=True, repr=False)
-

@@ -47,8 +47,9 @@ RIDER_SEPARATOR = " · "
 CELL_SEPARATOR = " | "
 
 
-def render(page: Page, *, error: str | None = None, offset: int = 0,
-           config: ObservationConfig = ObservationConfig()) -> Observation:
+def render(
+    page: Page, *, error: str | None = None, offset: int = 0, config: ObservationConfig = ObservationConfig()
+) -> Observation:
     """Render `page` from element `offset` within the token budget, saying what was cut."""
     ordinals = repeated_name_ordinals(page.elements) if config.ids == "unnamed" else {}
     offset = max(0, min(offset, max(0, len(page.elements) - 1)))
@@ -63,8 +64,9 @@ def render(page: Page, *, error: str | None = None, offset: int = 0,
     budget = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header) - CUT_NOTE_TOKENS
     lines: list[str] = []
     shown = 0
-    pieces = (_compact(page, offset, config, ordinals) if config.format == "compact"
-              else _per_element(page, offset, config))
+    pieces = (
+        _compact(page, offset, config, ordinals) if config.format == "compact" else _per_element(page, offset, config)
+    )
     for line, count in pieces:
         cost = config.count_tokens(line) + 1
         if cost > budget:
@@ -79,9 +81,16 @@ def render(page: Page, *, error: str | None = None, offset: int = 0,
         lines.append(cut_note)
     if not page.elements:
         lines.append("[the page has no visible elements]")
-    return Observation(url=page.url, title=page.title, elements=page.elements,
-                       text="\n".join(header + lines), error=error, offset=offset,
-                       shown=shown, cut_note=cut_note)
+    return Observation(
+        url=page.url,
+        title=page.title,
+        elements=page.elements,
+        text="\n".join(header + lines),
+        error=error,
+        offset=offset,
+        shown=shown,
+        cut_note=cut_note,
+    )
 
 
 def _per_element(page: Page, offset: int, config: ObservationConfig) -> Iterator[tuple[str, int]]:
@@ -89,22 +98,20 @@ def _per_element(page: Page, offset: int, config: ObservationConfig) -> Iterator
         yield el.line(config.max_name_chars, config.max_options), 1
 
 
-def _compact(page: Page, offset: int, config: ObservationConfig,
-             ordinals: dict[int, int]) -> Iterator[tuple[str, int]]:
+def _compact(page: Page, offset: int, config: ObservationConfig, ordinals: dict[int, int]) -> Iterator[tuple[str, int]]:
     """(text, elements it shows) of each line from element `offset` on."""
     lines = page.lines or tuple(Line(i, i + 1) for i in range(len(page.elements)))
     for line in lines:
         if line.end <= offset:
             continue
         if line.start < offset:  # a window that starts inside a line shows the rest element by element
-            for el in page.elements[offset:line.end]:
+            for el in page.elements[offset : line.end]:
                 yield _alone(el, config, ordinals), 1
             continue
         yield compact_line(page.elements, line, config, ordinals), line.end - line.start
 
 
-def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationConfig,
-                 ordinals: dict[int, int]) -> str:
+def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationConfig, ordinals: dict[int, int]) -> str:
     """The compact text of one line of a page with these elements (`ordinals`: of repeated names,
     shown when only nameless elements show ids, see `repeated_name_ordinals`)."""
     if line.kind == "row":
@@ -114,12 +121,12 @@ def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationC
     if line.kind == "item":
         head = elements[line.head]
         same = head.name.casefold()
-        before = [_text(e, config) for e in elements[line.start:line.head] if e.name.casefold() != same]
-        after = [_text(e, config) for e in elements[line.head + 1:line.end] if e.name.casefold() != same]
+        before = [_text(e, config) for e in elements[line.start : line.head] if e.name.casefold() != same]
+        after = [_text(e, config) for e in elements[line.head + 1 : line.end] if e.name.casefold() != same]
         text = " ".join([*before, _control(head, config, ordinals)])
         return RIDER_SEPARATOR.join([text, *after])
     if line.kind == "text":
-        return " ".join(_text(e, config) for e in elements[line.start:line.end])
+        return " ".join(_text(e, config) for e in elements[line.start : line.end])
     return _alone(elements[line.start], config, ordinals)
 
 
@@ -169,7 +176,7 @@ def _inline(el: Element, config: ObservationConfig, ordinals: dict[int, int]) ->
 
 def _text(el: Element, config: ObservationConfig) -> str:
     name = el.name
-    return name if len(name) <= config.max_name_chars else name[:config.max_name_chars - 1] + "…"
+    return name if len(name) <= config.max_name_chars else name[: config.max_name_chars - 1] + "…"
 
 
 def repeated_name_ordinals(elements: Sequence[Element]) -> dict[int, int]:

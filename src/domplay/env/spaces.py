@@ -67,5 +67,3 @@ class ActionSpace(gym.Space[str]):
 
     def __repr__(self) -> str:
         return f"ActionSpace(max_id={self.max_id})"
-
-

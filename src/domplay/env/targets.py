@@ -36,11 +36,19 @@ CUT_MARK = "…"
 LISTED_NAMES = 20
 """How many names an error message lists."""
 FILLABLE_ROLES = frozenset({"textbox", "searchbox", "combobox"})
-KINDS: dict[type, str] = {A.Click: "clickable element", A.Fill: "textbox", A.Select: "select",
-                          A.Press: "element that takes keys"}
+KINDS: dict[type, str] = {
+    A.Click: "clickable element",
+    A.Fill: "textbox",
+    A.Select: "select",
+    A.Press: "element that takes keys",
+}
 """What an error calls the elements each element action works on."""
-PLURALS: dict[type, str] = {A.Click: "clickable elements", A.Fill: "textboxes", A.Select: "selects",
-                            A.Press: "elements that take keys"}
+PLURALS: dict[type, str] = {
+    A.Click: "clickable elements",
+    A.Fill: "textboxes",
+    A.Select: "selects",
+    A.Press: "elements that take keys",
+}
 
 
 def acts_on(kind: type, el: Element) -> bool:
@@ -77,11 +85,15 @@ def resolve(action: A.Action, elements: Sequence[Element]) -> Element | None:
     bid = BID.fullmatch(target.strip())
     if bid is not None:
         if action.nth is not None:
-            raise ActionError(f"no {KINDS[type(action)]} is named {target!r} here, and an ordinal does not go "
-                              f"with an id; {_names_hint(type(action), target, elements)}")
+            raise ActionError(
+                f"no {KINDS[type(action)]} is named {target!r} here, and an ordinal does not go "
+                f"with an id; {_names_hint(type(action), target, elements)}"
+            )
         return _by_id(int(bid.group(1)), elements)
-    raise ActionError(f"no {KINDS[type(action)]} named {target!r} on this page"
-                      f"{_other_roles(type(action), target, elements)}; {_names_hint(type(action), target, elements)}")
+    raise ActionError(
+        f"no {KINDS[type(action)]} named {target!r} on this page"
+        f"{_other_roles(type(action), target, elements)}; {_names_hint(type(action), target, elements)}"
+    )
 
 
 def name_target(el: Element, kind: type, elements: Sequence[Element]) -> tuple[str, int | None] | None:
@@ -131,11 +143,16 @@ def _pick(action: A.ElementAction, matches: list[Element]) -> Element:
     if nth is None:
         if len(matches) == 1:
             return matches[0]
-        raise ActionError(f"{len(matches)} {PLURALS[type(action)]} are named {target!r}; say which, counting from 1 "
-                          f"down the page: {_call(action, 1)} to {_call(action, len(matches))}")
+        raise ActionError(
+            f"{len(matches)} {PLURALS[type(action)]} are named {target!r}; say which, counting from 1 "
+            f"down the page: {_call(action, 1)} to {_call(action, len(matches))}"
+        )
     if nth > len(matches):
-        only = (f"there is only one {kind}" if len(matches) == 1
-                else f"there are only {len(matches)} {PLURALS[type(action)]}")
+        only = (
+            f"there is only one {kind}"
+            if len(matches) == 1
+            else f"there are only {len(matches)} {PLURALS[type(action)]}"
+        )
         fix = f"leave the ordinal out: {_call(action, None)}" if len(matches) == 1 else f"use 1 to {len(matches)}"
         raise ActionError(f"{only} named {target!r}, not a #{nth}; {fix}")
     return matches[nth - 1]

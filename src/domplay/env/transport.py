@@ -38,12 +38,28 @@ class InProcessTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         status, headers, content = self.call(
-            request.method, url.scheme, url.host, url.port, url.path, url.query,
-            [(k.lower(), v) for k, v in request.headers.raw], request.read())
+            request.method,
+            url.scheme,
+            url.host,
+            url.port,
+            url.path,
+            url.query,
+            [(k.lower(), v) for k, v in request.headers.raw],
+            request.read(),
+        )
         return httpx.Response(status, headers=headers, content=content, request=request)
 
-    def call(self, method: str, scheme: str, host: str, port: int | None, path: str, query: bytes,
-             headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def call(
+        self,
+        method: str,
+        scheme: str,
+        host: str,
+        port: int | None,
+        path: str,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """One request straight into the app: (status, raw headers, body)."""
         scope = {
             "type": "http",

@@ -30,8 +30,10 @@ class GenerationParams(BaseModel, extra="forbid", frozen=True):
     stop: tuple[str, ...] = Field((), description="completions are cut before the first of these")
     seed: int | None = Field(None, description="same seed and inputs give the same samples")
     seeds: tuple[int, ...] | None = Field(
-        None, description="one seed per prompt: each prompt's samples then depend only on the prompt and its "
-                          "seed, not on which other prompts share its batch (resumed runs sample the same)")
+        None,
+        description="one seed per prompt: each prompt's samples then depend only on the prompt and its "
+        "seed, not on which other prompts share its batch (resumed runs sample the same)",
+    )
     n: int = Field(1, ge=1, description="completions per prompt")
 
 
@@ -81,5 +83,7 @@ def check_constraints(prompts: Sequence[object], constraints: Sequence[object] |
     from domplay.errors import ConfigError
 
     if constraints is not None and len(constraints) != len(prompts):
-        raise ConfigError(f"constraints has {len(constraints)} entries for {len(prompts)} prompts; "
-                          f"pass one Constraint (or None) per prompt")
+        raise ConfigError(
+            f"constraints has {len(constraints)} entries for {len(prompts)} prompts; "
+            f"pass one Constraint (or None) per prompt"
+        )

@@ -10,8 +10,14 @@ from collections.abc import Sequence
 from domplay.llm.base import Completion, GenerationParams, Message, check_constraints
 
 _LINE = re.compile(r"^\[(\d+)\] (\w+) ", re.MULTILINE)
-_ACTIONS_BY_ROLE = {"link": "click", "button": "click", "checkbox": "click", "radio": "click",
-                    "textbox": "fill", "combobox": "select"}
+_ACTIONS_BY_ROLE = {
+    "link": "click",
+    "button": "click",
+    "checkbox": "click",
+    "radio": "click",
+    "textbox": "fill",
+    "combobox": "select",
+}
 
 
 class RandomModel:
@@ -28,8 +34,9 @@ class RandomModel:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
-    def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
-                 constraints: Sequence[object] | None = None) -> list[list[Completion]]:
+    def generate(
+        self, prompts: Sequence[list[Message]], params: GenerationParams, constraints: Sequence[object] | None = None
+    ) -> list[list[Completion]]:
         check_constraints(prompts, constraints)
         out = []
         for prompt in prompts:
@@ -53,5 +60,6 @@ class RandomModel:
                 text = f'select({eid}, "{options.group(1) if options else ""}")'
             else:
                 text = f"click({eid})"
-        return Completion(text=text, prompt_tokens=0, completion_tokens=len(text.split()),
-                          finish_reason="stop", seconds=0.0)
+        return Completion(
+            text=text, prompt_tokens=0, completion_tokens=len(text.split()), finish_reason="stop", seconds=0.0
+        )

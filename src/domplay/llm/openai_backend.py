@@ -35,8 +35,10 @@ class OpenAIConfig(BaseModel, extra="forbid", frozen=True):
     backoff_initial_seconds: float = Field(0.5, ge=0, description="wait before the first retry; doubles each time")
     backoff_max_seconds: float = Field(30.0, ge=0, description="cap on one wait (also caps Retry-After)")
     constraint_format: Literal["none", "domplay", "vllm_regex"] = Field(
-        "none", description="how Constraints are sent: not at all, as domplay.llm.serve's "
-        "'domplay_constraint' field, or as vLLM's 'guided_regex'")
+        "none",
+        description="how Constraints are sent: not at all, as domplay.llm.serve's "
+        "'domplay_constraint' field, or as vLLM's 'guided_regex'",
+    )
 
 
 class OpenAIModel:
@@ -47,11 +49,19 @@ class OpenAIModel:
         self.name = config.model
         key = os.environ.get(config.api_key_env)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(base_url=config.base_url.rstrip("/") + "/", headers=headers,
-                                    timeout=config.timeout_seconds, transport=transport)
+        self._client = httpx.Client(
+            base_url=config.base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=config.timeout_seconds,
+            transport=transport,
+        )
 
-    def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
-                 constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
+    def generate(
+        self,
+        prompts: Sequence[list[Message]],
+        params: GenerationParams,
+        constraints: Sequence[Constraint | None] | None = None,
+    ) -> list[list[Completion]]:
         check_constraints(prompts, constraints)
         cons = list(constraints) if constraints is not None else [None] * len(prompts)
         bodies = [self._body(p, params, c) for p, c in zip(prompts, cons, strict=True)]
@@ -64,8 +74,14 @@ class OpenAIModel:
         self._client.close()
 
     def _body(self, messages: list[Message], params: GenerationParams, constraint: Constraint | None) -> dict:
-        body: dict = {"model": self.config.model, "messages": messages, "temperature": params.temperature,
-                      "top_p": params.top_p, "max_tokens": params.max_new_tokens, "n": params.n}
+        body: dict = {
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_new_tokens,
+            "n": params.n,
+        }
         if params.stop:
             body["stop"] = list(params.stop)
         if params.seed is not None:
@@ -86,19 +102,27 @@ class OpenAIModel:
             texts = [c["message"]["content"] or "" for c in choices]
             reasons = [c.get("finish_reason") for c in choices]
         except (KeyError, TypeError) as exc:
-            raise ModelError(f"{self.config.base_url} returned a malformed chat completion "
-                             f"(missing {exc}); is it OpenAI-compatible?") from None
+            raise ModelError(
+                f"{self.config.base_url} returned a malformed chat completion (missing {exc}); is it OpenAI-compatible?"
+            ) from None
         if len(texts) != params.n:
-            raise ModelError(f"{self.config.base_url} returned {len(texts)} choices for n={params.n}; "
-                             f"the server may not support n > 1")
+            raise ModelError(
+                f"{self.config.base_url} returned {len(texts)} choices for n={params.n}; "
+                f"the server may not support n > 1"
+            )
         completion_tokens = int(usage.get("completion_tokens", 0))
         out = []
         for text, reason in zip(texts, reasons, strict=True):
             text, _ = truncate_at_stop(text, params.stop)
-            out.append(Completion(text=text, prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                                  completion_tokens=completion_tokens // max(1, len(texts)),
-                                  finish_reason="length" if reason == "length" else "stop",
-                                  seconds=seconds / len(texts)))
+            out.append(
+                Completion(
+                    text=text,
+                    prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                    completion_tokens=completion_tokens // max(1, len(texts)),
+                    finish_reason="length" if reason == "length" else "stop",
+                    seconds=seconds / len(texts),
+                )
+            )
         return out
 
     def _post(self, body: dict) -> dict:
@@ -109,15 +133,18 @@ class OpenAIModel:
                 response = self._client.post("chat/completions", json=body)
             except httpx.TransportError as exc:
                 if last:
-                    raise ModelError(f"{url} unreachable after {attempt + 1} attempts: {exc!r}; "
-                                     f"is the server running?") from exc
+                    raise ModelError(
+                        f"{url} unreachable after {attempt + 1} attempts: {exc!r}; is the server running?"
+                    ) from exc
                 self._wait(attempt, None)
                 continue
             if response.status_code == 200:
                 return response.json()
             if response.status_code not in RETRY_STATUSES or last:
-                raise ModelError(f"{url} answered {response.status_code} after {attempt + 1} attempt(s): "
-                                 f"{response.text[:ERROR_BODY_CHARS]}")
+                raise ModelError(
+                    f"{url} answered {response.status_code} after {attempt + 1} attempt(s): "
+                    f"{response.text[:ERROR_BODY_CHARS]}"
+                )
             self._wait(attempt, response.headers.get("retry-after"))
         raise AssertionError("unreachable")
 

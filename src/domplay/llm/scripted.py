@@ -32,8 +32,9 @@ class ScriptedModel:
         """Queue more responses."""
         self._queue.extend(responses)
 
-    def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
-                 constraints: Sequence[object] | None = None) -> list[list[Completion]]:
+    def generate(
+        self, prompts: Sequence[list[Message]], params: GenerationParams, constraints: Sequence[object] | None = None
+    ) -> list[list[Completion]]:
         check_constraints(prompts, constraints)
         self.params_seen.append(params)
         results = []
@@ -49,8 +50,10 @@ class ScriptedModel:
         elif self._queue:
             raw = self._queue.popleft()
         else:
-            raise ModelError(f"ScriptedModel {self.name!r} has no response left for prompt #{len(self.prompts)} "
-                             f"(last message: {prompt[-1].get('content', '')[:60]!r}); queue more with push()")
+            raise ModelError(
+                f"ScriptedModel {self.name!r} has no response left for prompt #{len(self.prompts)} "
+                f"(last message: {prompt[-1].get('content', '')[:60]!r}); queue more with push()"
+            )
         text, stopped = truncate_at_stop(raw, params.stop)
         words = list(re.finditer(r"\S+", text))
         prompt_words = sum(len(m.get("content", "").split()) for m in prompt)
@@ -58,5 +61,10 @@ class ScriptedModel:
         if length:
             text = text[: words[params.max_new_tokens - 1].end()]
         words = words[: params.max_new_tokens]
-        return Completion(text=text, prompt_tokens=prompt_words, completion_tokens=len(words),
-                          finish_reason="length" if length else "stop", seconds=0.0)
+        return Completion(
+            text=text,
+            prompt_tokens=prompt_words,
+            completion_tokens=len(words),
+            finish_reason="length" if length else "stop",
+            seconds=0.0,
+        )

@@ -64,8 +64,14 @@ class ChatRequest(BaseModel, extra="ignore"):
     def params(self) -> GenerationParams:
         stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
         limit = self.max_completion_tokens or self.max_tokens
-        return GenerationParams(temperature=self.temperature, top_p=self.top_p, stop=stop, seed=self.seed,
-                                n=self.n, **({"max_new_tokens": limit} if limit is not None else {}))
+        return GenerationParams(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=stop,
+            seed=self.seed,
+            n=self.n,
+            **({"max_new_tokens": limit} if limit is not None else {}),
+        )
 
 
 @dataclass
@@ -110,11 +116,14 @@ class _Batcher:
         self.stats.batches += 1
         constraints = [j.constraint for j in jobs]
         try:
-            results = self.model.generate([j.messages for j in jobs], params,
-                                          constraints if any(c is not None for c in constraints) else None)
+            results = self.model.generate(
+                [j.messages for j in jobs], params, constraints if any(c is not None for c in constraints) else None
+            )
             if len(results) != len(jobs):  # a request left without an answer would wait forever
-                raise ModelError(f"{self.model.name} returned {len(results)} completion lists for "
-                                 f"{len(jobs)} prompts; generate must return one per prompt")
+                raise ModelError(
+                    f"{self.model.name} returned {len(results)} completion lists for "
+                    f"{len(jobs)} prompts; generate must return one per prompt"
+                )
         except Exception as exc:  # noqa: BLE001 - handed to each waiting request, which answers 500
             for job in jobs:
                 job.future.set_exception(exc)
@@ -142,8 +151,12 @@ def create_app(model: ChatModel, config: ServeConfig | None = None) -> Starlette
         with lock:
             if stats.in_flight >= config.max_queued_requests:
                 stats.rejected += 1
-                return _error(429, f"server busy ({stats.in_flight} requests queued); retry later",
-                              "rate_limit_error", {"Retry-After": f"{config.retry_after_seconds:g}"})
+                return _error(
+                    429,
+                    f"server busy ({stats.in_flight} requests queued); retry later",
+                    "rate_limit_error",
+                    {"Retry-After": f"{config.retry_after_seconds:g}"},
+                )
             stats.in_flight += 1
             if not batcher:
                 batcher.append(_Batcher(model, config, stats))
@@ -161,28 +174,36 @@ def create_app(model: ChatModel, config: ServeConfig | None = None) -> Starlette
     async def models(request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": model.name, "object": "model", "owned_by": "domplay"}]})
 
-    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
-                            Route("/v1/models", models, methods=["GET"])])
+    app = Starlette(
+        routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/v1/models", models, methods=["GET"])]
+    )
     app.state.stats = stats
     return app
 
 
 def _response(name: str, completions: list[Completion]) -> dict:
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": name,
-        "choices": [{"index": i, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
-                    for i, c in enumerate(completions)],
-        "usage": {"prompt_tokens": completions[0].prompt_tokens if completions else 0,
-                  "completion_tokens": sum(c.completion_tokens for c in completions),
-                  "total_tokens": (completions[0].prompt_tokens if completions else 0)
-                  + sum(c.completion_tokens for c in completions)},
+        "choices": [
+            {"index": i, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
+            for i, c in enumerate(completions)
+        ],
+        "usage": {
+            "prompt_tokens": completions[0].prompt_tokens if completions else 0,
+            "completion_tokens": sum(c.completion_tokens for c in completions),
+            "total_tokens": (completions[0].prompt_tokens if completions else 0)
+            + sum(c.completion_tokens for c in completions),
+        },
     }
 
 
 def _error(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers
+    )
 
 
 def serve(model: ChatModel, config: ServeConfig | None = None) -> None:
@@ -199,10 +220,16 @@ def main() -> None:
     from domplay.llm.load import load_model
 
     @click.command()
-    @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
-                  help="a run config: serve its model as its evals load it (eval.dtype, rollout.concurrency)")
-    @click.option("--model", "spec", default=None, help="model spec for load_model [default: the config's, "
-                                                         "else embedded]")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="a run config: serve its model as its evals load it (eval.dtype, rollout.concurrency)",
+    )
+    @click.option(
+        "--model", "spec", default=None, help="model spec for load_model [default: the config's, else embedded]"
+    )
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, show_default=True)
     def command(config_path: str | None, spec: str | None, host: str, port: int) -> None:

@@ -34,22 +34,39 @@ class TransformersConfig(BaseModel, extra="forbid", frozen=True):
     batch_size: int = Field(8, ge=1, description="prompts x samples per forward batch")
     device: str | None = Field(None, description='"cuda", "cpu", ...; None picks CUDA when present')
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="auto = bfloat16 on a GPU, float32 on CPU. On a CPU with hardware bf16 "
+        "auto",
+        description="auto = bfloat16 on a GPU, float32 on CPU. On a CPU with hardware bf16 "
         "(AVX512-BF16/AMX) bfloat16 is ~1.7x faster, but a row's output then depends slightly on the "
-        "other rows of its batch, so seeded runs and their resumes no longer reproduce exactly")
+        "other rows of its batch, so seeded runs and their resumes no longer reproduce exactly",
+    )
     constrained: bool | None = Field(None, description="enforce Constraints; None = on for small models")
     constraint_top_k: int = Field(64, ge=1, description="tokens checked per step before a full vocabulary scan")
     name: str | None = Field(None, description="model name in records; default: the directory name")
-    cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads for this process (a global "
-                                    "setting); None keeps torch's default. 1 is much faster on a busy machine")
-    batch_call_tokens: int | None = Field(1024, ge=0, description="prompts are batched by length: a batch is "
-                                          "split where padding its short prompts to its longest would cost more "
-                                          "than a separate generate call, valued at this many prompt tokens (the "
-                                          "decoding steps it repeats); None: batches in the given order")
-    prefix_cache: bool = Field(True, description="keep the key/value cache of each prompt's conversation "
-                               "before its last message (system prompt, few-shot demos) and reuse it")
-    prefix_cache_tokens: int = Field(65536, ge=0, description="most prefix tokens kept (least recently "
-                                     "used dropped first); memory is this times the model's KV bytes per token")
+    cpu_threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch CPU threads for this process (a global "
+        "setting); None keeps torch's default. 1 is much faster on a busy machine",
+    )
+    batch_call_tokens: int | None = Field(
+        1024,
+        ge=0,
+        description="prompts are batched by length: a batch is "
+        "split where padding its short prompts to its longest would cost more "
+        "than a separate generate call, valued at this many prompt tokens (the "
+        "decoding steps it repeats); None: batches in the given order",
+    )
+    prefix_cache: bool = Field(
+        True,
+        description="keep the key/value cache of each prompt's conversation "
+        "before its last message (system prompt, few-shot demos) and reuse it",
+    )
+    prefix_cache_tokens: int = Field(
+        65536,
+        ge=0,
+        description="most prefix tokens kept (least recently "
+        "used dropped first); memory is this times the model's KV bytes per token",
+    )
 
 
 def _auto_dtype(device: str) -> str:
@@ -65,8 +82,10 @@ class TransformersModel:
 
         path = Path(config.path).expanduser()
         if not (path / "config.json").is_file():
-            raise ModelError(f"no model at {str(path)!r} (config.json missing); give a local "
-                             f"Hugging Face model directory, e.g. hf:/models/Qwen2.5-0.5B-Instruct")
+            raise ModelError(
+                f"no model at {str(path)!r} (config.json missing); give a local "
+                f"Hugging Face model directory, e.g. hf:/models/Qwen2.5-0.5B-Instruct"
+            )
         self.config = config
         self.name = config.name or path.name
         if config.cpu_threads is not None:
@@ -86,8 +105,12 @@ class TransformersModel:
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple]] = OrderedDict()
         self._stackable = True
 
-    def generate(self, prompts: Sequence[list[Message]], params: GenerationParams,
-                 constraints: Sequence[Constraint | None] | None = None) -> list[list[Completion]]:
+    def generate(
+        self,
+        prompts: Sequence[list[Message]],
+        params: GenerationParams,
+        constraints: Sequence[Constraint | None] | None = None,
+    ) -> list[list[Completion]]:
         """Return `params.n` completions for each prompt, in batches of `config.batch_size` rows."""
         import torch
 
@@ -119,9 +142,14 @@ class TransformersModel:
                 results[i] = group * (params.n // samples)
         return results
 
-    def _generate_batch(self, prompts: list[list[Message]], params: GenerationParams, samples: int,
-                        constraints: list[Constraint | None],
-                        row_seeds: list[int] | None = None) -> list[list[Completion]]:
+    def _generate_batch(
+        self,
+        prompts: list[list[Message]],
+        params: GenerationParams,
+        samples: int,
+        constraints: list[Constraint | None],
+        row_seeds: list[int] | None = None,
+    ) -> list[list[Completion]]:
         import torch
 
         enc, cache = self._encode(prompts, samples)
@@ -132,15 +160,17 @@ class TransformersModel:
         processor = None
         if any(c is not None for c in constraints):
             grammars = [self._grammar(c) if c is not None else None for c in constraints for _ in range(samples)]
-            processor = ActionLogitsProcessor(self._token_texts(), grammars, prompt_len, params.max_new_tokens,
-                                              self.config.constraint_top_k)
+            processor = ActionLogitsProcessor(
+                self._token_texts(), grammars, prompt_len, params.max_new_tokens, self.config.constraint_top_k
+            )
             kwargs["logits_processor"] = [processor]
         if row_seeds is not None and params.temperature > 0:
             # Per-row sampling: greedy decoding over Gumbel-perturbed logits samples exactly
             # from softmax(logits / T), with each row's noise from its own seeded generator.
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None, num_return_sequences=1)
             kwargs["logits_processor"] = kwargs.get("logits_processor", []) + [
-                SeededGumbelSampler(row_seeds, params.temperature)]
+                SeededGumbelSampler(row_seeds, params.temperature)
+            ]
             if cache is None:
                 enc = {k: v.repeat_interleave(samples, dim=0) for k, v in enc.items()}  # rows = prompts x samples
         started = time.perf_counter()
@@ -173,8 +203,9 @@ class TransformersModel:
         texts = [self._render(p) for p in prompts]
 
         def plain() -> tuple[dict, None]:
-            return self.tokenizer(texts, return_tensors="pt", padding=True,
-                                  add_special_tokens=False).to(self.device), None
+            return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+                self.device
+            ), None
 
         if not (self.config.prefix_cache and self._stackable) or self.config.prefix_cache_tokens < MIN_PREFIX_TOKENS:
             return plain()
@@ -185,7 +216,7 @@ class TransformersModel:
         layers = {prefix: self._prefix_layers(prefix) for prefix in set(prefixes) if prefix}
         if any(v is None for v in layers.values()):
             return plain()  # a cache layout this method cannot stack (e.g. sliding-window layers)
-        rows = [(prefix, row[len(prefix):]) for prefix, row in zip(prefixes, ids, strict=True) for _ in range(samples)]
+        rows = [(prefix, row[len(prefix) :]) for prefix, row in zip(prefixes, ids, strict=True) for _ in range(samples)]
         width = max(len(prefix) for prefix, _ in rows)
         rest = max(len(tail) for _, tail in rows)
         pad = self.tokenizer.pad_token_id
@@ -195,8 +226,10 @@ class TransformersModel:
             input_ids.append([pad] * lead + list(prefix) + [pad] * gap + tail)
             mask.append([0] * lead + [1] * len(prefix) + [0] * gap + [1] * len(tail))
         cache = self._stack_cache([layers.get(prefix) for prefix, _ in rows], width)
-        enc = {"input_ids": torch.tensor(input_ids, device=self.device),
-               "attention_mask": torch.tensor(mask, device=self.device)}
+        enc = {
+            "input_ids": torch.tensor(input_ids, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+        }
         return enc, cache
 
     def _prefix_of(self, messages: list[Message], ids: list[int]) -> tuple[int, ...]:
@@ -205,7 +238,7 @@ class TransformersModel:
             return ()
         head = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=False)
         prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
-        if MIN_PREFIX_TOKENS <= len(prefix) < len(ids) and ids[:len(prefix)] == prefix:
+        if MIN_PREFIX_TOKENS <= len(prefix) < len(ids) and ids[: len(prefix)] == prefix:
             return tuple(prefix)
         return ()
 
@@ -234,13 +267,17 @@ class TransformersModel:
         sample = next(layers for layers in row_layers if layers is not None)
         cache = DynamicCache()
         for index, (keys, values) in enumerate(sample):
-            cache.update(_stack_rows(row_layers, index, 0, keys, width),
-                         _stack_rows(row_layers, index, 1, values, width), index)
+            cache.update(
+                _stack_rows(row_layers, index, 0, keys, width), _stack_rows(row_layers, index, 1, values, width), index
+            )
         return cache
 
     def _sampling_kwargs(self, params: GenerationParams, samples: int) -> dict:
-        kwargs: dict = {"max_new_tokens": params.max_new_tokens, "num_return_sequences": samples,
-                        "pad_token_id": self.tokenizer.pad_token_id}
+        kwargs: dict = {
+            "max_new_tokens": params.max_new_tokens,
+            "num_return_sequences": samples,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         else:
@@ -249,21 +286,29 @@ class TransformersModel:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _completion(self, tokens: list[int], prompt_tokens: int, params: GenerationParams,
-                    seconds: float, action_complete: bool) -> Completion:
+    def _completion(
+        self, tokens: list[int], prompt_tokens: int, params: GenerationParams, seconds: float, action_complete: bool
+    ) -> Completion:
         eos_ids = self._eos_ids()
         end = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
         used = tokens if end is None else tokens[: end + 1]
         text = cast(str, self.tokenizer.decode(used, skip_special_tokens=True))  # one sequence: one string
         text, stopped = truncate_at_stop(text, params.stop)
         finished = end is not None or stopped or action_complete or len(used) < params.max_new_tokens
-        return Completion(text=text, prompt_tokens=int(prompt_tokens), completion_tokens=len(used),
-                          finish_reason="stop" if finished else "length", seconds=seconds)
+        return Completion(
+            text=text,
+            prompt_tokens=int(prompt_tokens),
+            completion_tokens=len(used),
+            finish_reason="stop" if finished else "length",
+            seconds=seconds,
+        )
 
     def _render(self, messages: list[Message]) -> str:
         if self.tokenizer.chat_template is None:
-            raise ModelError(f"the tokenizer of {self.name!r} has no chat template; use an instruct/chat "
-                             f"model or add chat_template.jinja to its directory")
+            raise ModelError(
+                f"the tokenizer of {self.name!r} has no chat template; use an instruct/chat "
+                f"model or add chat_template.jinja to its directory"
+            )
         return cast(str, self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     def _eos_ids(self) -> set[int]:
@@ -304,7 +349,7 @@ def length_batches(lengths: Sequence[int], max_rows: int, call_tokens: int | Non
                 best[end], cut[end] = cost, start
     batches, end = [], len(order)
     while end > 0:
-        batches.append(order[cut[end]:end])
+        batches.append(order[cut[end] : end])
         end = cut[end]
     return batches[::-1]
 
@@ -342,7 +387,10 @@ class SeededGumbelSampler:
     def __call__(self, input_ids, scores):
         import torch
 
-        noise = torch.stack([
-            -torch.log(-torch.log(torch.rand(scores.shape[1], generator=g).clamp_(1e-20, 1.0)))
-            for g in self.generators]).to(scores.device, scores.dtype)
+        noise = torch.stack(
+            [
+                -torch.log(-torch.log(torch.rand(scores.shape[1], generator=g).clamp_(1e-20, 1.0)))
+                for g in self.generators
+            ]
+        ).to(scores.device, scores.dtype)
         return scores / self.temperature + noise

@@ -31,15 +31,26 @@ from domplay.tasks.model import Difficulty
 REPORT_FILE = "report.html"
 _HERE = Path(__file__).parent
 YIELD_COLUMNS = (
-    ("episodes", "episodes"), ("heldout_episodes", "held-out (unused)"), ("invalid_episodes", "invalid"),
-    ("successes", "verified successes"), ("failures", "failures"), ("success_rate", "success rate"),
-    ("sft_candidates", "SFT candidates"), ("sft_below_min_score", "below min score"),
-    ("sft_duplicates", "duplicates"), ("sft_capped", "capped"), ("sft_examples", "SFT examples"),
+    ("episodes", "episodes"),
+    ("heldout_episodes", "held-out (unused)"),
+    ("invalid_episodes", "invalid"),
+    ("successes", "verified successes"),
+    ("failures", "failures"),
+    ("success_rate", "success rate"),
+    ("sft_candidates", "SFT candidates"),
+    ("sft_below_min_score", "below min score"),
+    ("sft_duplicates", "duplicates"),
+    ("sft_capped", "capped"),
+    ("sft_examples", "SFT examples"),
     *((f"pairs_{k}", f"{k} pairs") for k in PAIR_KINDS),
 )
 """Yield-table columns in funnel order (AutoIF's data-yield table); unknown keys follow at the end."""
-YIELD_FUNNEL = (("episodes", "episodes"), ("successes", "verified successes"), ("sft_examples", "SFT examples"),
-                *((f"pairs_{k}", f"{k} pairs") for k in PAIR_KINDS))
+YIELD_FUNNEL = (
+    ("episodes", "episodes"),
+    ("successes", "verified successes"),
+    ("sft_examples", "SFT examples"),
+    *((f"pairs_{k}", f"{k} pairs") for k in PAIR_KINDS),
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,14 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, config: Vie
     config = config if config is not None else ViewerConfig()
     with RunStore(run_dir) as store:
         data = collect(store, run_dir)
-        viewer = select_episodes(store, run_dir, [r.round for r in data.rounds], data.eval_episodes,
-                                 {t.id for t in data.heldout_tasks}, config)
+        viewer = select_episodes(
+            store,
+            run_dir,
+            [r.round for r in data.rounds],
+            data.eval_episodes,
+            {t.id for t in data.heldout_tasks},
+            config,
+        )
     html = render(data, viewer.as_json())
     path = Path(out) if out is not None else run_dir / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,13 +90,21 @@ def render(data: RunData, viewer_json: dict[str, Any]) -> str:
     env = Environment(loader=FileSystemLoader(_HERE), autoescape=select_autoescape(["html"]))
     template = env.get_template("template.html")
     return template.render(
-        run=data, title=f"domplay run {data.run_dir.resolve().name}", generated=time.strftime("%Y-%m-%d %H:%M:%S"),
-        status=status_line(data), charts=[Markup(c) for c in all_charts(data.rounds)],
-        summary=summary_table(data), yield_table=yield_table(data.rounds), checkpoints=checkpoint_table(data.rounds),
-        datasets=dataset_table(data.rounds), failures=failure_table(data.rounds),
+        run=data,
+        title=f"domplay run {data.run_dir.resolve().name}",
+        generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+        status=status_line(data),
+        charts=[Markup(c) for c in all_charts(data.rounds)],
+        summary=summary_table(data),
+        yield_table=yield_table(data.rounds),
+        checkpoints=checkpoint_table(data.rounds),
+        datasets=dataset_table(data.rounds),
+        failures=failure_table(data.rounds),
         css=Markup((_HERE / "report.css").read_text(encoding="utf-8")),
         js=Markup((_HERE / "viewer.js").read_text(encoding="utf-8")),
-        viewer_data=Markup(script_json(viewer_json)), left_out=viewer_json["left_out"])
+        viewer_data=Markup(script_json(viewer_json)),
+        left_out=viewer_json["left_out"],
+    )
 
 
 def script_json(value: Any) -> str:
@@ -105,34 +130,66 @@ def all_charts(rounds: Sequence[RoundRecord]) -> list[str]:
     evaluated = [r for r in rounds if r.eval is not None]
     no_eval = "no held-out evaluation stored yet"
     out = [
-        charts.line_chart("Held-out success: overall and by difficulty",
-                          [_rate_series("overall", evaluated, None, None),
-                           *_axis_series(evaluated, "difficulty")],
-                          x_label="round", y_format=charts.percent, y_max=1.0, empty_message=no_eval),
-        charts.line_chart("Held-out success by site", _axis_series(evaluated, "site"), x_label="round",
-                          y_format=charts.percent, y_max=1.0, empty_message=no_eval),
-        charts.line_chart("Held-out templates vs held-out seeds of seen templates",
-                          _axis_series(evaluated, "heldout kind"), x_label="round", y_format=charts.percent,
-                          y_max=1.0, empty_message=no_eval),
+        charts.line_chart(
+            "Held-out success: overall and by difficulty",
+            [_rate_series("overall", evaluated, None, None), *_axis_series(evaluated, "difficulty")],
+            x_label="round",
+            y_format=charts.percent,
+            y_max=1.0,
+            empty_message=no_eval,
+        ),
+        charts.line_chart(
+            "Held-out success by site",
+            _axis_series(evaluated, "site"),
+            x_label="round",
+            y_format=charts.percent,
+            y_max=1.0,
+            empty_message=no_eval,
+        ),
+        charts.line_chart(
+            "Held-out templates vs held-out seeds of seen templates",
+            _axis_series(evaluated, "heldout kind"),
+            x_label="round",
+            y_format=charts.percent,
+            y_max=1.0,
+            empty_message=no_eval,
+        ),
     ]
     with_yield = [r for r in rounds if r.yield_row]
-    out.append(charts.bar_chart(
-        "Data yield: episodes → verified successes → SFT examples → pairs",
-        [f"round {r.round}" for r in with_yield],
-        [Series(label, values=tuple(_num(r.yield_row, key) for r in with_yield)) for key, label in YIELD_FUNNEL],
-        empty_message="no datasets built yet (round 0 only evaluates)"))
+    out.append(
+        charts.bar_chart(
+            "Data yield: episodes → verified successes → SFT examples → pairs",
+            [f"round {r.round}" for r in with_yield],
+            [Series(label, values=tuple(_num(r.yield_row, key) for r in with_yield)) for key, label in YIELD_FUNNEL],
+            empty_message="no datasets built yet (round 0 only evaluates)",
+        )
+    )
     for name, label in (("sft", "SFT"), ("dpo", "DPO")):
-        series = [Series(f"round {r.round}", points=tuple((i + 1.0, v) for i, v in enumerate(r.losses(name))))
-                  for r in rounds]
-        out.append(charts.line_chart(f"{label} training loss", series, x_label="logged step",
-                                     empty_message=f"no {label} checkpoint with logged losses yet"))
+        series = [
+            Series(f"round {r.round}", points=tuple((i + 1.0, v) for i, v in enumerate(r.losses(name)))) for r in rounds
+        ]
+        out.append(
+            charts.line_chart(
+                f"{label} training loss",
+                series,
+                x_label="logged step",
+                empty_message=f"no {label} checkpoint with logged losses yet",
+            )
+        )
     order = {s: i for i, s in enumerate((*STAGES_ROUND0, *STAGES))}
     stages = sorted({s for r in rounds for s in r.stage_seconds}, key=lambda s: (order.get(s, len(order)), s))
     longest = max((sum(r.stage_seconds.values()) for r in rounds), default=0.0)
-    out.append(charts.bar_chart("Time per stage", [f"round {r.round}" for r in rounds],
-                                [Series(s, values=tuple(r.stage_seconds.get(s) for r in rounds)) for s in stages],
-                                stacked=True, y_format=charts.duration_format(longest),
-                                y_nice=charts.nice_max_seconds, empty_message="no stage finished yet"))
+    out.append(
+        charts.bar_chart(
+            "Time per stage",
+            [f"round {r.round}" for r in rounds],
+            [Series(s, values=tuple(r.stage_seconds.get(s) for r in rounds)) for s in stages],
+            stacked=True,
+            y_format=charts.duration_format(longest),
+            y_nice=charts.nice_max_seconds,
+            empty_message="no stage finished yet",
+        )
+    )
     return out
 
 
@@ -157,8 +214,10 @@ def _rate_series(name: str, rounds: Sequence[RoundRecord], axis: str | None, key
 
 
 def _axis_series(rounds: Sequence[RoundRecord], axis: str) -> list[Series]:
-    keys = sorted({k for r in rounds if r.eval is not None for k in r.eval.by.get(axis, {})},
-                  key=lambda k: (_DIFFICULTY.get(k, 0), k))
+    keys = sorted(
+        {k for r in rounds if r.eval is not None for k in r.eval.by.get(axis, {})},
+        key=lambda k: (_DIFFICULTY.get(k, 0), k),
+    )
     return [_rate_series(k, rounds, axis, k) for k in keys]
 
 
@@ -174,11 +233,22 @@ def summary_table(data: RunData) -> Table:
         e = r.eval
         stages = " ".join(f"{s}:{status or '-'}" for s, status in r.stages.items())
         success = "-" if e is None else f"{e.success_rate:.1%} ({e.episodes}/{e.tasks} episodes)"
-        rows.append((str(r.round), e.policy if e is not None else "-", success,
-                     "-" if e is None else f"{e.mean_steps:.2f}", "-" if e is None else f"{e.step_error_rate:.1%}",
-                     str(r.episodes), charts.seconds(sum(r.stage_seconds.values())), stages))
-    return Table(("round", "policy", "held-out success", "mean steps", "step errors", "episodes stored",
-                  "time", "stages"), tuple(rows))
+        rows.append(
+            (
+                str(r.round),
+                e.policy if e is not None else "-",
+                success,
+                "-" if e is None else f"{e.mean_steps:.2f}",
+                "-" if e is None else f"{e.step_error_rate:.1%}",
+                str(r.episodes),
+                charts.seconds(sum(r.stage_seconds.values())),
+                stages,
+            )
+        )
+    return Table(
+        ("round", "policy", "held-out success", "mean steps", "step errors", "episodes stored", "time", "stages"),
+        tuple(rows),
+    )
 
 
 def yield_table(rounds: Sequence[RoundRecord]) -> Table:
@@ -186,8 +256,9 @@ def yield_table(rounds: Sequence[RoundRecord]) -> Table:
     known = {k for k, _ in YIELD_COLUMNS} | {"round"}
     extra = sorted({k for _, row in with_yield for k in row if k not in known})
     columns = [*YIELD_COLUMNS, *((k, k) for k in extra)]
-    rows = tuple((str(number), *(_cell(row.get(k), k.endswith("_rate")) for k, _ in columns))
-                 for number, row in with_yield)
+    rows = tuple(
+        (str(number), *(_cell(row.get(k), k.endswith("_rate")) for k, _ in columns)) for number, row in with_yield
+    )
     return Table(("round", *(label for _, label in columns)), rows)
 
 
@@ -205,16 +276,29 @@ def checkpoint_table(rounds: Sequence[RoundRecord]) -> Table:
         for c in r.checkpoints:
             m = c.metrics
             final = m.get("final_loss")
-            rows.append((str(r.round), c.name, _cell(m.get("rows")), "-" if final is None else f"{final:.4f}",
-                         "-" if m.get("seconds") is None else charts.seconds(float(m["seconds"])),
-                         str(len(m.get("losses", []) or [])), c.git_revision or "-", c.path))
-    return Table(("round", "checkpoint", "rows", "final loss", "time", "logged losses", "git revision", "path"),
-                 tuple(rows))
+            rows.append(
+                (
+                    str(r.round),
+                    c.name,
+                    _cell(m.get("rows")),
+                    "-" if final is None else f"{final:.4f}",
+                    "-" if m.get("seconds") is None else charts.seconds(float(m["seconds"])),
+                    str(len(m.get("losses", []) or [])),
+                    c.git_revision or "-",
+                    c.path,
+                )
+            )
+    return Table(
+        ("round", "checkpoint", "rows", "final loss", "time", "logged losses", "git revision", "path"), tuple(rows)
+    )
 
 
 def dataset_table(rounds: Sequence[RoundRecord]) -> Table:
-    rows = tuple((str(r.round), d.name, d.kind, str(d.rows), d.path or "(counted, not exported)")
-                 for r in rounds for d in r.datasets)
+    rows = tuple(
+        (str(r.round), d.name, d.kind, str(d.rows), d.path or "(counted, not exported)")
+        for r in rounds
+        for d in r.datasets
+    )
     return Table(("round", "dataset", "kind", "rows", "path"), rows)
 
 
@@ -224,5 +308,7 @@ def failure_table(rounds: Sequence[RoundRecord]) -> tuple[int, Table] | None:
     if not evaluated:
         return None
     number, last = evaluated[-1]
-    return number, Table(("count", "failed check (values generalised)"),
-                         tuple((str(n), reason) for reason, n in last.failure_reasons.items()))
+    return number, Table(
+        ("count", "failed check (values generalised)"),
+        tuple((str(n), reason) for reason, n in last.failure_reasons.items()),
+    )

@@ -23,8 +23,7 @@ POINT_RADIUS_PX = 3.5
 Y_TICKS = 4
 MAX_X_LABELS = 10
 """More x positions than this get labels on every k-th position only."""
-PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563",
-           "#65a30d", "#9333ea")
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563", "#65a30d", "#9333ea")
 
 Format = Callable[[float], str]
 
@@ -105,12 +104,21 @@ def nice_max_seconds(v: float) -> float:
 
 
 def empty(title: str, message: str) -> str:
-    return (f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
-            f'<p class="empty">{escape(message)}</p></figure>')
+    return (
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption><p class="empty">{escape(message)}</p></figure>'
+    )
 
 
-def line_chart(title: str, series: Sequence[Series], *, x_label: str, y_format: Format = number,
-               y_max: float | None = None, x_format: Format = number, empty_message: str = "no data yet") -> str:
+def line_chart(
+    title: str,
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_format: Format = number,
+    y_max: float | None = None,
+    x_format: Format = number,
+    empty_message: str = "no data yet",
+) -> str:
     """Lines over numeric x; `y_max` fixes the axis end (e.g. 1.0 for rates)."""
     series = [s for s in series if s.points]
     if not series:
@@ -128,15 +136,25 @@ def line_chart(title: str, series: Sequence[Series], *, x_label: str, y_format: 
         dense = len(coords) > WIDTH_PX / (4 * POINT_RADIUS_PX)
         for (x, y), (px, py) in zip(sorted(s.points), coords, strict=True):
             radius = POINT_RADIUS_PX / 2 if dense else POINT_RADIUS_PX
-            parts.append(f'<circle class="pt" cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{color}" '
-                         f'data-series="{escape(s.name)}" data-x="{x:g}" data-value="{y:g}">'
-                         f'<title>{escape(s.name)} @ {escape(x_format(x))}: {escape(y_format(y))}</title></circle>')
+            parts.append(
+                f'<circle class="pt" cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{color}" '
+                f'data-series="{escape(s.name)}" data-x="{x:g}" data-value="{y:g}">'
+                f"<title>{escape(s.name)} @ {escape(x_format(x))}: {escape(y_format(y))}</title></circle>"
+            )
     return _figure(title, parts, [s.name for s in series])
 
 
-def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *, stacked: bool = False,
-              y_format: Format = number, y_max: float | None = None, y_nice: Callable[[float], float] = nice_max,
-              empty_message: str = "no data yet") -> str:
+def bar_chart(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    *,
+    stacked: bool = False,
+    y_format: Format = number,
+    y_max: float | None = None,
+    y_nice: Callable[[float], float] = nice_max,
+    empty_message: str = "no data yet",
+) -> str:
     """Bars per category: side by side (grouped) or on top of each other (stacked); `y_nice` rounds the axis end."""
     series = [s for s in series if any(v is not None for v in s.values)]
     if not categories or not series:
@@ -148,8 +166,7 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
     frame = _Frame(0, len(categories), y_max if y_max is not None else y_nice(max(totals)))
     slot = frame.plot_w / len(categories)
     width = slot * 0.8 / (1 if stacked else len(series))
-    parts = [_y_axis(frame, y_format),
-             _x_ticks([(frame.x(i + 0.5), c) for i, c in enumerate(categories)], "")]
+    parts = [_y_axis(frame, y_format), _x_ticks([(frame.x(i + 0.5), c) for i, c in enumerate(categories)], "")]
     for i, category in enumerate(categories):
         base = 0.0
         for j, s in enumerate(series):
@@ -158,10 +175,12 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
                 continue
             left = frame.x(i) + slot * 0.1 + (0 if stacked else j * width)
             top, bottom = frame.y(base + value), frame.y(base)
-            parts.append(f'<rect class="bar" x="{left:.1f}" y="{top:.1f}" width="{max(width - 1, 1):.1f}" '
-                         f'height="{max(bottom - top, 0):.1f}" fill="{PALETTE[j % len(PALETTE)]}" '
-                         f'data-series="{escape(s.name)}" data-x="{escape(category)}" data-value="{value:g}">'
-                         f'<title>{escape(category)} · {escape(s.name)}: {escape(y_format(value))}</title></rect>')
+            parts.append(
+                f'<rect class="bar" x="{left:.1f}" y="{top:.1f}" width="{max(width - 1, 1):.1f}" '
+                f'height="{max(bottom - top, 0):.1f}" fill="{PALETTE[j % len(PALETTE)]}" '
+                f'data-series="{escape(s.name)}" data-x="{escape(category)}" data-value="{value:g}">'
+                f"<title>{escape(category)} · {escape(s.name)}: {escape(y_format(value))}</title></rect>"
+            )
             if stacked:
                 base += value
     return _figure(title, parts, [s.name for s in series])
@@ -169,12 +188,16 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
 
 def _figure(title: str, parts: list[str], legend: list[str]) -> str:
     body = "\n".join(parts)
-    keys = "".join(f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{escape(name)}</span>'
-                   for i, name in enumerate(legend))
-    return (f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH_PX} {HEIGHT_PX}" '
-            f'width="{WIDTH_PX}" height="{HEIGHT_PX}" role="img" aria-label="{escape(title)}">{body}</svg>'
-            f'<div class="legend">{keys}</div></figure>')
+    keys = "".join(
+        f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{escape(name)}</span>'
+        for i, name in enumerate(legend)
+    )
+    return (
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH_PX} {HEIGHT_PX}" '
+        f'width="{WIDTH_PX}" height="{HEIGHT_PX}" role="img" aria-label="{escape(title)}">{body}</svg>'
+        f'<div class="legend">{keys}</div></figure>'
+    )
 
 
 def _y_axis(frame: _Frame, fmt: Format) -> str:
@@ -182,22 +205,27 @@ def _y_axis(frame: _Frame, fmt: Format) -> str:
     for k in range(Y_TICKS + 1):
         v = frame.y_max * k / Y_TICKS
         y = frame.y(v)
-        out.append(f'<line class="grid" x1="{MARGIN_LEFT_PX}" x2="{WIDTH_PX - MARGIN_RIGHT_PX}" '
-                   f'y1="{y:.1f}" y2="{y:.1f}"/>')
-        out.append(f'<text class="tick" x="{MARGIN_LEFT_PX - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                   f'{escape(fmt(v))}</text>')
+        out.append(
+            f'<line class="grid" x1="{MARGIN_LEFT_PX}" x2="{WIDTH_PX - MARGIN_RIGHT_PX}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        out.append(
+            f'<text class="tick" x="{MARGIN_LEFT_PX - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(v))}</text>'
+        )
     return "".join(out)
 
 
 def _x_ticks(ticks: list[tuple[float, str]], label: str) -> str:
     every = max(1, math.ceil(len(ticks) / MAX_X_LABELS))
     base_y = HEIGHT_PX - MARGIN_BOTTOM_PX
-    out = [(f'<line class="axis" x1="{MARGIN_LEFT_PX}" x2="{WIDTH_PX - MARGIN_RIGHT_PX}" '
-            f'y1="{base_y}" y2="{base_y}"/>')]
+    out = [
+        (f'<line class="axis" x1="{MARGIN_LEFT_PX}" x2="{WIDTH_PX - MARGIN_RIGHT_PX}" y1="{base_y}" y2="{base_y}"/>')
+    ]
     for i, (x, text) in enumerate(ticks):
         if i % every == 0 or i == len(ticks) - 1:
             out.append(f'<text class="tick" x="{x:.1f}" y="{base_y + 15}" text-anchor="middle">{escape(text)}</text>')
     if label:
-        out.append(f'<text class="label" x="{WIDTH_PX - MARGIN_RIGHT_PX}" y="{base_y + 30}" '
-                   f'text-anchor="end">{escape(label)}</text>')
+        out.append(
+            f'<text class="label" x="{WIDTH_PX - MARGIN_RIGHT_PX}" y="{base_y + 30}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
     return "".join(out)

@@ -65,11 +65,14 @@ class RunData:
 def check_run_dir(run_dir: Path) -> None:
     """Raise ConfigError unless `run_dir` holds a run store (never creates one)."""
     if not run_dir.is_dir():
-        raise ConfigError(f"{run_dir} is not a run directory (no such directory); pass the --out directory "
-                          f"of a `domplay run`")
+        raise ConfigError(
+            f"{run_dir} is not a run directory (no such directory); pass the --out directory of a `domplay run`"
+        )
     if not (run_dir / STORE_FILE).is_file():
-        raise ConfigError(f"{run_dir} is not a run directory ({STORE_FILE} missing); pass the --out directory "
-                          f"of a `domplay run`, which holds {CONFIG_FILE} and {STORE_FILE}")
+        raise ConfigError(
+            f"{run_dir} is not a run directory ({STORE_FILE} missing); pass the --out directory "
+            f"of a `domplay run`, which holds {CONFIG_FILE} and {STORE_FILE}"
+        )
 
 
 def collect(store: RunStore, run_dir: Path, keep_eval_rounds: Sequence[int] | None = None) -> RunData:
@@ -83,14 +86,23 @@ def collect(store: RunStore, run_dir: Path, keep_eval_rounds: Sequence[int] | No
         if r in keep:
             kept[r] = eval_episodes(store, r, heldout)
         rounds.append(_round(store, r, heldout))
-    return RunData(run_dir=run_dir, config_text=_read(run_dir / CONFIG_FILE), rounds=tuple(rounds),
-                   heldout_tasks=heldout, summary_text=_read(run_dir / SUMMARY_FILE), eval_episodes=kept)
+    return RunData(
+        run_dir=run_dir,
+        config_text=_read(run_dir / CONFIG_FILE),
+        rounds=tuple(rounds),
+        heldout_tasks=heldout,
+        summary_text=_read(run_dir / SUMMARY_FILE),
+        eval_episodes=kept,
+    )
 
 
 def _round_numbers(store: RunStore) -> list[int]:
     """Rounds with any trace in the store: a stage, a metric, a dataset, a checkpoint or an episode."""
-    known = {m.round for m in store.metrics()} | {d.round for d in store.datasets()} | \
-        {c.round for c in store.checkpoints()}
+    known = (
+        {m.round for m in store.metrics()}
+        | {d.round for d in store.datasets()}
+        | {c.round for c in store.checkpoints()}
+    )
     last_round = store.last_round()
     last = max(known | {last_round if last_round is not None else -1}, default=-1)
     rounds, r = [], 0
@@ -105,9 +117,16 @@ def _round(store: RunStore, r: int, heldout: Sequence[Task]) -> RoundRecord:
     seconds = {m.stage: m.value for m in metrics if m.name == "seconds"}
     datasets = tuple(store.datasets(round=r))
     yield_row = next((d.yield_numbers for d in datasets if d.yield_numbers), None)
-    return RoundRecord(round=r, stages={s: store.stage_status(r, s) for s in stages_of(r)}, stage_seconds=seconds,
-                     eval=heldout_eval(store, r, heldout), yield_row=yield_row, datasets=datasets,
-                     checkpoints=tuple(store.checkpoints(round=r)), episodes=store.count_episodes(round=r))
+    return RoundRecord(
+        round=r,
+        stages={s: store.stage_status(r, s) for s in stages_of(r)},
+        stage_seconds=seconds,
+        eval=heldout_eval(store, r, heldout),
+        yield_row=yield_row,
+        datasets=datasets,
+        checkpoints=tuple(store.checkpoints(round=r)),
+        episodes=store.count_episodes(round=r),
+    )
 
 
 def _read(path: Path) -> str | None:

@@ -24,4 +24,4 @@ def paginate(items: Sequence[T], page: int, per_page: int) -> Paged[T]:
     pages = max(1, math.ceil(len(items) / per_page))
     page = min(max(1, page), pages)
     start = (page - 1) * per_page
-    return Paged(tuple(items[start:start + per_page]), page, pages, len(items))
+    return Paged(tuple(items[start : start + per_page]), page, pages, len(items))

@@ -27,14 +27,14 @@ class SiteServer:
     http://127.0.0.1:41234
     """
 
-    def __init__(self, sites: SitesApp, host: str = "127.0.0.1", port: int = 0,
-                 start_timeout_s: float = 10.0):
+    def __init__(self, sites: SitesApp, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 10.0):
         self.sites = sites
         self.host = host
         self.port = port or free_port(host)
         self.start_timeout_s = start_timeout_s
-        config = uvicorn.Config(sites.asgi, host=host, port=self.port, log_level="warning",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            sites.asgi, host=host, port=self.port, log_level="warning", lifespan="off", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -48,8 +48,7 @@ class SiteServer:
         deadline = time.monotonic() + self.start_timeout_s
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise NavigationError(f"site server did not start on {self.base_url} "
-                                      f"within {self.start_timeout_s} s")
+                raise NavigationError(f"site server did not start on {self.base_url} within {self.start_timeout_s} s")
             time.sleep(0.01)
         return self
 
@@ -68,7 +67,6 @@ class SiteServer:
 def serve_forever(seed: int = 0, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve all built-in sites in the foreground (`domplay sites serve`)."""
     sites = SitesApp(seed=seed)
-    print(f"domplay sites (seed {seed}) on http://{host}:{port}/ : "
-          + ", ".join(f"/{n}/" for n in sites.sites))
+    print(f"domplay sites (seed {seed}) on http://{host}:{port}/ : " + ", ".join(f"/{n}/" for n in sites.sites))
     print(f"state token: {sites.token}")
     uvicorn.run(sites.asgi, host=host, port=port, log_level="warning", lifespan="off")

@@ -58,8 +58,11 @@ def mutate(task: Task, kind: MutationKind, env: WebEnv, rng: random.Random) -> l
     changed = _change(ref[at], kind, obs, rng)
     if changed is None:
         return None
-    return [A.format_action(a) for a in ref[:at]] + [A.format_action(changed)] + \
-        [A.format_action(a) for a in ref[at + 1:]]
+    return (
+        [A.format_action(a) for a in ref[:at]]
+        + [A.format_action(changed)]
+        + [A.format_action(a) for a in ref[at + 1 :]]
+    )
 
 
 def _mutable(action: A.Action, kind: MutationKind) -> bool:
@@ -99,7 +102,7 @@ def _perturb(text: str, rng: random.Random) -> str:
     digits = [i for i, c in enumerate(text) if c.isdigit()]
     if digits:
         i = rng.choice(digits)
-        return text[:i] + str((int(text[i]) + rng.randint(1, 8)) % 10) + text[i + 1:]
+        return text[:i] + str((int(text[i]) + rng.randint(1, 8)) % 10) + text[i + 1 :]
     words = text.split()
     if len(words) > 1:
         return " ".join(words[:-1])
@@ -127,13 +130,17 @@ class AuditReport:
         return dead / made if made else 1.0
 
     def summary(self) -> dict:
-        return {"tasks": self.tasks, "reference_pass_rate": round(self.reference_pass_rate, 4),
-                "mutant_kill_rate": {k: round(self.kill_rate(k), 4) for k in MUTATION_KINDS if self.mutants[k]},
-                "mutants": dict(self.mutants)}
+        return {
+            "tasks": self.tasks,
+            "reference_pass_rate": round(self.reference_pass_rate, 4),
+            "mutant_kill_rate": {k: round(self.kill_rate(k), 4) for k in MUTATION_KINDS if self.mutants[k]},
+            "mutants": dict(self.mutants),
+        }
 
 
-def audit(tasks: list[Task], env: WebEnv, seed: int = 0,
-          kinds: tuple[MutationKind, ...] = MUTATION_KINDS) -> AuditReport:
+def audit(
+    tasks: list[Task], env: WebEnv, seed: int = 0, kinds: tuple[MutationKind, ...] = MUTATION_KINDS
+) -> AuditReport:
     """Replay references (must pass) and one mutant of each kind per task (must fail)."""
     report = AuditReport()
     rng = random.Random(seed)

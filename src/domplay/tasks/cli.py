@@ -39,8 +39,9 @@ def show_task(file: str, task_id: str) -> None:
     """Print the task with id TASK_ID as YAML."""
     found = [t for t in _load(file) if t.id == task_id]
     if not found:
-        raise click.ClickException(f"no task with id {task_id!r} in {file}; "
-                                   f"run `domplay tasks list {file}` to see the ids")
+        raise click.ClickException(
+            f"no task with id {task_id!r} in {file}; run `domplay tasks list {file}` to see the ids"
+        )
     click.echo(to_yaml(task_to_data(found[0])), nl=False)
 
 

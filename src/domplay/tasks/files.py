@@ -99,8 +99,9 @@ def _read_items(path: Path) -> list[tuple[str, Any]]:
                 try:
                     items.append((f"line {lineno}", json.loads(line)))
                 except json.JSONDecodeError as exc:
-                    raise TaskFileError(f"{path}: line {lineno}: invalid JSON: {exc.msg} "
-                                        f"(column {exc.colno})") from None
+                    raise TaskFileError(
+                        f"{path}: line {lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+                    ) from None
         return items
     try:
         doc = yaml.safe_load(text) if suffix in YAML_SUFFIXES else json.loads(text)
@@ -115,9 +116,10 @@ def _read_items(path: Path) -> list[tuple[str, Any]]:
     if isinstance(doc, dict) and set(doc) == {"tasks"} and isinstance(doc["tasks"], list):
         doc = doc["tasks"]
     if not isinstance(doc, list):
-        raise TaskFileError(f"{path}: expected a list of tasks or a mapping with the single key 'tasks' "
-                            f"holding a list, got {type(doc).__name__}"
-                            + (f" with keys {sorted(doc)}" if isinstance(doc, dict) else ""))
+        raise TaskFileError(
+            f"{path}: expected a list of tasks or a mapping with the single key 'tasks' "
+            f"holding a list, got {type(doc).__name__}" + (f" with keys {sorted(doc)}" if isinstance(doc, dict) else "")
+        )
     return [("", item) for item in doc]
 
 
@@ -136,8 +138,10 @@ def _duplicates(path: Path, tasks: list[tuple[int, Task]]) -> list[str]:
     problems = []
     for index, task in tasks:
         if task.id in seen:
-            problems.append(f"{path}: duplicate task id {task.id!r} (tasks #{seen[task.id]} and #{index}); "
-                            "task ids must be unique in a file")
+            problems.append(
+                f"{path}: duplicate task id {task.id!r} (tasks #{seen[task.id]} and #{index}); "
+                "task ids must be unique in a file"
+            )
         seen.setdefault(task.id, index)
     return problems
 

@@ -68,11 +68,18 @@ class Task(BaseModel):
         if _SITE_NAME.fullmatch(v):
             return v
         parts = urlsplit(v)
-        if parts.scheme in ("http", "https") and parts.netloc and parts.path in ("", "/") \
-                and not parts.query and not parts.fragment:
+        if (
+            parts.scheme in ("http", "https")
+            and parts.netloc
+            and parts.path in ("", "/")
+            and not parts.query
+            and not parts.fragment
+        ):
             return f"{parts.scheme}://{parts.netloc}"
-        raise ValueError(f"site {v!r} must be a built-in site name (e.g. 'shop') or an origin "
-                         "such as 'https://example.org' (no path)")
+        raise ValueError(
+            f"site {v!r} must be a built-in site name (e.g. 'shop') or an origin "
+            "such as 'https://example.org' (no path)"
+        )
 
     @field_validator("start_url")
     @classmethod

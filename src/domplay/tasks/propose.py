@@ -70,8 +70,13 @@ class TemplateProposer:
     (`steps_needed`) is a failure: an episode could not replay it within the cap.
     """
 
-    def __init__(self, sites: SitesApp, templates: Sequence[Template] | None = None,
-                 env_factory: Callable[[bool], WebEnv | None] | None = None, max_steps: int | None = None):
+    def __init__(
+        self,
+        sites: SitesApp,
+        templates: Sequence[Template] | None = None,
+        env_factory: Callable[[bool], WebEnv | None] | None = None,
+        max_steps: int | None = None,
+    ):
         self.sites = sites
         self.max_steps = max_steps
         self.templates = list(templates) if templates is not None else all_templates()
@@ -87,18 +92,29 @@ class TemplateProposer:
         return DomEnv(DomEnvConfig(max_steps=100), sites=self.sites)
 
     def eligible(self, split: Split, difficulty: Difficulty | None = None) -> list[Template]:
-        out = [t for t in self.templates if (split == "heldout" or not t.heldout_only)
-               and (difficulty is None or t.difficulty == difficulty)]
+        out = [
+            t
+            for t in self.templates
+            if (split == "heldout" or not t.heldout_only) and (difficulty is None or t.difficulty == difficulty)
+        ]
         return [t for t in out if self._env(t.needs_js) is not None]
 
-    def propose(self, n: int, split: Split, seed: int = 0,
-                difficulties: Sequence[Difficulty] = DIFFICULTIES, max_tries_per_task: int = 5) -> Proposal:
+    def propose(
+        self,
+        n: int,
+        split: Split,
+        seed: int = 0,
+        difficulties: Sequence[Difficulty] = DIFFICULTIES,
+        max_tries_per_task: int = 5,
+    ) -> Proposal:
         """`n` tasks of `split`, spread evenly over `difficulties` and, within one, over templates."""
         pools = {d: self.eligible(split, d) for d in difficulties}
         pools = {d: ts for d, ts in pools.items() if ts}
         if not pools:
-            raise ConfigError(f"no templates for split={split!r} difficulties={list(difficulties)} "
-                              f"on sites {sorted(self.sites.sites)}")
+            raise ConfigError(
+                f"no templates for split={split!r} difficulties={list(difficulties)} "
+                f"on sites {sorted(self.sites.sites)}"
+            )
         result = Proposal()
         seen: set[tuple[str, str]] = set()
         counters: dict[str, int] = defaultdict(int)
@@ -130,8 +146,9 @@ class TemplateProposer:
                 return None
             env = self._env(template.needs_js)
             if env is None:
-                raise ConfigError(f"template {template.name} needs JavaScript; pass an env_factory that "
-                                  f"makes a BrowserEnv")
+                raise ConfigError(
+                    f"template {template.name} needs JavaScript; pass an env_factory that makes a BrowserEnv"
+                )
             env.reset(options={"start_url": draft.start_url})
             reference = materialize(draft.plan, env)
             verdict = verify(draft.checks, env.snapshot())
@@ -139,19 +156,29 @@ class TemplateProposer:
                 reasons = "; ".join(r.reason for r in verdict.results if not r.passed)
                 raise _ReferenceFailed(f"reference solution fails its checks: {reasons or verdict.error}")
             if self.max_steps is not None and steps_needed(reference) > self.max_steps:
-                raise _ReferenceFailed(f"{OVER_MAX_STEPS}: its reference needs {steps_needed(reference)} steps, "
-                                       f"env.max_steps is {self.max_steps}")
+                raise _ReferenceFailed(
+                    f"{OVER_MAX_STEPS}: its reference needs {steps_needed(reference)} steps, "
+                    f"env.max_steps is {self.max_steps}"
+                )
         except DomplayError as exc:
             if result is not None:
                 result.failures.append(ProposalFailure(template.name, seed, f"{type(exc).__name__}: {exc}"))
             return None
         return Task(
             id=f"{template.site}.{template.name}.{split}.{seed}",
-            intent=draft.intent, site=template.site, start_url=draft.start_url, checks=draft.checks,
-            difficulty=template.difficulty, reference=reference,
-            provenance=Provenance(proposer="template", template=template.name, seed=seed, split=split,
-                                  extra={"site_seed": self.sites.seed, "params": draft.params,
-                                         "heldout_template": template.heldout_only}),
+            intent=draft.intent,
+            site=template.site,
+            start_url=draft.start_url,
+            checks=draft.checks,
+            difficulty=template.difficulty,
+            reference=reference,
+            provenance=Provenance(
+                proposer="template",
+                template=template.name,
+                seed=seed,
+                split=split,
+                extra={"site_seed": self.sites.seed, "params": draft.params, "heldout_template": template.heldout_only},
+            ),
         )
 
     def _env(self, needs_js: bool) -> WebEnv | None:

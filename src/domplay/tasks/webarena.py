@@ -51,10 +51,22 @@ OR_SEPARATOR = "|OR|"
 AND_SEPARATOR = "|AND|"
 PLACEHOLDER = re.compile(r"__[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*__")
 """WebArena's site placeholders: __SHOPPING__, __SHOPPING_ADMIN__, __GITLAB__, ..."""
-KNOWN_FIELDS = frozenset({
-    "sites", "task_id", "require_login", "storage_state", "start_url", "geolocation", "intent_template",
-    "instantiation_dict", "intent", "require_reset", "eval", "intent_template_id",
-})
+KNOWN_FIELDS = frozenset(
+    {
+        "sites",
+        "task_id",
+        "require_login",
+        "storage_state",
+        "start_url",
+        "geolocation",
+        "intent_template",
+        "instantiation_dict",
+        "intent",
+        "require_reset",
+        "eval",
+        "intent_template_id",
+    }
+)
 EVAL_NOTE_FIELDS = ("reference_answer_raw_annotation", "string_note", "url_note", "annotation_note")
 TEXT_PROPERTIES = ("outerText", "innerText", "textContent")
 URL_NOTE_GOLD_IN_PRED = "GOLD in PRED"
@@ -89,14 +101,18 @@ class ImportReport:
         return tuple(u for u in self.unmapped if u.task == str(task))
 
     def summary(self) -> str:
-        lines = [f"imported {len(self.imported)} WebArena tasks, skipped {len(self.skipped)}, "
-                 f"{len(self.needs_judge)} need a judge model, {len(self.unmapped)} unmapped fields"]
-        lines += [f"  task {u.task}: {u.field}: {u.reason}" + ("" if u.blocking else " (task kept)")
-                  for u in self.unmapped]
+        lines = [
+            f"imported {len(self.imported)} WebArena tasks, skipped {len(self.skipped)}, "
+            f"{len(self.needs_judge)} need a judge model, {len(self.unmapped)} unmapped fields"
+        ]
+        lines += [
+            f"  task {u.task}: {u.field}: {u.reason}" + ("" if u.blocking else " (task kept)") for u in self.unmapped
+        ]
         return "\n".join(lines)
 
 
 # ---- input --------------------------------------------------------------------------------
+
 
 def normalize_url_map(url_map: Mapping[str, str]) -> dict[str, str]:
     """Keys as `__NAME__` (also accepted: "NAME", "name", "shopping_admin"); URLs without trailing '/'."""
@@ -105,8 +121,9 @@ def normalize_url_map(url_map: Mapping[str, str]) -> dict[str, str]:
         name = str(key).strip("_").upper()
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"url_map[{key!r}] = {url!r} must be an absolute http(s) URL, "
-                              "e.g. 'http://127.0.0.1:7770'")
+            raise ConfigError(
+                f"url_map[{key!r}] = {url!r} must be an absolute http(s) URL, e.g. 'http://127.0.0.1:7770'"
+            )
         out[f"__{name}__"] = str(url).rstrip("/")
     return out
 
@@ -150,7 +167,9 @@ _LOCATOR = re.compile(
     r"^\s*document\.(?P<fn>querySelector|querySelectorAll|getElementById)\(\s*" + _JS_STRING + r"\s*\)"
     r"(?:\[\s*(?P<index>\d+)\s*\])?"
     r"\.(?P<prop>outerText|innerText|textContent|value|getAttribute\(\s*(?P<aq>['\"])(?P<attr>[^'\"]+)(?P=aq)\s*\))"
-    r"\s*;?\s*$", re.DOTALL)
+    r"\s*;?\s*$",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -171,8 +190,10 @@ def parse_locator(locator: str) -> Locator:
         raise ValueError("runs a Python helper against the live site; domplay checks read only the snapshot")
     m = _LOCATOR.match(locator)
     if m is None:
-        raise ValueError("only document.querySelector(css) / querySelectorAll(css)[i] / getElementById(id) "
-                         "with .outerText/.innerText/.textContent/.value/.getAttribute(name) are supported")
+        raise ValueError(
+            "only document.querySelector(css) / querySelectorAll(css)[i] / getElementById(id) "
+            "with .outerText/.innerText/.textContent/.value/.getAttribute(name) are supported"
+        )
     arg = re.sub(r"\\(.)", r"\1", m["arg"])
     if m["fn"] == "querySelectorAll" and m["index"] is None:
         raise ValueError("querySelectorAll without [index] reads a NodeList, not one element")
@@ -190,7 +211,7 @@ def parse_locator(locator: str) -> Locator:
 
 # WebArena's HTMLContentEvaluator, as sandboxed code over the final snapshot. `clean` is its
 # clean_answer plus html.unescape and whitespace collapsing (rendered text vs textContent).
-_PROGRAM_HTML_BODY = '''
+_PROGRAM_HTML_BODY = """
 def clean(text):
     text = " ".join(html.unescape(text).split())
     if len(text) > 1 and text[0] == text[-1] and text[0] in "'\\"":
@@ -223,17 +244,20 @@ def check(snapshot):
     missing = [alts for alts in MUST_INCLUDE if not any(clean(alt) in found for alt in alts)]
     reason = f"{where} lacks {missing}" if missing else f"{where} includes all of {MUST_INCLUDE}"
     return (len(MUST_INCLUDE) - len(missing)) / len(MUST_INCLUDE), reason
-'''
+"""
 
 
 def program_html_code(locator: Locator, exact: str | None, must_include: list[list[str]]) -> str:
     """Source of the code check for one program_html item (constants first, then the rule)."""
-    header = (f"import html\n\nCSS = {locator.css!r}\nINDEX = {locator.index!r}\nREAD = {locator.read!r}\n"
-              f"EXACT = {exact!r}\nMUST_INCLUDE = {must_include!r}\n\n")
+    header = (
+        f"import html\n\nCSS = {locator.css!r}\nINDEX = {locator.index!r}\nREAD = {locator.read!r}\n"
+        f"EXACT = {exact!r}\nMUST_INCLUDE = {must_include!r}\n\n"
+    )
     return header + _PROGRAM_HTML_BODY
 
 
 # ---- one task -----------------------------------------------------------------------------
+
 
 @dataclass
 class _Mapping:
@@ -280,14 +304,16 @@ def _string_match(answers: Any, m: _Mapping) -> list[Check]:
             items = [str(v) for v in value]
             for item in items:
                 if len(items) == 1 and len(item.strip()) == 1:  # WebArena: a lone 1-char item is a token
-                    checks.append(ContentCheck(source="answer", mode="regex",
-                                               expected=rf"(?<!\w){re.escape(item.strip())}(?!\w)"))
+                    checks.append(
+                        ContentCheck(source="answer", mode="regex", expected=rf"(?<!\w){re.escape(item.strip())}(?!\w)")
+                    )
                 else:
                     checks.append(AnswerCheck(expected=item, mode="contains"))
         elif key == "fuzzy_match":
             m.judge["fuzzy_match"] = value
-            m.issue(f"{path}.fuzzy_match", "fuzzy_match needs a judge model (meaning, not text); "
-                                           "not verifiable by rules")
+            m.issue(
+                f"{path}.fuzzy_match", "fuzzy_match needs a judge model (meaning, not text); not verifiable by rules"
+            )
         else:
             m.issue(f"{path}.{key}", f"unknown reference answer kind {key!r} with value {value!r}")
     return checks
@@ -317,8 +343,11 @@ def _program_html_item(i: int, item: Any, m: _Mapping) -> Check | None:
         m.issue(f"{path}.{extras[0]}", f"{extras} (e.g. actions run before reading) are not supported")
         return None
     if item.get("url") != "last":
-        m.issue(f"{path}.url", f"reads {item.get('url')!r} after the episode; domplay checks read only the "
-                               "final snapshot (needs pages fetched after the episode, see the report)")
+        m.issue(
+            f"{path}.url",
+            f"reads {item.get('url')!r} after the episode; domplay checks read only the "
+            "final snapshot (needs pages fetched after the episode, see the report)",
+        )
         return None
     try:
         locator = parse_locator(str(item.get("locator", "")))
@@ -358,11 +387,18 @@ def _checks(ev: Any, m: _Mapping) -> list[Check]:
 def _environment_issues(config: dict[str, Any], m: _Mapping) -> None:
     """Fields about the browser setup: domplay keeps the task and reports them."""
     if config.get("require_login"):
-        m.issue("storage_state", f"needs a logged-in browser ({config.get('storage_state')!r}); domplay tasks "
-                                 "carry no login state: log the env in before the episode", blocking=False)
+        m.issue(
+            "storage_state",
+            f"needs a logged-in browser ({config.get('storage_state')!r}); domplay tasks "
+            "carry no login state: log the env in before the episode",
+            blocking=False,
+        )
     if config.get("require_reset"):
-        m.issue("require_reset", "the site must be reset before this task; domplay cannot reset an external "
-                                 "site", blocking=False)
+        m.issue(
+            "require_reset",
+            "the site must be reset before this task; domplay cannot reset an external site",
+            blocking=False,
+        )
     if config.get("geolocation") is not None:
         m.issue("geolocation", f"{config['geolocation']!r}: domplay envs set no geolocation", blocking=False)
     for unknown in sorted(set(config) - KNOWN_FIELDS):
@@ -376,8 +412,7 @@ def _start_url(config: dict[str, Any], m: _Mapping) -> str | None:
         return None
     tabs = [t.strip() for t in raw.split(AND_SEPARATOR)]
     for extra in range(1, len(tabs)):
-        m.issue(f"start_url[{extra}]", f"extra tab {tabs[extra]!r}: domplay tasks start in one tab",
-                blocking=False)
+        m.issue(f"start_url[{extra}]", f"extra tab {tabs[extra]!r}: domplay tasks start in one tab", blocking=False)
         m.url(f"start_url[{extra}]", tabs[extra])  # its origin is still one the task touches
     return m.url("start_url", tabs[0])
 
@@ -394,14 +429,17 @@ class ImportOptions:
     """Keep tasks whose verification is only partly mapped (marked in provenance.extra["unmapped"])."""
 
 
-def map_config(config: Any, where: str, url_map: dict[str, str],
-               options: ImportOptions = ImportOptions()) -> tuple[Task | None, _Mapping]:
+def map_config(
+    config: Any, where: str, url_map: dict[str, str], options: ImportOptions = ImportOptions()
+) -> tuple[Task | None, _Mapping]:
     """One WebArena config as a Task (None when it cannot be verified by rules), with its issues."""
     task_id = config.get("task_id") if isinstance(config, dict) else None
     m = _Mapping(task=str(task_id) if task_id is not None else where, url_map=url_map)
     if not isinstance(config, dict) or task_id is None or not str(config.get("intent", "")).strip():
-        m.issue("task_id" if isinstance(config, dict) else "", "not a WebArena task config (needs task_id, "
-                "intent, start_url, eval)")
+        m.issue(
+            "task_id" if isinstance(config, dict) else "",
+            "not a WebArena task config (needs task_id, intent, start_url, eval)",
+        )
         return None, m
     _environment_issues(config, m)
     start_url = _start_url(config, m)
@@ -410,8 +448,11 @@ def map_config(config: Any, where: str, url_map: dict[str, str],
         return None, m
     ev = config["eval"]
     extra: dict[str, Any] = {
-        "webarena_task_id": task_id, "sites": config.get("sites", []), "origins": sorted(m.origins),
-        "intent_template": config.get("intent_template"), "instantiation_dict": config.get("instantiation_dict"),
+        "webarena_task_id": task_id,
+        "sites": config.get("sites", []),
+        "origins": sorted(m.origins),
+        "intent_template": config.get("intent_template"),
+        "instantiation_dict": config.get("instantiation_dict"),
         "eval_notes": {k: ev[k] for k in EVAL_NOTE_FIELDS if ev.get(k)},
     }
     if m.judge:
@@ -420,10 +461,20 @@ def map_config(config: Any, where: str, url_map: dict[str, str],
         extra["unmapped"] = [f"{u.field}: {u.reason}" for u in m.issues if u.blocking]
     template_id = config.get("intent_template_id")
     try:
-        task = Task(id=f"{TASK_ID_PREFIX}{task_id}", intent=str(config["intent"]).strip(),
-                    site=_origin(start_url), start_url=start_url, difficulty=options.difficulty, checks=checks,
-                    provenance=Provenance(proposer="webarena", split=options.split, extra=extra,
-                                          template=None if template_id is None else str(template_id)))
+        task = Task(
+            id=f"{TASK_ID_PREFIX}{task_id}",
+            intent=str(config["intent"]).strip(),
+            site=_origin(start_url),
+            start_url=start_url,
+            difficulty=options.difficulty,
+            checks=checks,
+            provenance=Provenance(
+                proposer="webarena",
+                split=options.split,
+                extra=extra,
+                template=None if template_id is None else str(template_id),
+            ),
+        )
     except ValidationError as exc:
         m.issue("", f"the mapped task is invalid: {exc.errors()[0]['msg']}")
         return None, m
@@ -435,9 +486,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def import_webarena(paths_or_dicts: Iterable[str | os.PathLike | Mapping[str, Any]],
-                    url_map: Mapping[str, str], options: ImportOptions = ImportOptions(),
-                    ) -> tuple[list[Task], ImportReport]:
+def import_webarena(
+    paths_or_dicts: Iterable[str | os.PathLike | Mapping[str, Any]],
+    url_map: Mapping[str, str],
+    options: ImportOptions = ImportOptions(),
+) -> tuple[list[Task], ImportReport]:
     """Map WebArena configs (files, directories of `*.json`, or dicts) to Tasks, with a report.
 
     Raises TaskFileError for an unreadable file and ConfigError for a bad `url_map`; problems
@@ -461,6 +514,7 @@ def import_webarena(paths_or_dicts: Iterable[str | os.PathLike | Mapping[str, An
             continue
         seen.add(task.id)
         tasks.append(task)
-    report = ImportReport(imported=tuple(t.id for t in tasks), skipped=tuple(skipped),
-                          unmapped=tuple(unmapped), needs_judge=tuple(judge))
+    report = ImportReport(
+        imported=tuple(t.id for t in tasks), skipped=tuple(skipped), unmapped=tuple(unmapped), needs_judge=tuple(judge)
+    )
     return tasks, report

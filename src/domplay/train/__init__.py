@@ -5,16 +5,28 @@ Every trainer writes a full merged model plus `training.json` (config, git revis
 """
 
 from domplay.train.config import (
-           DPOTrainConfig,
-           LoraSettings,
-           SFTTrainConfig,
-           TrainConfig,
-           parse_config,
+    DPOTrainConfig,
+    LoraSettings,
+    SFTTrainConfig,
+    TrainConfig,
+    parse_config,
 )
 from domplay.train.dpo import train_dpo, train_spin
 from domplay.train.merge import merge_adapter
 from domplay.train.record import TrainResult, read_record, read_result
 from domplay.train.sft import train_sft
 
-__all__ = ["DPOTrainConfig", "LoraSettings", "SFTTrainConfig", "TrainConfig", "TrainResult", "merge_adapter",
-           "parse_config", "read_record", "read_result", "train_dpo", "train_sft", "train_spin"]
+__all__ = [
+    "DPOTrainConfig",
+    "LoraSettings",
+    "SFTTrainConfig",
+    "TrainConfig",
+    "TrainResult",
+    "merge_adapter",
+    "parse_config",
+    "read_record",
+    "read_result",
+    "train_dpo",
+    "train_sft",
+    "train_spin",
+]

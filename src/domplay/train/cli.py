@@ -27,18 +27,42 @@ RUN_CONFIG_KEYS = frozenset({"preset", "train", "policy", "rollout", "env"})
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--data", "data", required=True, type=click.Path(exists=True),
-                     help="Dataset: a `datasets` directory, .parquet or .jsonl in TRL's conversational format."),
-        click.option("--model", default="embedded", show_default=True,
-                     help="'embedded' (SmolLM2-135M-Instruct) or a local Hugging Face model directory."),
-        click.option("--out", "out", type=click.Path(), default=None,
-                     help="Output directory for the merged model [default: checkpoints/<method>-<time>]."),
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="YAML/JSON file of trainer config fields, or a run's config.yaml (its train.sft / "
-                          "train.dpo); the options below override it."),
+        click.option(
+            "--data",
+            "data",
+            required=True,
+            type=click.Path(exists=True),
+            help="Dataset: a `datasets` directory, .parquet or .jsonl in TRL's conversational format.",
+        ),
+        click.option(
+            "--model",
+            default="embedded",
+            show_default=True,
+            help="'embedded' (SmolLM2-135M-Instruct) or a local Hugging Face model directory.",
+        ),
+        click.option(
+            "--out",
+            "out",
+            type=click.Path(),
+            default=None,
+            help="Output directory for the merged model [default: checkpoints/<method>-<time>].",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="YAML/JSON file of trainer config fields, or a run's config.yaml (its train.sft / "
+            "train.dpo); the options below override it.",
+        ),
         click.option("--full", "full", is_flag=True, default=None, help="Full fine-tuning instead of LoRA."),
-        click.option("--lr", "learning_rate", type=float, default=None,
-                     help="Learning rate [default: suited to LoRA or full fine-tuning]."),
+        click.option(
+            "--lr",
+            "learning_rate",
+            type=float,
+            default=None,
+            help="Learning rate [default: suited to LoRA or full fine-tuning].",
+        ),
         click.option("--epochs", "num_epochs", type=float, default=None, help="Passes over the data."),
         click.option("--max-steps", "max_steps", type=int, default=None, help="Optimizer steps (overrides --epochs)."),
         click.option("--batch-size", "batch_size", type=int, default=None, help="Examples per forward pass."),
@@ -73,8 +97,9 @@ def train_sft_command(data: str, model: str, out: str | None, config_file: str |
 @_common_options
 @_beta_option
 @click.option("--reference", default=None, help="Reference model directory [default: the --model itself].")
-def train_dpo_command(data: str, model: str, out: str | None, config_file: str | None, reference: str | None,
-                      **fields: Any) -> None:
+def train_dpo_command(
+    data: str, model: str, out: str | None, config_file: str | None, reference: str | None, **fields: Any
+) -> None:
     """DPO on prompt/chosen/rejected data."""
     from domplay.train.config import DPOTrainConfig
     from domplay.train.dpo import train_dpo
@@ -104,8 +129,9 @@ def _build_config(cls: Any, config_file: str | None, fields: dict[str, Any]) -> 
 
         loaded = yaml.safe_load(Path(config_file).read_text())  # JSON is YAML too
         if not isinstance(loaded, dict):
-            raise click.BadParameter(f"{config_file!r} holds {type(loaded).__name__}, not a mapping of config fields",
-                                     param_hint="--config")
+            raise click.BadParameter(
+                f"{config_file!r} holds {type(loaded).__name__}, not a mapping of config fields", param_hint="--config"
+            )
         base = loaded
         if RUN_CONFIG_KEYS & set(loaded):  # a run's config.yaml: train as its loop does
             from domplay.config import load_config
@@ -135,6 +161,16 @@ def _run(job: Callable[[], Any]) -> None:
         result = job()
     except DomplayError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps({"method": result.method, "model_dir": str(result.model_dir), "rows": result.rows,
-                           "steps": result.steps, "final_loss": result.final_loss, "seconds": round(result.seconds, 3),
-                           "seconds_per_example": round(result.seconds_per_example, 4)}))
+    click.echo(
+        json.dumps(
+            {
+                "method": result.method,
+                "model_dir": str(result.model_dir),
+                "rows": result.rows,
+                "steps": result.steps,
+                "final_loss": result.final_loss,
+                "seconds": round(result.seconds, 3),
+                "seconds_per_example": round(result.seconds_per_example, 4),
+            }
+        )
+    )

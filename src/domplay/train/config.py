@@ -34,8 +34,9 @@ class LoraSettings(Settings):
     r: int = Field(16, ge=1, description="adapter rank")
     alpha: int = Field(32, ge=1, description="scaling numerator: updates are scaled by alpha / r")
     dropout: float = Field(0.05, ge=0.0, lt=1.0, description="dropout on the adapter input")
-    target_modules: tuple[str, ...] = Field(LLAMA_TARGET_MODULES,
-                                            description="module names that get adapters (Llama-style by default)")
+    target_modules: tuple[str, ...] = Field(
+        LLAMA_TARGET_MODULES, description="module names that get adapters (Llama-style by default)"
+    )
 
     @field_validator("target_modules")
     @classmethod
@@ -52,25 +53,33 @@ class _TrainConfig(Settings):
     lora: LoraSettings = Field(default_factory=LoraSettings, description="adapter settings (finetune='lora' only)")
     # None only as a default for callers: _default_learning_rate replaces it before validation, and
     # validate_default refuses a None that would slip through.
-    learning_rate: float = Field(None, validate_default=True,
-                                 description="peak AdamW learning rate; omitted = suited to the finetune method")
+    learning_rate: float = Field(
+        None, validate_default=True, description="peak AdamW learning rate; omitted = suited to the finetune method"
+    )
     num_epochs: float = Field(1.0, gt=0.0, description="passes over the dataset (ignored when max_steps is set)")
     max_steps: int | None = Field(None, ge=1, description="optimizer steps; overrides num_epochs when set")
     batch_size: int = Field(4, ge=1, description="examples per device per forward pass")
     grad_accum_steps: int = Field(1, ge=1, description="forward passes accumulated into one optimizer step")
-    max_length_tokens: int = Field(1536, ge=8, description="longest tokenized example; longer ones are truncated "
-                                   "(a step's prompt is its observation budget plus ~200 tokens of task and history)")
+    max_length_tokens: int = Field(
+        1536,
+        ge=8,
+        description="longest tokenized example; longer ones are truncated "
+        "(a step's prompt is its observation budget plus ~200 tokens of task and history)",
+    )
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of steps with linear LR warm-up")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
-        "linear", description="learning-rate schedule after warm-up")
+        "linear", description="learning-rate schedule after warm-up"
+    )
     weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay")
     max_grad_norm: float = Field(1.0, gt=0.0, description="gradient clipping norm")
     logging_steps: int = Field(1, ge=1, description="optimizer steps between recorded loss values")
     seed: int = Field(0, description="seeds data order, dropout and adapter initialisation")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present, else CPU")
     precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="auto = bfloat16 autocast where the device computes bf16 natively (a GPU; a CPU "
-                "with AMX/AVX512-BF16, 1.7x faster than float32 there), float32 otherwise")
+        "auto",
+        description="auto = bfloat16 autocast where the device computes bf16 natively (a GPU; a CPU "
+        "with AMX/AVX512-BF16, 1.7x faster than float32 there), float32 otherwise",
+    )
     gradient_checkpointing: bool = Field(False, description="trade compute for memory; off by default (slow on CPU)")
     keep_adapter: bool = Field(True, description="also keep the unmerged LoRA adapter under <out>/adapter")
 
@@ -80,8 +89,9 @@ class _TrainConfig(Settings):
         if isinstance(data, dict) and data.get("learning_rate") is None:
             finetune = data.get("finetune", "lora")
             # A bad finetune value is reported by its own field check, not as a missing rate.
-            rate = DEFAULT_LEARNING_RATES.get((cls.trainer_kind, finetune),
-                                              DEFAULT_LEARNING_RATES[(cls.trainer_kind, "lora")])
+            rate = DEFAULT_LEARNING_RATES.get(
+                (cls.trainer_kind, finetune), DEFAULT_LEARNING_RATES[(cls.trainer_kind, "lora")]
+            )
             data = {**data, "learning_rate": rate}
         return data
 
@@ -100,9 +110,13 @@ class SFTTrainConfig(_TrainConfig):
 
     trainer_kind: ClassVar[str] = "sft"
     completion_only_loss: bool = Field(True, description="loss on the completion tokens only, not the prompt")
-    first_token_weight: float = Field(1.0, gt=0.0, description="loss weight of each completion's first token "
-                                      "against 1 for the others. In a step example that token is the action "
-                                      "name, the decision; the rest (ids, quoted text) is mostly copied")
+    first_token_weight: float = Field(
+        1.0,
+        gt=0.0,
+        description="loss weight of each completion's first token "
+        "against 1 for the others. In a step example that token is the action "
+        "name, the decision; the rest (ids, quoted text) is mostly copied",
+    )
 
 
 class DPOTrainConfig(_TrainConfig):

@@ -28,8 +28,10 @@ def load_training_data(source: str | Path | Dataset | Sequence[dict[str, Any]], 
     columns = SFT_COLUMNS if kind == "sft" else PREFERENCE_COLUMNS
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
-        raise ConfigError(f"{kind} data {_name(source)} lacks columns {missing} (has {dataset.column_names}); "
-                          f"build it with domplay's dataset builders or give TRL's conversational format")
+        raise ConfigError(
+            f"{kind} data {_name(source)} lacks columns {missing} (has {dataset.column_names}); "
+            f"build it with domplay's dataset builders or give TRL's conversational format"
+        )
     if len(dataset) == 0:
         raise ConfigError(f"{kind} data {_name(source)} has no rows; nothing to train on")
     dataset = dataset.select_columns(list(columns))
@@ -52,14 +54,17 @@ def _load(source: Any) -> Dataset:
         loaded = datasets.load_from_disk(str(path))
         return _train_split(loaded, path) if isinstance(loaded, datasets.DatasetDict) else loaded
     if not path.is_file():
-        raise ConfigError(f"training data {str(path)!r} does not exist; give a datasets directory, "
-                          f"a .parquet or a .jsonl file")
+        raise ConfigError(
+            f"training data {str(path)!r} does not exist; give a datasets directory, a .parquet or a .jsonl file"
+        )
     if path.suffix == ".parquet":
         return datasets.Dataset.from_parquet(str(path))
     if path.suffix in (".jsonl", ".json"):
         return datasets.Dataset.from_json(str(path))
-    raise ConfigError(f"training data {str(path)!r} has an unknown suffix {path.suffix!r}; "
-                      f"use a datasets directory, .parquet or .jsonl")
+    raise ConfigError(
+        f"training data {str(path)!r} has an unknown suffix {path.suffix!r}; "
+        f"use a datasets directory, .parquet or .jsonl"
+    )
 
 
 def _train_split(splits: Any, source: Any) -> Dataset:
@@ -73,15 +78,18 @@ def _check_row(row: dict[str, Any], columns: Sequence[str], index: int, source: 
         messages = row[column]
         where = f"row {index} column {column!r} of {_name(source)}"
         if not isinstance(messages, list) or not messages or not all(_is_message(m) for m in messages):
-            raise ConfigError(f"{where} is {messages!r:.120}; it must be a non-empty list of "
-                              f'{{"role", "content"}} messages (TRL conversational format)')
+            raise ConfigError(
+                f"{where} is {messages!r:.120}; it must be a non-empty list of "
+                f'{{"role", "content"}} messages (TRL conversational format)'
+            )
         if column != "prompt" and (len(messages) != 1 or messages[0]["role"] != "assistant"):
             raise ConfigError(f"{where} is {messages!r:.120}; it must be exactly one assistant message")
 
 
 def _is_message(message: Any) -> bool:
-    return (isinstance(message, dict) and isinstance(message.get("role"), str)
-            and isinstance(message.get("content"), str))
+    return (
+        isinstance(message, dict) and isinstance(message.get("role"), str) and isinstance(message.get("content"), str)
+    )
 
 
 def _name(source: Any) -> str:

@@ -30,10 +30,14 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-
-def train_dpo(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str | Path = "embedded",
-              out_dir: str | Path = "checkpoints/dpo", config: DPOTrainConfig | None = None,
-              reference: str | Path | None = None, method: Literal["dpo", "spin"] = "dpo") -> TrainResult:
+def train_dpo(
+    data: str | Path | Dataset | Sequence[dict[str, Any]],
+    model: str | Path = "embedded",
+    out_dir: str | Path = "checkpoints/dpo",
+    config: DPOTrainConfig | None = None,
+    reference: str | Path | None = None,
+    method: Literal["dpo", "spin"] = "dpo",
+) -> TrainResult:
     """Train `model` on prompt/chosen/rejected `data`; save the merged model and its record in `out_dir`.
 
     `reference` is the frozen model the KL term is measured against; None means `model` itself
@@ -56,16 +60,37 @@ def train_dpo(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         if config.finetune == "full" or ref_path.resolve() != base_path.resolve():
             ref_model, _ = load_trainable(ref_path, hardware)
             ref_model.eval().requires_grad_(False)
-        args = DPOConfig(**trainer_arguments(config, hardware, Path(work)), beta=config.beta,
-                         loss_type=[config.loss_type], label_smoothing=config.label_smoothing)
-        trainer = DPOTrainer(model=policy, ref_model=ref_model, args=args, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=lora_peft_config(config),
-                             callbacks=[progress_callback(method)])
-        return finish_run(method, trainer, config, len(dataset), str(model), out,
-                          {"base_model_path": str(base_path), "reference_model_path": str(ref_path)})
+        args = DPOConfig(
+            **trainer_arguments(config, hardware, Path(work)),
+            beta=config.beta,
+            loss_type=[config.loss_type],
+            label_smoothing=config.label_smoothing,
+        )
+        trainer = DPOTrainer(
+            model=policy,
+            ref_model=ref_model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=lora_peft_config(config),
+            callbacks=[progress_callback(method)],
+        )
+        return finish_run(
+            method,
+            trainer,
+            config,
+            len(dataset),
+            str(model),
+            out,
+            {"base_model_path": str(base_path), "reference_model_path": str(ref_path)},
+        )
 
 
-def train_spin(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str | Path = "embedded",
-               out_dir: str | Path = "checkpoints/spin", config: DPOTrainConfig | None = None) -> TrainResult:
+def train_spin(
+    data: str | Path | Dataset | Sequence[dict[str, Any]],
+    model: str | Path = "embedded",
+    out_dir: str | Path = "checkpoints/spin",
+    config: DPOTrainConfig | None = None,
+) -> TrainResult:
     """One SPIN round on SPIN pairs: DPO whose reference is `model`, the previous round's model."""
     return train_dpo(data, model, out_dir, config, reference=None, method="spin")

@@ -51,4 +51,3 @@ def _replace_dir(out: Path) -> None:
     for stale in list(out.glob("*.safetensors")) + list(out.glob("*.safetensors.index.json")):
         stale.unlink()
     out.mkdir(parents=True, exist_ok=True)
-

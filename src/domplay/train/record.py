@@ -37,11 +37,18 @@ class TrainResult:
     seconds_per_example: float
     git_revision: str
 
+
 def git_revision() -> str:
     """`git rev-parse HEAD` of the domplay source tree, or "unknown" outside a git checkout."""
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                              capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
@@ -59,8 +66,9 @@ class Stopwatch:
         self.seconds = time.perf_counter() - self.start
 
 
-def training_result(method: str, trainer: Any, rows: int, seconds: float, base_model: str, model_dir: Path,
-              adapter_dir: Path | None) -> TrainResult:
+def training_result(
+    method: str, trainer: Any, rows: int, seconds: float, base_model: str, model_dir: Path, adapter_dir: Path | None
+) -> TrainResult:
     """Build the TrainResult from a finished Trainer's state."""
     history = trainer.state.log_history
     losses = tuple(float(entry["loss"]) for entry in history if "loss" in entry)
@@ -69,14 +77,25 @@ def training_result(method: str, trainer: Any, rows: int, seconds: float, base_m
     steps = int(trainer.state.global_step)
     # state.epoch counts fractional passes over the data, so it also covers short last batches.
     examples_seen = round(float(trainer.state.epoch or 0.0) * rows)
-    return TrainResult(method=method, model_dir=model_dir, adapter_dir=adapter_dir, base_model=base_model,
-                       rows=rows, examples_seen=examples_seen, steps=steps, losses=losses,
-                       final_loss=losses[-1], seconds=seconds, seconds_per_example=seconds / max(1, examples_seen),
-                       git_revision=git_revision())
+    return TrainResult(
+        method=method,
+        model_dir=model_dir,
+        adapter_dir=adapter_dir,
+        base_model=base_model,
+        rows=rows,
+        examples_seen=examples_seen,
+        steps=steps,
+        losses=losses,
+        final_loss=losses[-1],
+        seconds=seconds,
+        seconds_per_example=seconds / max(1, examples_seen),
+        git_revision=git_revision(),
+    )
 
 
-def finish_run(method: str, trainer: Any, config: _TrainConfig, rows: int, base_model: str, out_dir: Path,
-               extra: dict[str, Any]) -> TrainResult:
+def finish_run(
+    method: str, trainer: Any, config: _TrainConfig, rows: int, base_model: str, out_dir: Path, extra: dict[str, Any]
+) -> TrainResult:
     """Train, then save the adapter (if kept), the merged full model and the record; return the result."""
     from peft import PeftModel
     from transformers.trainer_callback import PrinterCallback
@@ -111,8 +130,12 @@ def write_record(directory: Path, result: TrainResult, config: _TrainConfig, ext
         "config_class": type(config).__name__,
         "git_revision": result.git_revision,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "trl": trl.__version__, "peft": peft.__version__},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "trl": trl.__version__,
+            "peft": peft.__version__,
+        },
         "metrics": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()},
         **extra,
     }

@@ -31,6 +31,7 @@ class Hardware:
     bf16: bool  # mixed-precision bf16 autocast in the Trainer
     load_dtype: str  # dtype the weights are loaded in: "bfloat16" (frozen LoRA base on GPU) or "float32"
 
+
 def resolve_hardware(config: _TrainConfig) -> Hardware:
     """CUDA when present (and not overridden), else CPU; bf16 autocast where the device computes
     bf16 natively (a GPU, or a CPU with AMX/AVX512-BF16), float32 elsewhere.
@@ -65,8 +66,9 @@ def resolve_model_path(model: str | Path) -> Path:
         return embedded_model_dir()
     path = Path(str(model).removeprefix("hf:")).expanduser()
     if not (path / "config.json").is_file():
-        raise ModelError(f"no model at {str(path)!r} (config.json missing); give 'embedded' or a local "
-                         f"Hugging Face model directory")
+        raise ModelError(
+            f"no model at {str(path)!r} (config.json missing); give 'embedded' or a local Hugging Face model directory"
+        )
     return path
 
 
@@ -90,8 +92,14 @@ def lora_peft_config(config: _TrainConfig) -> Any:
     from peft import LoraConfig
 
     lora = config.lora
-    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                      target_modules=list(lora.target_modules), bias="none", task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
 
 
 def trainer_arguments(config: _TrainConfig, hardware: Hardware, work_dir: Path) -> dict[str, Any]:
@@ -153,6 +161,7 @@ def quiet_training_logs() -> Iterator[None]:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
 
+
 PLAIN_PROGRESS_LINES = 10
 """Without a terminal, training reports progress as this many plain lines on stderr."""
 
@@ -190,8 +199,12 @@ def progress_callback(desc: str) -> Any:
                 elapsed = time.perf_counter() - self.started
                 left = elapsed / state.global_step * (state.max_steps - state.global_step)
                 loss = f", loss {self.loss:.3f}" if self.loss is not None else ""
-                print(f"{desc}: step {state.global_step}/{state.max_steps}{loss}, "
-                      f"{elapsed / 60:.1f} min elapsed, ~{left / 60:.1f} min left", file=sys.stderr, flush=True)
+                print(
+                    f"{desc}: step {state.global_step}/{state.max_steps}{loss}, "
+                    f"{elapsed / 60:.1f} min elapsed, ~{left / 60:.1f} min left",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:

@@ -1,7 +1,7 @@
 """Supervised fine-tuning (rejection sampling on verified successes) with TRL + PEFT LoRA.
 
-    result = train_sft("runs/r1/sft.parquet", model="embedded", out_dir="runs/r1/model")
-    load_model(f"hf:{result.model_dir}")  # the next round's policy
+result = train_sft("runs/r1/sft.parquet", model="embedded", out_dir="runs/r1/model")
+load_model(f"hf:{result.model_dir}")  # the next round's policy
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str | Path = "embedded",
-              out_dir: str | Path = "checkpoints/sft", config: SFTTrainConfig | None = None) -> TrainResult:
+def train_sft(
+    data: str | Path | Dataset | Sequence[dict[str, Any]],
+    model: str | Path = "embedded",
+    out_dir: str | Path = "checkpoints/sft",
+    config: SFTTrainConfig | None = None,
+) -> TrainResult:
     """Fine-tune `model` on prompt/completion `data`; save the merged model and its record in `out_dir`."""
     import transformers
     from trl import SFTConfig, SFTTrainer
@@ -45,14 +49,20 @@ def train_sft(data: str | Path | Dataset | Sequence[dict[str, Any]], model: str 
         policy, tokenizer = load_trainable(base_path, hardware)
         # Batches of similar lengths: step examples range from ~300 to ~600 tokens, and random
         # batches of 4 padded ~13 % more tokens than they hold.
-        args = SFTConfig(**trainer_arguments(config, hardware, Path(work)),
-                         completion_only_loss=config.completion_only_loss,
-                         train_sampling_strategy="group_by_length")
+        args = SFTConfig(
+            **trainer_arguments(config, hardware, Path(work)),
+            completion_only_loss=config.completion_only_loss,
+            train_sampling_strategy="group_by_length",
+        )
         trainer = _labelled_head_trainer(SFTTrainer, config.first_token_weight)(
-            model=policy, args=args, train_dataset=dataset, processing_class=tokenizer,
-            peft_config=lora_peft_config(config), callbacks=[progress_callback("sft")])
-        return finish_run("sft", trainer, config, len(dataset), str(model), out,
-                          {"base_model_path": str(base_path)})
+            model=policy,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=lora_peft_config(config),
+            callbacks=[progress_callback("sft")],
+        )
+        return finish_run("sft", trainer, config, len(dataset), str(model), out, {"base_model_path": str(base_path)})
 
 
 DECODER_INPUTS = ("input_ids", "attention_mask", "position_ids")
@@ -61,8 +71,13 @@ MIN_SHARED_PREFIX_TOKENS = 16
 that prefix computed once; shorter common beginnings are not worth the second forward call."""
 
 
-def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None,
-                        bf16: bool = False, first_token_weight: float = 1.0) -> Any:
+def labelled_token_loss(
+    model: Any,
+    inputs: dict[str, Any],
+    num_items_in_batch: Any = None,
+    bf16: bool = False,
+    first_token_weight: float = 1.0,
+) -> Any:
     """Next-token cross-entropy over the labelled positions, with the LM head applied to those alone.
 
     The same value as the model's own loss (mean over labels != -100, or sum / `num_items_in_batch`
@@ -79,7 +94,7 @@ def labelled_token_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: 
     device = labels.device.type
     with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
         hidden, start = _hidden_states(model.get_decoder(), inputs)  # positions start.. of every row
-        targets = labels[:, start + 1:]
+        targets = labels[:, start + 1 :]
         keep = targets != -100
         logits = model.get_output_embeddings()(hidden[:, :-1][keep])
     if first_token_weight == 1.0:
@@ -123,8 +138,13 @@ def _hidden_states(decoder: Any, inputs: dict[str, Any]) -> tuple[Any, int]:
         cache.update(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1), index)
     if positions is None:
         positions = torch.arange(length, device=ids.device).expand(rows, -1)
-    rest = decoder(input_ids=ids[:, start:], attention_mask=inputs.get("attention_mask"),
-                   position_ids=positions[:, start:], use_cache=True, **{cache_kwarg(decoder): cache})
+    rest = decoder(
+        input_ids=ids[:, start:],
+        attention_mask=inputs.get("attention_mask"),
+        position_ids=positions[:, start:],
+        use_cache=True,
+        **{cache_kwarg(decoder): cache},
+    )
     return rest.last_hidden_state, start
 
 
@@ -154,10 +174,13 @@ def _labelled_head_trainer(base: type, first_token_weight: float = 1.0) -> type:
             unwrapped = self.accelerator.unwrap_model(model)
             if return_outputs or unwrapped is not model or not hasattr(model, "get_decoder"):
                 if first_token_weight != 1.0:
-                    raise ConfigError(f"first_token_weight={first_token_weight} needs domplay's loss, which a "
-                                      "wrapped (distributed) model does not use; set it to 1.0 there")
+                    raise ConfigError(
+                        f"first_token_weight={first_token_weight} needs domplay's loss, which a "
+                        "wrapped (distributed) model does not use; set it to 1.0 there"
+                    )
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return labelled_token_loss(model, inputs, num_items_in_batch, bf16=self.args.bf16,
-                                       first_token_weight=first_token_weight)
+            return labelled_token_loss(
+                model, inputs, num_items_in_batch, bf16=self.args.bf16, first_token_weight=first_token_weight
+            )
 
     return LabelledHeadTrainer

@@ -42,8 +42,17 @@ Check = Annotated[
 CHECK_ADAPTER: TypeAdapter[Check] = TypeAdapter(Check)
 """Validates one check from plain data: `CHECK_ADAPTER.validate_python({"kind": "url", ...})`."""
 
-CHECK_KINDS: tuple[str, ...] = ("element", "attribute", "content", "structure", "state",
-                                "element_present", "url", "answer", "code")
+CHECK_KINDS: tuple[str, ...] = (
+    "element",
+    "attribute",
+    "content",
+    "structure",
+    "state",
+    "element_present",
+    "url",
+    "answer",
+    "code",
+)
 
 __all__ = [
     "CHECK_ADAPTER",

@@ -40,9 +40,13 @@ class CodeCheck(CheckBase):
     def evaluate(self, snapshot: Snapshot, ctx: CheckContext) -> CheckResult:
         out = ctx.require_sandbox().run_check(self.code, ctx.snapshot_json())
         if not out.ok or out.score is None:
-            return CheckResult(kind=self.kind, score=0.0, passed=False,
-                               reason=f"code check did not run to the end: {out.reason}",
-                               error=f"{out.error}: {out.reason}")
+            return CheckResult(
+                kind=self.kind,
+                score=0.0,
+                passed=False,
+                reason=f"code check did not run to the end: {out.reason}",
+                error=f"{out.error}: {out.reason}",
+            )
         score = min(1.0, max(0.0, float(out.score)))
         reason = out.reason or f"check() returned score {score:.2f}"
         return self.result(score >= self.threshold, f"{reason} (threshold {self.threshold:.2f})", score)

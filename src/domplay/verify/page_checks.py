@@ -23,10 +23,16 @@ STAMP_ATTR = "data-dp"
 
 _PROBE_ATTR = "data-dp-probe"
 # Tags an HTML parser drops outside their table/select context; the probe wraps them.
-_PROBE_WRAP = {"td": ("<table><tr>", "</tr></table>"), "th": ("<table><tr>", "</tr></table>"),
-               "tr": ("<table>", "</table>"), "tbody": ("<table>", "</table>"),
-               "thead": ("<table>", "</table>"), "tfoot": ("<table>", "</table>"),
-               "option": ("<select>", "</select>"), "optgroup": ("<select>", "</select>")}
+_PROBE_WRAP = {
+    "td": ("<table><tr>", "</tr></table>"),
+    "th": ("<table><tr>", "</tr></table>"),
+    "tr": ("<table>", "</table>"),
+    "tbody": ("<table>", "</table>"),
+    "thead": ("<table>", "</table>"),
+    "tfoot": ("<table>", "</table>"),
+    "option": ("<select>", "</select>"),
+    "optgroup": ("<select>", "</select>"),
+}
 
 
 class ElementCheck(CheckBase):
@@ -49,7 +55,6 @@ class ElementCheck(CheckBase):
     text: str | None = None
     normalize: Normalize = Normalize()
 
-
     @model_validator(mode="after")
     def _needs_target(self) -> ElementCheck:
         if self.css is None and self.role is None and self.name is None and self.text is None:
@@ -63,9 +68,13 @@ class ElementCheck(CheckBase):
             hits = [n for n in ctx.select(self.css or "") if self._text_ok(node_text(n))]
             found = f"found {describe_node(hits[0])}" if hits else "no element matches"
             return self.result(bool(hits), f"final page element {self._want()}: {found}")
-        records = [(i, r) for i, r in enumerate(snapshot.actions)
-                   if r.target is not None and r.error is None
-                   and (self.action_name is None or _action_name(r) == self.action_name)]
+        records = [
+            (i, r)
+            for i, r in enumerate(snapshot.actions)
+            if r.target is not None
+            and r.error is None
+            and (self.action_name is None or _action_name(r) == self.action_name)
+        ]
         acted = f"{self.action_name} action" if self.action_name else "action on an element"
         if not records:
             return self.result(False, f"expected {self._want()}, but no {acted} in the log")
@@ -77,8 +86,10 @@ class ElementCheck(CheckBase):
                 return self.result(True, f"{rec.action} acted on the target {self._want()}{how}")
         i, rec = records[-1]
         which = "last" if self.of == "last_action" else "no"
-        return self.result(False, f"{which} {acted} hit the target {self._want()}; "
-                                  f"{rec.action} acted on {_describe_target(rec.target)}")
+        return self.result(
+            False,
+            f"{which} {acted} hit the target {self._want()}; {rec.action} acted on {_describe_target(rec.target)}",
+        )
 
     def _want(self) -> str:
         parts = [f"css {self.css!r}"] if self.css is not None else []
@@ -124,8 +135,7 @@ def _probe_matches(t: TargetElement, css: str) -> bool:
     """Whether `css` matches an element rebuilt from the target's tag and attributes alone
     (descendant/sibling parts of the selector then cannot match)."""
     tag = t.tag.lower() if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", t.tag) else "div"
-    attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in t.attrs.items()
-                    if re.fullmatch(r"[^\s\"'>/=]+", k))
+    attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in t.attrs.items() if re.fullmatch(r"[^\s\"'>/=]+", k))
     before, after = _PROBE_WRAP.get(tag, ("", ""))
     doc = f"<html><body>{before}<{tag}{attrs} {_PROBE_ATTR}>{html.escape(t.text)}</{tag}>{after}</body></html>"
     try:
@@ -148,7 +158,6 @@ class AttributeCheck(CheckBase):
     match: Literal["all", "any"] = "all"
     case_sensitive: bool = True
 
-
     @model_validator(mode="after")
     def _needs_value(self) -> AttributeCheck:
         if self.op in ("equals", "contains", "has_token") and self.value is None:
@@ -165,8 +174,10 @@ class AttributeCheck(CheckBase):
         score = sum(oks) / len(oks) if self.match == "all" else float(passed)
         bad = [n for n, ok in zip(nodes, oks, strict=True) if not ok]
         shown = bad[0] if bad else nodes[0]
-        found = (f"{sum(oks)}/{len(oks)} elements pass; e.g. {describe_node(shown)} has "
-                 f"{self.attribute}={shown.attributes.get(self.attribute, '<absent>')!r}")
+        found = (
+            f"{sum(oks)}/{len(oks)} elements pass; e.g. {describe_node(shown)} has "
+            f"{self.attribute}={shown.attributes.get(self.attribute, '<absent>')!r}"
+        )
         return self.result(passed, f"expected {self.match} of {self.css!r} with {want}: {found}", score)
 
     def _ok(self, attrs: dict) -> bool:
@@ -231,9 +242,16 @@ class ContentCheck(CheckBase):
             where = repr(self.css) + (f"[{self.attribute}]" if self.attribute else "")
         best = None
         for text in texts:
-            m, _ = best_match(text, str(self.expected), self.mode, norm=self.normalize,
-                              threshold=self.threshold, abs_tol=self.abs_tol, rel_tol=self.rel_tol,
-                              suffixes=self.suffixes)
+            m, _ = best_match(
+                text,
+                str(self.expected),
+                self.mode,
+                norm=self.normalize,
+                threshold=self.threshold,
+                abs_tol=self.abs_tol,
+                rel_tol=self.rel_tol,
+                suffixes=self.suffixes,
+            )
             if best is None or (m.passed, m.score) > (best[0].passed, best[0].score):
                 best = (m, text)
         assert best is not None
@@ -251,7 +269,6 @@ class ElementPresentCheck(CheckBase):
     text: str | None = None
     present: bool = True
     normalize: Normalize = Normalize()
-
 
     def evaluate(self, snapshot: Snapshot, ctx: CheckContext) -> CheckResult:
         nodes = ctx.select(self.css)

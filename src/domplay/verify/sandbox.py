@@ -68,25 +68,33 @@ class SandboxLimits(Settings):
     """Limits applied to every check; all recorded with results by the caller."""
 
     cpu_time_s: Seconds = Field(2.0, description="CPU time one check may use (precise SIGPROF timer in the worker)")
-    wall_time_s: Seconds = Field(5.0, description="wall-clock time one check may take, enforced by the parent "
-                                                  "(the worker is killed)")
-    memory_mb: Count = Field(512, description="address space a check may add on top of the worker's own "
-                                              "(~100 MB) (RLIMIT_AS)")
-    max_output_bytes: Count = Field(65536, description="bound on printed output and on the returned reason; "
-                                                       "beyond it the check is an error")
-    max_code_bytes: Count = Field(65536, description="bound on the source code; longer code is refused before it "
-                                                     "is parsed")
+    wall_time_s: Seconds = Field(
+        5.0, description="wall-clock time one check may take, enforced by the parent (the worker is killed)"
+    )
+    memory_mb: Count = Field(
+        512, description="address space a check may add on top of the worker's own (~100 MB) (RLIMIT_AS)"
+    )
+    max_output_bytes: Count = Field(
+        65536, description="bound on printed output and on the returned reason; beyond it the check is an error"
+    )
+    max_code_bytes: Count = Field(
+        65536, description="bound on the source code; longer code is refused before it is parsed"
+    )
     max_snapshot_bytes: Count = Field(64 * 2**20, description="bound on the JSON-encoded snapshot sent to the worker")
-    worker_cpu_budget_s: Seconds = Field(600.0, description="lifetime CPU of one worker (hard RLIMIT_CPU); it is "
-                                                            "replaced before it runs out")
-    startup_timeout_s: Seconds = Field(30.0, description="how long a new worker may take to import its modules "
-                                                         "and harden itself")
+    worker_cpu_budget_s: Seconds = Field(
+        600.0, description="lifetime CPU of one worker (hard RLIMIT_CPU); it is replaced before it runs out"
+    )
+    startup_timeout_s: Seconds = Field(
+        30.0, description="how long a new worker may take to import its modules and harden itself"
+    )
 
     @model_validator(mode="after")
     def _one_check_fits_a_worker(self) -> SandboxLimits:
         if self.worker_cpu_budget_s < 2 * self.cpu_time_s + 2:
-            raise ValueError(f"worker_cpu_budget_s={self.worker_cpu_budget_s} must be at least 2 * cpu_time_s + 2 "
-                             f"= {2 * self.cpu_time_s + 2} so one check fits in a worker")
+            raise ValueError(
+                f"worker_cpu_budget_s={self.worker_cpu_budget_s} must be at least 2 * cpu_time_s + 2 "
+                f"= {2 * self.cpu_time_s + 2} so one check fits in a worker"
+            )
         return self
 
     @property
@@ -111,26 +119,57 @@ class SandboxResult:
 
 
 def _error(kind: ErrorKind, reason: str, started: float, output: str = "") -> SandboxResult:
-    return SandboxResult(ok=False, score=None, reason=reason, error=kind,
-                         duration_s=time.monotonic() - started, output=output)
+    return SandboxResult(
+        ok=False, score=None, reason=reason, error=kind, duration_s=time.monotonic() - started, output=output
+    )
 
 
 # ---- the AST allowlist --------------------------------------------------------------------
 
-DENIED_NAMES = frozenset({
-    "open", "exec", "eval", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
-    "hasattr", "breakpoint", "input", "memoryview", "type", "object", "super", "classmethod",
-    "staticmethod", "property", "dir", "help", "exit", "quit", "BaseException", "SystemExit",
-    "KeyboardInterrupt", "GeneratorExit",
-})
+DENIED_NAMES = frozenset(
+    {
+        "open",
+        "exec",
+        "eval",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "breakpoint",
+        "input",
+        "memoryview",
+        "type",
+        "object",
+        "super",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "dir",
+        "help",
+        "exit",
+        "quit",
+        "BaseException",
+        "SystemExit",
+        "KeyboardInterrupt",
+        "GeneratorExit",
+    }
+)
 """Names refused outright (none of them is in the worker's builtins either)."""
 DENIED_ATTRIBUTE_PREFIXES = ("_" * 2, "gi_", "cr_", "ag_", "f_", "tb_", "co_")
 """Frame, code, generator and traceback internals lead back to real globals and builtins."""
 DENIED_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
 """`str.format` resolves `{0.attr}` by name at run time, out of the AST's sight."""
 DENIED_NODES: dict[type, str] = {
-    ast.ClassDef: "class definitions", ast.AsyncFunctionDef: "async functions", ast.Await: "await",
-    ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "match statements",
+    ast.ClassDef: "class definitions",
+    ast.AsyncFunctionDef: "async functions",
+    ast.Await: "await",
+    ast.AsyncFor: "async for",
+    ast.AsyncWith: "async with",
+    ast.Match: "match statements",
     ast.TryStar: "except*",
 }
 MAX_VIOLATIONS_SHOWN = 10
@@ -170,8 +209,10 @@ def _import_problem(node: ast.Import | ast.ImportFrom) -> str | None:
         return f"import from {'.' * node.level}{node.module or ''!r} is not allowed (allowed modules: {allowed})"
     for alias in node.names:
         if alias.name not in ALLOWED_MODULES[node.module]:
-            return (f"{node.module}.{alias.name} is not available in checks "
-                    f"(available: {', '.join(ALLOWED_MODULES[node.module])})")
+            return (
+                f"{node.module}.{alias.name} is not available in checks "
+                f"(available: {', '.join(ALLOWED_MODULES[node.module])})"
+            )
     return None
 
 
@@ -209,10 +250,12 @@ def validate_code(code: str, max_code_bytes: int = SandboxLimits().max_code_byte
         raise SandboxError(f"line {exc.lineno}: syntax error: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError) as exc:  # absurd nesting, NUL bytes
         raise SandboxError(f"check code cannot be parsed: {type(exc).__name__}: {exc}") from None
-    problems = [f"line {getattr(node, 'lineno', '?')}: {problem}"
-                for node in ast.walk(tree) if (problem := _node_problem(node)) is not None]
-    has_check = any(isinstance(n, ast.FunctionDef) and n.name == "check" and len(n.args.args) == 1
-                    for n in tree.body)
+    problems = [
+        f"line {getattr(node, 'lineno', '?')}: {problem}"
+        for node in ast.walk(tree)
+        if (problem := _node_problem(node)) is not None
+    ]
+    has_check = any(isinstance(n, ast.FunctionDef) and n.name == "check" and len(n.args.args) == 1 for n in tree.body)
     if not has_check:
         problems.append("the code must define `def check(snapshot):` at top level (one parameter)")
     if problems:
@@ -222,6 +265,7 @@ def validate_code(code: str, max_code_bytes: int = SandboxLimits().max_code_byte
 
 
 # ---- one worker process -------------------------------------------------------------------
+
 
 class _WorkerGone(Exception):
     """The worker exited or closed its pipe."""
@@ -250,8 +294,9 @@ class _Worker:
         except (OSError, _WorkerGone, _Deadline) as exc:
             if getattr(self, "proc", None) is not None:
                 self.dispose()
-            raise SandboxError(f"cannot start a sandbox worker ({sys.executable} -I {WORKER_SCRIPT}): "
-                               f"{type(exc).__name__}: {exc}") from None
+            raise SandboxError(
+                f"cannot start a sandbox worker ({sys.executable} -I {WORKER_SCRIPT}): {type(exc).__name__}: {exc}"
+            ) from None
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         """The worker's stdin and stdout: both PIPE, so never None once started."""
@@ -263,14 +308,23 @@ class _Worker:
     def _start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(WORKER_SCRIPT)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd="/", bufsize=0, close_fds=True,
-            start_new_session=True)  # the terminal's Ctrl-C goes to the parent, not to checks
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+            cwd="/",
+            bufsize=0,
+            close_fds=True,
+            start_new_session=True,
+        )  # the terminal's Ctrl-C goes to the parent, not to checks
         os.set_blocking(self._pipes()[0].fileno(), False)  # writes honour the deadline too
-        config = {"cpu_time_s": self.limits.cpu_time_s, "memory_mb": self.limits.memory_mb,
-                  "max_output_bytes": self.limits.max_output_bytes,
-                  "max_frame_bytes": self.limits.max_frame_bytes,
-                  "worker_cpu_budget_s": self.limits.worker_cpu_budget_s}
+        config = {
+            "cpu_time_s": self.limits.cpu_time_s,
+            "memory_mb": self.limits.memory_mb,
+            "max_output_bytes": self.limits.max_output_bytes,
+            "max_frame_bytes": self.limits.max_frame_bytes,
+            "worker_cpu_budget_s": self.limits.worker_cpu_budget_s,
+        }
         self._deadline = time.monotonic() + self.limits.startup_timeout_s
         self._send(json.dumps(config).encode())
 
@@ -284,9 +338,11 @@ class _Worker:
             message = json.loads(self._receive(self._deadline))
         except (_WorkerGone, _Deadline, _BadFrame) as exc:
             self.dispose()
-            raise SandboxError(f"sandbox worker failed to start ({type(exc).__name__}, exit code "
-                               f"{self.proc.returncode}); run `{sys.executable} -I {WORKER_SCRIPT}` "
-                               "to see why") from None
+            raise SandboxError(
+                f"sandbox worker failed to start ({type(exc).__name__}, exit code "
+                f"{self.proc.returncode}); run `{sys.executable} -I {WORKER_SCRIPT}` "
+                "to see why"
+            ) from None
         if message.get("type") != "ready":
             self.dispose()
             raise SandboxError(f"sandbox worker failed to start: {message.get('error')}")
@@ -330,7 +386,7 @@ class _Worker:
             if not poller.poll(_remaining_ms(deadline or self._deadline)):
                 raise _Deadline()
             try:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             except BlockingIOError:
                 continue
             except (BrokenPipeError, ConnectionResetError):
@@ -433,16 +489,25 @@ class Sandbox:
         except _WorkerGone:
             return _error(*worker.exit_description(), started)
         except _BadFrame as exc:
-            return _error(ErrorKind.OUTPUT_LIMIT, f"the worker sent {exc.args[0]} bytes, over the limit of "
-                                                  f"{self.limits.max_frame_bytes}", started)
+            return _error(
+                ErrorKind.OUTPUT_LIMIT,
+                f"the worker sent {exc.args[0]} bytes, over the limit of {self.limits.max_frame_bytes}",
+                started,
+            )
         else:
             keep = self._reusable(worker, response)
         finally:
             self._release(worker, keep)
         if response["error"] is not None:
             return _error(ErrorKind(response["error"]), response["reason"], started, response["output"])
-        return SandboxResult(ok=True, score=response["score"], reason=response["reason"], error=None,
-                             duration_s=time.monotonic() - started, output=response["output"])
+        return SandboxResult(
+            ok=True,
+            score=response["score"],
+            reason=response["reason"],
+            error=None,
+            duration_s=time.monotonic() - started,
+            output=response["output"],
+        )
 
     def worker_pids(self) -> tuple[int, ...]:
         """Process ids of the live workers (for monitoring, and for tests that kill one)."""
@@ -467,18 +532,23 @@ class Sandbox:
     def _reusable(self, worker: _Worker, response: dict[str, Any]) -> bool:
         # Headroom for one more check plus the one-second RLIMIT_CPU grace, twice over.
         cpu_headroom_s = 2 * (self.limits.cpu_time_s + 1)
-        return (response["error"] not in RECYCLE_AFTER
-                and worker.cpu_total_s + cpu_headroom_s < self.limits.worker_cpu_budget_s)
+        return (
+            response["error"] not in RECYCLE_AFTER
+            and worker.cpu_total_s + cpu_headroom_s < self.limits.worker_cpu_budget_s
+        )
 
     def _encode_snapshot(self, snapshot: dict[str, Any]) -> bytes:
         try:
             data = json.dumps(snapshot, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")
         except (TypeError, ValueError) as exc:
-            raise SandboxError(f"the snapshot is not JSON data ({exc}); pass "
-                               "Snapshot.model_dump(mode='json')") from None
+            raise SandboxError(
+                f"the snapshot is not JSON data ({exc}); pass Snapshot.model_dump(mode='json')"
+            ) from None
         if len(data) > self.limits.max_snapshot_bytes:
-            raise SandboxError(f"the snapshot is {len(data)} bytes of JSON, over "
-                               f"SandboxLimits.max_snapshot_bytes={self.limits.max_snapshot_bytes}")
+            raise SandboxError(
+                f"the snapshot is {len(data)} bytes of JSON, over "
+                f"SandboxLimits.max_snapshot_bytes={self.limits.max_snapshot_bytes}"
+            )
         return data
 
     def _start_worker_nowait(self) -> _Worker:

@@ -44,58 +44,244 @@ MAX_MESSAGE_CHARS = 2000
 # (module attributes such as `urllib.parse.sys`, string.Formatter's attribute lookups,
 # functools.update_wrapper's getattr/setattr by name) are left out on purpose.
 ALLOWED_MODULES: dict[str, tuple[str, ...]] = {
-    "re": ("compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split",
-           "escape", "error", "IGNORECASE", "I", "MULTILINE", "M", "DOTALL", "S", "VERBOSE", "X",
-           "ASCII", "A", "UNICODE", "U"),
+    "re": (
+        "compile",
+        "search",
+        "match",
+        "fullmatch",
+        "findall",
+        "finditer",
+        "sub",
+        "subn",
+        "split",
+        "escape",
+        "error",
+        "IGNORECASE",
+        "I",
+        "MULTILINE",
+        "M",
+        "DOTALL",
+        "S",
+        "VERBOSE",
+        "X",
+        "ASCII",
+        "A",
+        "UNICODE",
+        "U",
+    ),
     "json": ("loads", "dumps", "JSONDecodeError"),
-    "math": ("ceil", "floor", "fabs", "sqrt", "exp", "log", "log2", "log10", "pow", "isclose",
-             "isfinite", "isnan", "isinf", "inf", "nan", "pi", "e", "fsum", "prod", "trunc", "gcd",
-             "comb", "perm", "factorial", "hypot", "dist", "copysign", "modf"),
-    "string": ("ascii_letters", "ascii_lowercase", "ascii_uppercase", "digits", "hexdigits",
-               "octdigits", "punctuation", "printable", "whitespace", "capwords", "Template"),
+    "math": (
+        "ceil",
+        "floor",
+        "fabs",
+        "sqrt",
+        "exp",
+        "log",
+        "log2",
+        "log10",
+        "pow",
+        "isclose",
+        "isfinite",
+        "isnan",
+        "isinf",
+        "inf",
+        "nan",
+        "pi",
+        "e",
+        "fsum",
+        "prod",
+        "trunc",
+        "gcd",
+        "comb",
+        "perm",
+        "factorial",
+        "hypot",
+        "dist",
+        "copysign",
+        "modf",
+    ),
+    "string": (
+        "ascii_letters",
+        "ascii_lowercase",
+        "ascii_uppercase",
+        "digits",
+        "hexdigits",
+        "octdigits",
+        "punctuation",
+        "printable",
+        "whitespace",
+        "capwords",
+        "Template",
+    ),
     "collections": ("Counter", "defaultdict", "deque", "namedtuple", "OrderedDict", "ChainMap"),
-    "itertools": ("accumulate", "chain", "combinations", "combinations_with_replacement",
-                  "compress", "count", "cycle", "dropwhile", "filterfalse", "groupby", "islice",
-                  "pairwise", "permutations", "product", "repeat", "starmap", "takewhile", "tee",
-                  "zip_longest"),
+    "itertools": (
+        "accumulate",
+        "chain",
+        "combinations",
+        "combinations_with_replacement",
+        "compress",
+        "count",
+        "cycle",
+        "dropwhile",
+        "filterfalse",
+        "groupby",
+        "islice",
+        "pairwise",
+        "permutations",
+        "product",
+        "repeat",
+        "starmap",
+        "takewhile",
+        "tee",
+        "zip_longest",
+    ),
     "functools": ("reduce", "partial", "lru_cache", "cache", "cmp_to_key"),
-    "statistics": ("mean", "fmean", "geometric_mean", "harmonic_mean", "median", "median_low",
-                   "median_high", "mode", "multimode", "pstdev", "pvariance", "stdev", "variance",
-                   "quantiles", "StatisticsError"),
+    "statistics": (
+        "mean",
+        "fmean",
+        "geometric_mean",
+        "harmonic_mean",
+        "median",
+        "median_low",
+        "median_high",
+        "mode",
+        "multimode",
+        "pstdev",
+        "pvariance",
+        "stdev",
+        "variance",
+        "quantiles",
+        "StatisticsError",
+    ),
     "difflib": ("SequenceMatcher", "get_close_matches", "ndiff", "unified_diff", "context_diff"),
     "datetime": ("date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"),
     "html": ("escape", "unescape"),
-    "urllib.parse": ("urlparse", "urlsplit", "urlunparse", "urlunsplit", "urljoin", "urldefrag",
-                     "parse_qs", "parse_qsl", "quote", "quote_plus", "unquote", "unquote_plus",
-                     "urlencode"),
-    "unicodedata": ("normalize", "category", "name", "lookup", "combining", "east_asian_width",
-                    "decimal", "digit", "numeric"),
+    "urllib.parse": (
+        "urlparse",
+        "urlsplit",
+        "urlunparse",
+        "urlunsplit",
+        "urljoin",
+        "urldefrag",
+        "parse_qs",
+        "parse_qsl",
+        "quote",
+        "quote_plus",
+        "unquote",
+        "unquote_plus",
+        "urlencode",
+    ),
+    "unicodedata": (
+        "normalize",
+        "category",
+        "name",
+        "lookup",
+        "combining",
+        "east_asian_width",
+        "decimal",
+        "digit",
+        "numeric",
+    ),
 }
 
 # Modules the interpreter imports on behalf of allowed code (datetime's strftime and strptime
 # go through `__import__`); checks cannot import them themselves, the AST check refuses it.
 INTERNAL_IMPORTS: dict[str, tuple[str, ...]] = {
-    "time": ("strftime", "struct_time", "localtime", "gmtime", "mktime", "time", "timezone", "altzone",
-             "daylight", "tzname"),
+    "time": (
+        "strftime",
+        "struct_time",
+        "localtime",
+        "gmtime",
+        "mktime",
+        "time",
+        "timezone",
+        "altzone",
+        "daylight",
+        "tzname",
+    ),
     "_strptime": ("_strptime_datetime", "_strptime_time"),
 }
 
 SAFE_BUILTIN_NAMES: tuple[str, ...] = (
-    "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod",
-    "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int", "isinstance",
-    "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow", "range",
-    "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
-    "True", "False", "None", "Ellipsis", "NotImplemented",
-    "Exception", "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError",
-    "LookupError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
-    "StopIteration", "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError", "MemoryError",
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytes",
+    "callable",
+    "chr",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hash",
+    "hex",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "ord",
+    "pow",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+    "True",
+    "False",
+    "None",
+    "Ellipsis",
+    "NotImplemented",
+    "Exception",
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopIteration",
+    "TypeError",
+    "UnicodeError",
+    "ValueError",
+    "ZeroDivisionError",
+    "MemoryError",
 )
 """Builtins checks may use; `print`, `query` and the import hook are added per check."""
 
 # Lazily imported modules that allowed code can trigger (codec lookups, strptime); they are
 # imported before RLIMIT_NOFILE forbids opening their source files.
-PRELOAD_MODULES = (*INTERNAL_IMPORTS, "encodings.latin_1", "encodings.ascii", "encodings.cp1252",
-                   "encodings.idna", "encodings.utf_16", "encodings.utf_32", "encodings.unicode_escape")
+PRELOAD_MODULES = (
+    *INTERNAL_IMPORTS,
+    "encodings.latin_1",
+    "encodings.ascii",
+    "encodings.cp1252",
+    "encodings.idna",
+    "encodings.utf_16",
+    "encodings.utf_32",
+    "encodings.unicode_escape",
+)
 
 
 class ErrorKind(enum.StrEnum):
@@ -142,6 +328,7 @@ class BoundedOutput:
 
 # ---- the environment a check runs in ------------------------------------------------------
 
+
 def module_view(name: str) -> types.SimpleNamespace:
     """A fresh namespace holding only the allowlisted names of a (pre-imported) module."""
     module = sys.modules[name]
@@ -181,10 +368,14 @@ class Query:
             nodes = tree.css(css)
         except SelectolaxError as exc:
             raise ValueError(f"invalid CSS selector {css!r}: {exc}") from None
-        return [{"tag": node.tag,
-                 "text": " ".join((node.text(deep=True) or "").split()),
-                 "attrs": {k: ("" if v is None else v) for k, v in node.attributes.items()}}
-                for node in nodes]
+        return [
+            {
+                "tag": node.tag,
+                "text": " ".join((node.text(deep=True) or "").split()),
+                "attrs": {k: ("" if v is None else v) for k, v in node.attributes.items()},
+            }
+            for node in nodes
+        ]
 
 
 def fresh_globals(output: BoundedOutput) -> dict:
@@ -257,8 +448,14 @@ def interpret(value: object) -> tuple[float | None, str, ErrorKind | None]:
         return None, f"check returned {value!r}, outside [0, 1]", ErrorKind.BAD_RETURN
     if type(value) is int:  # no repr: a huge int cannot be rendered
         return None, "check returned an int outside [0, 1]", ErrorKind.BAD_RETURN
-    return None, (f"check returned a {type(value).__name__}; expected a bool, a number in [0, 1] "
-                  "or a (score_or_bool, reason) tuple"), ErrorKind.BAD_RETURN
+    return (
+        None,
+        (
+            f"check returned a {type(value).__name__}; expected a bool, a number in [0, 1] "
+            "or a (score_or_bool, reason) tuple"
+        ),
+        ErrorKind.BAD_RETURN,
+    )
 
 
 def run_check(code: str, snapshot_json: bytes, cpu_time_s: float, max_output_bytes: int) -> dict:
@@ -294,11 +491,17 @@ def run_check(code: str, snapshot_json: bytes, cpu_time_s: float, max_output_byt
         signal.setitimer(signal.ITIMER_PROF, 0)
     if error is None and len(reason.encode("utf-8", "replace")) > max_output_bytes:
         score, reason, error = None, f"the reason is longer than {max_output_bytes} bytes", ErrorKind.OUTPUT_LIMIT
-    return {"score": score if error is None else None, "reason": reason, "error": error,
-            "output": output.text(), "cpu_total_s": cpu_used_s()}
+    return {
+        "score": score if error is None else None,
+        "reason": reason,
+        "error": error,
+        "output": output.text(),
+        "cpu_total_s": cpu_used_s(),
+    }
 
 
 # ---- process hardening --------------------------------------------------------------------
+
 
 def cpu_used_s() -> float:
     times = os.times()
@@ -365,6 +568,7 @@ def preload() -> None:
 
 # ---- protocol -----------------------------------------------------------------------------
 
+
 def read_exact(n: int) -> bytes | None:
     chunks = []
     while n:
@@ -387,7 +591,7 @@ def write_frame(message: dict) -> None:
     data = json.dumps(message, ensure_ascii=False).encode("utf-8", "replace")
     view = memoryview(FRAME_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(1, view):]
+        view = view[os.write(1, view) :]
 
 
 def bounded_response(response: dict, max_frame_bytes: int) -> dict:
@@ -395,8 +599,13 @@ def bounded_response(response: dict, max_frame_bytes: int) -> dict:
     size = len(json.dumps(response, ensure_ascii=False).encode("utf-8", "replace"))
     if size <= max_frame_bytes:
         return response
-    return {"score": None, "reason": f"the check's result and output exceed {max_frame_bytes} bytes",
-            "error": ErrorKind.OUTPUT_LIMIT, "output": "", "cpu_total_s": response["cpu_total_s"]}
+    return {
+        "score": None,
+        "reason": f"the check's result and output exceed {max_frame_bytes} bytes",
+        "error": ErrorKind.OUTPUT_LIMIT,
+        "output": "",
+        "cpu_total_s": response["cpu_total_s"],
+    }
 
 
 def main() -> None:
@@ -423,11 +632,21 @@ def main() -> None:
         try:
             response = run_check(code, snapshot_json, config["cpu_time_s"], config["max_output_bytes"])
         except CpuTimeExceeded:  # the timer fired just as the check finished
-            response = {"score": None, "reason": f"check used more than {config['cpu_time_s']} s of CPU time",
-                        "error": ErrorKind.CPU_TIME, "output": "", "cpu_total_s": cpu_used_s()}
+            response = {
+                "score": None,
+                "reason": f"check used more than {config['cpu_time_s']} s of CPU time",
+                "error": ErrorKind.CPU_TIME,
+                "output": "",
+                "cpu_total_s": cpu_used_s(),
+            }
         except BaseException as exc:  # noqa: BLE001 - a worker bug; say so and keep serving
-            response = {"score": None, "reason": short(f"{type(exc).__name__}: {exc}"),
-                        "error": ErrorKind.INTERNAL, "output": "", "cpu_total_s": cpu_used_s()}
+            response = {
+                "score": None,
+                "reason": short(f"{type(exc).__name__}: {exc}"),
+                "error": ErrorKind.INTERNAL,
+                "output": "",
+                "cpu_total_s": cpu_used_s(),
+            }
         write_frame(bounded_response(response, config["max_frame_bytes"]))
 
 

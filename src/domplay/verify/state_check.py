@@ -55,10 +55,10 @@ def parse_path(path: str) -> tuple[Segment, ...]:
     for raw in path.split("."):
         m = _SEGMENT.match(raw.strip())
         if m is None or (m.group("key") is None and not m.group("filters")):
-            raise ValueError(f"bad segment {raw!r} in state path {path!r}; "
-                             "use key, index, *, or key[field=value]")
-        filters = tuple((f.group("field").strip(), _filter_value(f.group("value")))
-                        for f in _FILTER.finditer(m.group("filters")))
+            raise ValueError(f"bad segment {raw!r} in state path {path!r}; use key, index, *, or key[field=value]")
+        filters = tuple(
+            (f.group("field").strip(), _filter_value(f.group("value"))) for f in _FILTER.finditer(m.group("filters"))
+        )
         segments.append(Segment(m.group("key"), filters))
     return tuple(segments)
 
@@ -90,8 +90,13 @@ def resolve(state: Any, path: str) -> Resolved:
             values = nxt
         if seg.filters:
             multi = True
-            values = [el for v in values if isinstance(v, list) for el in v
-                      if all(_field_equals(el, f, want) for f, want in seg.filters)]
+            values = [
+                el
+                for v in values
+                if isinstance(v, list)
+                for el in v
+                if all(_field_equals(el, f, want) for f, want in seg.filters)
+            ]
     if multi:
         return Resolved(True, values, True)
     return Resolved(True, values[0], False)
@@ -218,8 +223,9 @@ class StateCheck(CheckBase):
                 return False, f"{shown}, which is not a list"
             return any(matches(el, self.expected) for el in value), shown
         n, shown = len(value), f"length {len(value)}"
-        return {"length_eq": n == self.expected, "length_ge": n >= self.expected,
-                "length_le": n <= self.expected}[self.op], shown
+        return {"length_eq": n == self.expected, "length_ge": n >= self.expected, "length_le": n <= self.expected}[
+            self.op
+        ], shown
 
 
 def _short(value: Any, limit: int = 120) -> str:

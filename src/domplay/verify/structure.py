@@ -53,7 +53,9 @@ def _label(node: LexborNode, attrs: tuple[str, ...]) -> str:
     if not attrs:
         return node.tag or ""
     values = node.attributes
-    return (node.tag or "") + "".join(f"|{a}={' '.join(sorted((values.get(a) or '').split()))}" for a in attrs if a in values)
+    return (node.tag or "") + "".join(
+        f"|{a}={' '.join(sorted((values.get(a) or '').split()))}" for a in attrs if a in values
+    )
 
 
 def tree_signature(tree: zss.Node) -> tuple:
@@ -91,13 +93,14 @@ class StructureCheck(CheckBase):
     max_nodes: int = Field(default=DEFAULT_MAX_NODES, ge=1)
     max_candidates: int = Field(default=DEFAULT_MAX_CANDIDATES, ge=1)
 
-
     @model_validator(mode="after")
     def _valid_snippet(self) -> StructureCheck:
         _, _, truncated = build_tree(expected_root(self.expected_html), self.attrs, self.max_nodes)
         if truncated:
-            raise ValueError(f"expected_html has more than max_nodes={self.max_nodes} elements; "
-                             "raise max_nodes or give a smaller tree")
+            raise ValueError(
+                f"expected_html has more than max_nodes={self.max_nodes} elements; "
+                "raise max_nodes or give a smaller tree"
+            )
         return self
 
     def evaluate(self, snapshot: Snapshot, ctx: CheckContext) -> CheckResult:
@@ -114,6 +117,9 @@ class StructureCheck(CheckBase):
         assert best is not None
         score, node, truncated = best
         cut = f" (cut to {self.max_nodes} elements)" if truncated else ""
-        return self.result(score >= self.threshold,
-                           f"subtree {describe_node(node)} at {self.css!r}{cut} has structural similarity "
-                           f"{score:.2f} to the expected tree, threshold {self.threshold:.2f}", score)
+        return self.result(
+            score >= self.threshold,
+            f"subtree {describe_node(node)} at {self.css!r}{cut} has structural similarity "
+            f"{score:.2f} to the expected tree, threshold {self.threshold:.2f}",
+            score,
+        )

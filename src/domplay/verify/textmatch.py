@@ -133,8 +133,17 @@ def numbers_close(found: float, expected: float, abs_tol: float, rel_tol: float)
     return math.isfinite(found) and abs(found - expected) <= tol
 
 
-def compare(found: str, expected: str, mode: str, *, norm: Normalize, threshold: float = 1.0,
-            abs_tol: float = 0.0, rel_tol: float = 0.0, suffixes: bool = False) -> Match:
+def compare(
+    found: str,
+    expected: str,
+    mode: str,
+    *,
+    norm: Normalize,
+    threshold: float = 1.0,
+    abs_tol: float = 0.0,
+    rel_tol: float = 0.0,
+    suffixes: bool = False,
+) -> Match:
     """Compare one found text with one expected alternative under `mode`.
 
     Modes: exact, contains, regex (search; case-insensitive when `norm.case`), token_f1 and
@@ -161,8 +170,7 @@ def compare(found: str, expected: str, mode: str, *, norm: Normalize, threshold:
     raise ValueError(f"unknown text match mode {mode!r}")
 
 
-def _compare_numeric(found: str, expected: str, abs_tol: float, rel_tol: float,
-                     suffixes: bool) -> Match:
+def _compare_numeric(found: str, expected: str, abs_tol: float, rel_tol: float, suffixes: bool) -> Match:
     want = parse_number(expected, suffixes)
     if want is None:
         raise ValueError(f"expected value {expected!r} holds no number")

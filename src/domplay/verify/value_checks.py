@@ -118,8 +118,15 @@ class AnswerCheck(CheckBase):
         shown = " | ".join(repr(a) for a in alternatives(self.expected))
         if snapshot.answer is None:
             return self.result(False, f"expected answer ({self.mode}) {shown}; no answer given")
-        m, alt = best_match(snapshot.answer, self.expected, self.mode, norm=self.normalize,
-                            abs_tol=self.abs_tol, rel_tol=self.rel_tol, suffixes=self.suffixes)
+        m, alt = best_match(
+            snapshot.answer,
+            self.expected,
+            self.mode,
+            norm=self.normalize,
+            abs_tol=self.abs_tol,
+            rel_tol=self.rel_tol,
+            suffixes=self.suffixes,
+        )
         detail = f" ({m.detail})" if m.detail else ""
         if m.passed:
             return self.result(True, f"answer {clip(snapshot.answer)} matches {alt!r} ({self.mode}){detail}")

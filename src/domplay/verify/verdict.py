@@ -65,11 +65,13 @@ def _evaluate(check: CheckBase, snapshot: Snapshot, ctx: CheckContext) -> CheckR
     try:
         return check.evaluate(snapshot, ctx)
     except DomplayError as exc:
-        return CheckResult(kind=kind, score=0.0, passed=False, reason=f"{kind} check errored",
-                           error=f"{type(exc).__name__}: {exc}")
+        return CheckResult(
+            kind=kind, score=0.0, passed=False, reason=f"{kind} check errored", error=f"{type(exc).__name__}: {exc}"
+        )
     except Exception as exc:  # noqa: BLE001 — a crashed check must become an error verdict, never a pass
-        return CheckResult(kind=kind, score=0.0, passed=False, reason=f"{kind} check crashed",
-                           error=f"{type(exc).__name__}: {exc}")
+        return CheckResult(
+            kind=kind, score=0.0, passed=False, reason=f"{kind} check crashed", error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def combine(checks: Sequence[CheckBase], results: Sequence[CheckResult]) -> Verdict:
@@ -81,5 +83,9 @@ def combine(checks: Sequence[CheckBase], results: Sequence[CheckResult]) -> Verd
         score = sum(c.weight * r.score for c, r in zip(checks, results, strict=True)) / total
     else:  # all weights 0: plain mean
         score = sum(r.score for r in results) / len(results)
-    return Verdict(success=success, score=min(1.0, max(0.0, score)), results=tuple(results),
-                   error="; ".join(errors) if errors else None)
+    return Verdict(
+        success=success,
+        score=min(1.0, max(0.0, score)),
+        results=tuple(results),
+        error="; ".join(errors) if errors else None,
+    )

@@ -30,35 +30,162 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 """In rank order: sorting by priority uses this order, not the alphabet."""
 CATEGORIES = ("billing", "technical", "account", "bug", "feature request")
 
-_FIRST = ("Amelia", "Bruno", "Chen", "Dalia", "Emil", "Fatima", "Gustav", "Hiroshi", "Isabel", "Jamal",
-          "Katarina", "Luis", "Maya", "Nikolai", "Olivia", "Pedro", "Qi", "Rania", "Stefan", "Tomas",
-          "Ulrike", "Vikram", "Wanda", "Ximena", "Yara", "Zeynep", "Aaron", "Beatriz", "Connor", "Divya",
-          "Elif", "Felipe", "Greta", "Hassan", "Ingrid", "Joao", "Kenji", "Leila", "Marco", "Nora")
-_LAST = ("Andersen", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ivanova",
-         "Jensen", "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Petrov", "Quinn", "Rossi", "Schmidt",
-         "Tanaka", "Urban", "Varga", "Weber", "Xu", "Yilmaz", "Zhang", "Alvarez", "Becker", "Chowdhury",
-         "Davies", "Esposito", "Fontaine", "Gomez", "Horvath", "Ito", "Kim", "Larsen", "Mendes")
+_FIRST = (
+    "Amelia",
+    "Bruno",
+    "Chen",
+    "Dalia",
+    "Emil",
+    "Fatima",
+    "Gustav",
+    "Hiroshi",
+    "Isabel",
+    "Jamal",
+    "Katarina",
+    "Luis",
+    "Maya",
+    "Nikolai",
+    "Olivia",
+    "Pedro",
+    "Qi",
+    "Rania",
+    "Stefan",
+    "Tomas",
+    "Ulrike",
+    "Vikram",
+    "Wanda",
+    "Ximena",
+    "Yara",
+    "Zeynep",
+    "Aaron",
+    "Beatriz",
+    "Connor",
+    "Divya",
+    "Elif",
+    "Felipe",
+    "Greta",
+    "Hassan",
+    "Ingrid",
+    "Joao",
+    "Kenji",
+    "Leila",
+    "Marco",
+    "Nora",
+)
+_LAST = (
+    "Andersen",
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Urban",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+    "Alvarez",
+    "Becker",
+    "Chowdhury",
+    "Davies",
+    "Esposito",
+    "Fontaine",
+    "Gomez",
+    "Horvath",
+    "Ito",
+    "Kim",
+    "Larsen",
+    "Mendes",
+)
 _DOMAINS = ("example.com", "mail.test", "inbox.example", "corp.example", "post.test")
-_CITIES = (("Lisbon", "Portugal"), ("Porto", "Portugal"), ("Berlin", "Germany"), ("Munich", "Germany"),
-           ("Hamburg", "Germany"), ("Paris", "France"), ("Lyon", "France"), ("Madrid", "Spain"),
-           ("Valencia", "Spain"), ("Rome", "Italy"), ("Milan", "Italy"), ("Vienna", "Austria"),
-           ("Warsaw", "Poland"), ("Krakow", "Poland"), ("Prague", "Czechia"), ("Oslo", "Norway"),
-           ("Stockholm", "Sweden"), ("Copenhagen", "Denmark"), ("Dublin", "Ireland"), ("Amsterdam", "Netherlands"),
-           ("Toronto", "Canada"), ("Austin", "USA"), ("Denver", "USA"), ("Osaka", "Japan"), ("Seoul", "South Korea"))
-_STAFF = (("alice", "Alice Moreno"), ("bob", "Bob Nakamura"), ("carmen", "Carmen Silva"),
-          ("deepak", "Deepak Rao"), ("erin", "Erin O'Neil"), ("farah", "Farah Haddad"),
-          ("george", "George Lind"), ("helena", "Helena Kovac"))
+_CITIES = (
+    ("Lisbon", "Portugal"),
+    ("Porto", "Portugal"),
+    ("Berlin", "Germany"),
+    ("Munich", "Germany"),
+    ("Hamburg", "Germany"),
+    ("Paris", "France"),
+    ("Lyon", "France"),
+    ("Madrid", "Spain"),
+    ("Valencia", "Spain"),
+    ("Rome", "Italy"),
+    ("Milan", "Italy"),
+    ("Vienna", "Austria"),
+    ("Warsaw", "Poland"),
+    ("Krakow", "Poland"),
+    ("Prague", "Czechia"),
+    ("Oslo", "Norway"),
+    ("Stockholm", "Sweden"),
+    ("Copenhagen", "Denmark"),
+    ("Dublin", "Ireland"),
+    ("Amsterdam", "Netherlands"),
+    ("Toronto", "Canada"),
+    ("Austin", "USA"),
+    ("Denver", "USA"),
+    ("Osaka", "Japan"),
+    ("Seoul", "South Korea"),
+)
+_STAFF = (
+    ("alice", "Alice Moreno"),
+    ("bob", "Bob Nakamura"),
+    ("carmen", "Carmen Silva"),
+    ("deepak", "Deepak Rao"),
+    ("erin", "Erin O'Neil"),
+    ("farah", "Farah Haddad"),
+    ("george", "George Lind"),
+    ("helena", "Helena Kovac"),
+)
 _SUBJECTS = {
-    "billing": ("Refund for invoice #{n}", "Charged twice in {m}", "Update billing address",
-                "Invoice #{n} shows wrong VAT", "Cannot download receipt"),
-    "technical": ("API returns 500 on export", "Sync stuck at {p}%", "Webhook delivery delayed",
-                  "Slow dashboard since last update", "CSV import fails on row {n}"),
-    "account": ("Cannot log in after password reset", "Add a second admin user", "Change account owner",
-                "Two-factor codes not arriving", "Close my account"),
-    "bug": ("Date picker shows wrong month", "Search misses recent records", "Export drops last column",
-            "Notification badge never clears", "Typo on the pricing page"),
-    "feature request": ("Dark mode please", "Bulk edit for contacts", "Calendar integration",
-                        "More granular permissions", "Custom fields on tickets"),
+    "billing": (
+        "Refund for invoice #{n}",
+        "Charged twice in {m}",
+        "Update billing address",
+        "Invoice #{n} shows wrong VAT",
+        "Cannot download receipt",
+    ),
+    "technical": (
+        "API returns 500 on export",
+        "Sync stuck at {p}%",
+        "Webhook delivery delayed",
+        "Slow dashboard since last update",
+        "CSV import fails on row {n}",
+    ),
+    "account": (
+        "Cannot log in after password reset",
+        "Add a second admin user",
+        "Change account owner",
+        "Two-factor codes not arriving",
+        "Close my account",
+    ),
+    "bug": (
+        "Date picker shows wrong month",
+        "Search misses recent records",
+        "Export drops last column",
+        "Notification badge never clears",
+        "Typo on the pricing page",
+    ),
+    "feature request": (
+        "Dark mode please",
+        "Bulk edit for contacts",
+        "Calendar integration",
+        "More granular permissions",
+        "Custom fields on tickets",
+    ),
 }
 _MONTHS = ("January", "February", "March", "April", "May")
 _STATUS_WEIGHTS = (5, 2, 1, 1)
@@ -157,16 +284,20 @@ def _customers(rng: random.Random) -> tuple[Customer, ...]:
     out = []
     for cid, (first, last) in enumerate(names, start=1):
         city, country = rng.choice(_CITIES)
-        out.append(Customer(
-            id=cid, name=f"{first} {last}",
-            email=f"{first.lower()}.{last.lower()}@{rng.choice(_DOMAINS)}",
-            phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
-            city=city, country=country,
-            plan=rng.choices(PLANS, weights=_PLAN_WEIGHTS)[0],
-            status=rng.choices(CUSTOMER_STATUSES, weights=_STATUS_WEIGHTS)[0],
-            signup_date=BASE_DATE - timedelta(days=rng.randint(0, CUSTOMER_AGE_MAX_DAYS)),
-            newsletter=rng.random() < NEWSLETTER_SHARE,
-        ))
+        out.append(
+            Customer(
+                id=cid,
+                name=f"{first} {last}",
+                email=f"{first.lower()}.{last.lower()}@{rng.choice(_DOMAINS)}",
+                phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+                city=city,
+                country=country,
+                plan=rng.choices(PLANS, weights=_PLAN_WEIGHTS)[0],
+                status=rng.choices(CUSTOMER_STATUSES, weights=_STATUS_WEIGHTS)[0],
+                signup_date=BASE_DATE - timedelta(days=rng.randint(0, CUSTOMER_AGE_MAX_DAYS)),
+                newsletter=rng.random() < NEWSLETTER_SHARE,
+            )
+        )
     return tuple(out)
 
 
@@ -176,13 +307,20 @@ def _tickets(rng: random.Random, customers: tuple[Customer, ...], staff: tuple[S
     for tid, day in enumerate(created, start=1):
         category = rng.choice(CATEGORIES)
         subject = rng.choice(_SUBJECTS[category]).format(
-            n=rng.randint(1000, 9999), m=rng.choice(_MONTHS), p=rng.randint(5, 95))
+            n=rng.randint(1000, 9999), m=rng.choice(_MONTHS), p=rng.randint(5, 95)
+        )
         due = day + timedelta(days=rng.randint(1, DUE_DATE_MAX_DAYS)) if rng.random() < DUE_DATE_SHARE else None
-        out.append(Ticket(
-            id=tid, customer_id=rng.choice(customers).id, subject=subject, category=category,
-            status=rng.choices(TICKET_STATUSES, weights=_TICKET_STATUS_WEIGHTS)[0],
-            priority=rng.choices(PRIORITIES, weights=_PRIORITY_WEIGHTS)[0],
-            assignee=None if rng.random() < UNASSIGNED_SHARE else rng.choice(staff).username,
-            created=day, due_date=due,
-        ))
+        out.append(
+            Ticket(
+                id=tid,
+                customer_id=rng.choice(customers).id,
+                subject=subject,
+                category=category,
+                status=rng.choices(TICKET_STATUSES, weights=_TICKET_STATUS_WEIGHTS)[0],
+                priority=rng.choices(PRIORITIES, weights=_PRIORITY_WEIGHTS)[0],
+                assignee=None if rng.random() < UNASSIGNED_SHARE else rng.choice(staff).username,
+                created=day,
+                due_date=due,
+            )
+        )
     return tuple(out)

@@ -43,15 +43,26 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 UNASSIGNED = "unassigned"
 """Value of the assignee filter that selects tickets with no assignee."""
 
-TIMEZONES = ("UTC", "Europe/Lisbon", "Europe/Berlin", "America/New_York", "America/Denver",
-             "Asia/Tokyo", "Asia/Seoul", "Australia/Sydney")
+TIMEZONES = (
+    "UTC",
+    "Europe/Lisbon",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Denver",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Australia/Sydney",
+)
 NOTIFICATIONS: dict[str, str] = {
     "new_ticket": "Email me about new tickets",
     "assignment": "Email me when a ticket is assigned to me",
     "daily_digest": "Send a daily digest",
 }
-DEFAULT_SETTINGS: dict[str, Any] = {"timezone": "UTC", "notifications": ["assignment"],
-                                    "items_per_page": DEFAULT_PER_PAGE}
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "timezone": "UTC",
+    "notifications": ["assignment"],
+    "items_per_page": DEFAULT_PER_PAGE,
+}
 BULK_ACTIONS = ("close", "assign")
 
 # -- filtering ---------------------------------------------------------------------------
@@ -87,10 +98,14 @@ def _in_range(day: date, lo: date | None, hi: date | None) -> bool:
 
 def filter_customers(data: AdminData, f: CustomerFilter) -> list[Customer]:
     q = f.q.strip().lower()
-    return [c for c in data.customers
-            if (not q or q in c.name.lower() or q in c.email.lower() or q in c.city.lower())
-            and (not f.status or c.status == f.status) and (not f.plan or c.plan == f.plan)
-            and _in_range(c.signup_date, f.date_from, f.date_to)]
+    return [
+        c
+        for c in data.customers
+        if (not q or q in c.name.lower() or q in c.email.lower() or q in c.city.lower())
+        and (not f.status or c.status == f.status)
+        and (not f.plan or c.plan == f.plan)
+        and _in_range(c.signup_date, f.date_from, f.date_to)
+    ]
 
 
 def filter_tickets(data: AdminData, f: TicketFilter) -> list[Ticket]:
@@ -103,43 +118,58 @@ def filter_tickets(data: AdminData, f: TicketFilter) -> list[Ticket]:
             return False
         if f.assignee and f.assignee != UNASSIGNED and t.assignee != f.assignee:
             return False
-        return ((not f.status or t.status == f.status) and (not f.priority or t.priority == f.priority)
-                and _in_range(t.created, f.date_from, f.date_to))
+        return (
+            (not f.status or t.status == f.status)
+            and (not f.priority or t.priority == f.priority)
+            and _in_range(t.created, f.date_from, f.date_to)
+        )
 
     return [t for t in data.tickets if hit(t)]
 
 
 # -- sorting -----------------------------------------------------------------------------
 CUSTOMER_COLUMNS: dict[str, Callable[[AdminData, Customer], Any]] = {
-    "id": lambda d, c: c.id, "name": lambda d, c: c.name.lower(), "email": lambda d, c: c.email,
-    "city": lambda d, c: c.city, "plan": lambda d, c: PLANS.index(c.plan),
-    "status": lambda d, c: c.status, "signup_date": lambda d, c: c.signup_date,
+    "id": lambda d, c: c.id,
+    "name": lambda d, c: c.name.lower(),
+    "email": lambda d, c: c.email,
+    "city": lambda d, c: c.city,
+    "plan": lambda d, c: PLANS.index(c.plan),
+    "status": lambda d, c: c.status,
+    "signup_date": lambda d, c: c.signup_date,
 }
 """Sortable customer columns. Plans sort by tier (free < starter < pro < enterprise)."""
 TICKET_COLUMNS: dict[str, Callable[[AdminData, Ticket], Any]] = {
-    "id": lambda d, t: t.id, "subject": lambda d, t: t.subject.lower(),
-    "customer": lambda d, t: d.owner(t).name.lower(), "status": lambda d, t: t.status,
-    "priority": lambda d, t: PRIORITIES.index(t.priority), "assignee": lambda d, t: t.assignee or "",
+    "id": lambda d, t: t.id,
+    "subject": lambda d, t: t.subject.lower(),
+    "customer": lambda d, t: d.owner(t).name.lower(),
+    "status": lambda d, t: t.status,
+    "priority": lambda d, t: PRIORITIES.index(t.priority),
+    "assignee": lambda d, t: t.assignee or "",
     "created": lambda d, t: t.created,
 }
 """Sortable ticket columns. Priority sorts by rank (low < normal < high < urgent)."""
 
 
-def _sort(data: AdminData, rows: Sequence[T], columns: Mapping[str, Callable[[AdminData, T], Any]],
-          column: str, direction: str) -> list[T]:
+def _sort(
+    data: AdminData,
+    rows: Sequence[T],
+    columns: Mapping[str, Callable[[AdminData, T], Any]],
+    column: str,
+    direction: str,
+) -> list[T]:
     """Rows by `column` (unknown: id); ties keep ascending id order in either direction."""
     key = columns.get(column, columns["id"])
     by_id = sorted(rows, key=lambda r: r.id)
     return sorted(by_id, key=lambda r: key(data, r), reverse=direction == "desc")
 
 
-def sort_customers(data: AdminData, rows: Sequence[Customer], column: str = "id",
-                   direction: str = "asc") -> list[Customer]:
+def sort_customers(
+    data: AdminData, rows: Sequence[Customer], column: str = "id", direction: str = "asc"
+) -> list[Customer]:
     return _sort(data, rows, CUSTOMER_COLUMNS, column, direction)
 
 
-def sort_tickets(data: AdminData, rows: Sequence[Ticket], column: str = "id",
-                 direction: str = "asc") -> list[Ticket]:
+def sort_tickets(data: AdminData, rows: Sequence[Ticket], column: str = "id", direction: str = "asc") -> list[Ticket]:
     return _sort(data, rows, TICKET_COLUMNS, column, direction)
 
 

@@ -71,20 +71,32 @@ class AdminSite(Site):
     # -- helpers -----------------------------------------------------------------------
     def _gate(self, handler: Handler, next_path: str | None = None) -> Handler:
         """`handler`, but a 303 to the login page when the namespace is not logged in."""
+
         async def gated(request: Request) -> Response:
             if not self.state_for(request).logged_in:
                 nxt = next_path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/{self.name}/login?next={quote(nxt)}", status_code=SEE_OTHER)
             return await handler(request)
+
         return gated
 
     def _page(self, request: Request, template: str, status_code: int = 200, **ctx: Any) -> Response:
         st: AdminState = self.state_for(request)
         ctx.setdefault("data", st.view(self.data))
-        return self.render(template, status_code=status_code, state=st, rules=rules, path=request.url.path,
-                           notice=NOTICES.get(request.query_params.get("notice", "")), plans=PLANS,
-                           customer_statuses=CUSTOMER_STATUSES, ticket_statuses=TICKET_STATUSES,
-                           priorities=PRIORITIES, categories=CATEGORIES, **ctx)
+        return self.render(
+            template,
+            status_code=status_code,
+            state=st,
+            rules=rules,
+            path=request.url.path,
+            notice=NOTICES.get(request.query_params.get("notice", "")),
+            plans=PLANS,
+            customer_statuses=CUSTOMER_STATUSES,
+            ticket_statuses=TICKET_STATUSES,
+            priorities=PRIORITIES,
+            categories=CATEGORIES,
+            **ctx,
+        )
 
     def _not_found(self, request: Request, what: str) -> Response:
         return self._page(request, "message.html", 404, heading="Not found", message=f"No such {what}.")
@@ -115,14 +127,16 @@ class AdminSite(Site):
     async def login(self, request: Request) -> Response:
         st: AdminState = self.state_for(request)
         if request.method == "GET":
-            return self._page(request, "login.html", next=self._safe_next(request.query_params.get("next")),
-                              username="", error=None)
+            return self._page(
+                request, "login.html", next=self._safe_next(request.query_params.get("next")), username="", error=None
+            )
         form = await request.form()
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         nxt = self._safe_next(str(form.get("next", "")))
         if (username, password) != (self.data.admin.username, self.data.admin.password):
-            return self._page(request, "login.html", INVALID, next=nxt, username=username,
-                              error="Invalid username or password.")
+            return self._page(
+                request, "login.html", INVALID, next=nxt, username=username, error="Invalid username or password."
+            )
         st.logged_in = True
         return RedirectResponse(nxt, status_code=SEE_OTHER)
 
@@ -147,13 +161,22 @@ class AdminSite(Site):
         st: AdminState = self.state_for(request)
         data, qp = st.view(self.data), request.query_params
         lo, hi, errors = rules.parse_date_range(qp.get("date_from", ""), qp.get("date_to", ""))
-        flt = rules.CustomerFilter(q=qp.get("q", ""), status=qp.get("status", ""), plan=qp.get("plan", ""),
-                                   date_from=lo, date_to=hi)
+        flt = rules.CustomerFilter(
+            q=qp.get("q", ""), status=qp.get("status", ""), plan=qp.get("plan", ""), date_from=lo, date_to=hi
+        )
         listing = self._listing(qp, path=request.url.path, columns=rules.CUSTOMER_COLUMNS)
         rows = rules.sort_customers(data, rules.filter_customers(data, flt), listing["sort"], listing["direction"])
         paged = rules.paginate(rows, rules.parse_int(qp.get("page"), 1), st.per_page)
-        return self._page(request, "customers.html", INVALID if errors else 200, data=data, paged=paged,
-                          params=qp, errors=errors, **listing)
+        return self._page(
+            request,
+            "customers.html",
+            INVALID if errors else 200,
+            data=data,
+            paged=paged,
+            params=qp,
+            errors=errors,
+            **listing,
+        )
 
     async def customer(self, request: Request) -> Response:
         data = self.state_for(request).view(self.data)
@@ -175,29 +198,57 @@ class AdminSite(Site):
         raw = {k: str(v) for k, v in form.items()}
         values, errors = rules.validate_customer(raw)
         if errors:
-            return self._page(request, "customer_edit.html", INVALID, customer=customer,
-                              values={**raw, "newsletter": "newsletter" in raw}, errors=errors)
+            return self._page(
+                request,
+                "customer_edit.html",
+                INVALID,
+                customer=customer,
+                values={**raw, "newsletter": "newsletter" in raw},
+                errors=errors,
+            )
         st.edit_customer(self.data, customer.id, values)
         return self._redirect(f"/customers/{customer.id}", "saved")
 
     async def tickets(self, request: Request) -> Response:
         return self._tickets_page(request, request.query_params)
 
-    def _tickets_page(self, request: Request, qp: Mapping[str, str], bulk_errors: dict[str, str] | None = None,
-                      selected: tuple[int, ...] = ()) -> Response:
+    def _tickets_page(
+        self,
+        request: Request,
+        qp: Mapping[str, str],
+        bulk_errors: dict[str, str] | None = None,
+        selected: tuple[int, ...] = (),
+    ) -> Response:
         st: AdminState = self.state_for(request)
         data = st.view(self.data)
         lo, hi, errors = rules.parse_date_range(qp.get("date_from", ""), qp.get("date_to", ""))
-        flt = rules.TicketFilter(q=qp.get("q", ""), status=qp.get("status", ""), priority=qp.get("priority", ""),
-                                 assignee=qp.get("assignee", ""), date_from=lo, date_to=hi)
+        flt = rules.TicketFilter(
+            q=qp.get("q", ""),
+            status=qp.get("status", ""),
+            priority=qp.get("priority", ""),
+            assignee=qp.get("assignee", ""),
+            date_from=lo,
+            date_to=hi,
+        )
         path = f"/{self.name}/tickets"
         listing = self._listing(qp, path=path, columns=rules.TICKET_COLUMNS)
         rows = rules.sort_tickets(data, rules.filter_tickets(data, flt), listing["sort"], listing["direction"])
         paged = rules.paginate(rows, rules.parse_int(qp.get("page"), 1), st.per_page)
         here = f"{path}?{urlencode({**listing['base_query'], 'page': paged.page})}"
         failed = bool(errors or bulk_errors)
-        return self._page(request, "tickets.html", INVALID if failed else 200, data=data, paged=paged, params=qp,
-                          errors=errors, bulk_errors=bulk_errors or {}, selected=selected, here=here, **listing)
+        return self._page(
+            request,
+            "tickets.html",
+            INVALID if failed else 200,
+            data=data,
+            paged=paged,
+            params=qp,
+            errors=errors,
+            bulk_errors=bulk_errors or {},
+            selected=selected,
+            here=here,
+            **listing,
+        )
 
     async def bulk(self, request: Request) -> Response:
         st: AdminState = self.state_for(request)
@@ -225,8 +276,11 @@ class AdminSite(Site):
         if ticket is None:
             return self._not_found(request, "ticket")
         if request.method == "GET":
-            values = {**vars(ticket), "assignee": ticket.assignee or "",
-                      "due_date": ticket.due_date.isoformat() if ticket.due_date else ""}
+            values = {
+                **vars(ticket),
+                "assignee": ticket.assignee or "",
+                "due_date": ticket.due_date.isoformat() if ticket.due_date else "",
+            }
             return self._page(request, "ticket_edit.html", ticket=ticket, values=values, errors={})
         raw = {k: str(v) for k, v in (await request.form()).items()}
         values, errors = rules.validate_ticket(raw, self.data, ticket.created)
@@ -240,8 +294,9 @@ class AdminSite(Site):
         if request.method == "GET":
             return self._page(request, "settings.html", values=st.settings, errors={})
         form = await request.form()
-        values, errors = rules.validate_settings({k: str(v) for k, v in form.items()},
-                                                 [str(v) for v in form.getlist("notifications")])
+        values, errors = rules.validate_settings(
+            {k: str(v) for k, v in form.items()}, [str(v) for v in form.getlist("notifications")]
+        )
         if errors:
             return self._page(request, "settings.html", INVALID, values=values, errors=errors)
         st.save_settings(values)

@@ -43,8 +43,9 @@ class AdminState:
     customer_edits: dict[int, dict[str, Any]] = field(default_factory=dict)
     ticket_edits: dict[int, dict[str, Any]] = field(default_factory=dict)
     bulk_actions: list[BulkAction] = field(default_factory=list)
-    settings: dict[str, Any] = field(default_factory=lambda: {**DEFAULT_SETTINGS,
-                                                              "notifications": list(DEFAULT_SETTINGS["notifications"])})
+    settings: dict[str, Any] = field(
+        default_factory=lambda: {**DEFAULT_SETTINGS, "notifications": list(DEFAULT_SETTINGS["notifications"])}
+    )
     _changes: int = field(default=0, repr=False, compare=False)
     _cache: tuple[int, AdminData] | None = field(default=None, repr=False, compare=False)
 
@@ -78,8 +79,7 @@ class AdminState:
         self.settings = dict(values)
         self._changes += 1
 
-    def _edit(self, edits: dict[int, dict[str, Any]], record: Customer | Ticket | None,
-              values: dict[str, Any]) -> None:
+    def _edit(self, edits: dict[int, dict[str, Any]], record: Customer | Ticket | None, values: dict[str, Any]) -> None:
         assert record is not None, "handlers look the record up before editing it"
         merged = {**edits.get(record.id, {}), **values}
         diff = {k: v for k, v in merged.items() if getattr(record, k) != v}
@@ -97,7 +97,8 @@ class AdminState:
         if self._cache is not None and self._cache[0] == self._changes:
             return self._cache[1]
         merged = AdminData(
-            admin=seeded.admin, staff=seeded.staff,
+            admin=seeded.admin,
+            staff=seeded.staff,
             customers=tuple(replace(c, **self.customer_edits.get(c.id, {})) for c in seeded.customers),
             tickets=tuple(replace(t, **self.ticket_edits.get(t.id, {})) for t in seeded.tickets),
         )

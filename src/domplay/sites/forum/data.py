@@ -99,8 +99,9 @@ class ForumData:
         set_(self, "_boards", {b.slug: b for b in self.boards})
         set_(self, "_threads", {t.id: t for t in self.threads})
         set_(self, "_posts", {p.id: p for p in self.posts})
-        set_(self, "_thread_posts", {k: tuple(sorted(v, key=lambda p: (p.created, p.id)))
-                                     for k, v in by_thread.items()})
+        set_(
+            self, "_thread_posts", {k: tuple(sorted(v, key=lambda p: (p.created, p.id))) for k, v in by_thread.items()}
+        )
 
     # -- lookups (None when absent) ------------------------------------------------------
     def user(self, username: str) -> User | None:
@@ -157,16 +158,16 @@ def generate_forum(seed: int) -> ForumData:
     rng = random.Random(seed)
     boards = tuple(Board(slug, name, desc) for slug, name, desc in corpus.BOARDS)
     users = _users(rng, [b.slug for b in boards])
-    drafts = sorted((_thread_draft(rng, users, b) for b in _board_sequence(rng, boards)),
-                    key=lambda d: d[0].created)
+    drafts = sorted((_thread_draft(rng, users, b) for b in _board_sequence(rng, boards)), key=lambda d: d[0].created)
     threads: list[Thread] = []
     raw_posts: list[Post] = []
     for tid, (thread, thread_posts) in enumerate(drafts, start=1):
         threads.append(_replace_id(thread, tid))
         raw_posts += [Post(0, tid, p.author, p.body, p.created, p.voters) for p in thread_posts]
     raw_posts.sort(key=lambda p: (p.created, p.thread_id))
-    posts = tuple(Post(pid, p.thread_id, p.author, p.body, p.created, p.voters)
-                  for pid, p in enumerate(raw_posts, start=1))
+    posts = tuple(
+        Post(pid, p.thread_id, p.author, p.body, p.created, p.voters) for pid, p in enumerate(raw_posts, start=1)
+    )
     return ForumData(users=users, boards=boards, threads=tuple(threads), posts=posts)
 
 
@@ -175,13 +176,15 @@ def _users(rng: random.Random, board_slugs: list[str]) -> tuple[User, ...]:
     out = []
     for name in names:
         home = rng.choice(board_slugs)
-        out.append(User(
-            username=name + rng.choice(corpus.USER_SUFFIXES),
-            password=f"{rng.choice(corpus.PASSWORD_WORDS)}{rng.randint(1000, 9999)}",
-            joined=(BASE_DATETIME - timedelta(days=rng.randint(USER_AGE_MIN_DAYS, USER_AGE_MAX_DAYS))).date(),
-            bio=rng.choice(corpus.BIO_PATTERNS).format(b=home),
-            home_board=home,
-        ))
+        out.append(
+            User(
+                username=name + rng.choice(corpus.USER_SUFFIXES),
+                password=f"{rng.choice(corpus.PASSWORD_WORDS)}{rng.randint(1000, 9999)}",
+                joined=(BASE_DATETIME - timedelta(days=rng.randint(USER_AGE_MIN_DAYS, USER_AGE_MAX_DAYS))).date(),
+                bio=rng.choice(corpus.BIO_PATTERNS).format(b=home),
+                home_board=home,
+            )
+        )
     return tuple(out)
 
 
@@ -201,8 +204,13 @@ def _thread_draft(rng: random.Random, users: tuple[User, ...], board: str) -> tu
     created = BASE_DATETIME - timedelta(minutes=rng.randint(2 * 24 * 60, THREAD_AGE_MAX_DAYS * 24 * 60))
     tags = tuple(sorted(rng.sample(corpus.TAGS[board], rng.randint(1, 3))))
     thread = Thread(0, board, title, author, created, tags)
-    opening = " ".join([rng.choice(corpus.OPENING_SENTENCES).format(s=subject),
-                        rng.choice(corpus.REPLY_SENTENCES).format(s=subject), "Any tips?"])
+    opening = " ".join(
+        [
+            rng.choice(corpus.OPENING_SENTENCES).format(s=subject),
+            rng.choice(corpus.REPLY_SENTENCES).format(s=subject),
+            "Any tips?",
+        ]
+    )
     posts = [Post(0, 0, author, opening, created, _voters(rng, users, author))]
     span = min(BASE_DATETIME - created, timedelta(days=REPLY_WINDOW_MAX_DAYS))
     offsets = sorted(rng.uniform(60, span.total_seconds()) for _ in range(_reply_count(rng)))

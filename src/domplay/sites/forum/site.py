@@ -58,8 +58,7 @@ class ForumSite(Site):
     def _page(self, request: Request, template: str, status_code: int = 200, **ctx) -> Response:
         st: ForumState = self.state_for(request)
         ctx.setdefault("forum", st.view(self.data))
-        return self.render(template, status_code=status_code, user=st.user, rules=rules,
-                           path=request.url.path, **ctx)
+        return self.render(template, status_code=status_code, user=st.user, rules=rules, path=request.url.path, **ctx)
 
     def _not_found(self, request: Request, what: str) -> Response:
         return self._page(request, "message.html", 404, heading="Not found", message=f"No such {what}.")
@@ -89,22 +88,31 @@ class ForumSite(Site):
             return self._not_found(request, "board")
         sort = request.query_params.get("sort", rules.DEFAULT_SORT)
         threads = rules.search_threads(forum, rules.ThreadQuery(board=board.slug, sort=sort))
-        paged = rules.paginate(threads, rules.parse_page(request.query_params.get("page")),
-                               rules.THREADS_PER_PAGE)
-        return self._page(request, "board.html", forum=forum, board=board, paged=paged, sort=sort,
-                          base_query={"sort": sort})
+        paged = rules.paginate(threads, rules.parse_page(request.query_params.get("page")), rules.THREADS_PER_PAGE)
+        return self._page(
+            request, "board.html", forum=forum, board=board, paged=paged, sort=sort, base_query={"sort": sort}
+        )
 
-    async def thread(self, request: Request, errors: dict[str, str] | None = None,
-                     reply_body: str = "") -> Response:
+    async def thread(self, request: Request, errors: dict[str, str] | None = None, reply_body: str = "") -> Response:
         forum = self.state_for(request).view(self.data)
         thread = forum.thread(request.path_params["thread_id"])
         if thread is None:
             return self._not_found(request, "thread")
-        paged = rules.paginate(forum.posts_of(thread.id), rules.parse_page(request.query_params.get("page")),
-                               rules.POSTS_PER_PAGE)
-        return self._page(request, "thread.html", 422 if errors else 200, forum=forum, thread=thread,
-                          paged=paged, errors=errors or {}, reply_body=reply_body, base_query={},
-                          notice=rules.VOTE_REFUSALS.get(request.query_params.get("notice", "")))
+        paged = rules.paginate(
+            forum.posts_of(thread.id), rules.parse_page(request.query_params.get("page")), rules.POSTS_PER_PAGE
+        )
+        return self._page(
+            request,
+            "thread.html",
+            422 if errors else 200,
+            forum=forum,
+            thread=thread,
+            paged=paged,
+            errors=errors or {},
+            reply_body=reply_body,
+            base_query={},
+            notice=rules.VOTE_REFUSALS.get(request.query_params.get("notice", "")),
+        )
 
     async def profile(self, request: Request) -> Response:
         forum = self.state_for(request).view(self.data)
@@ -113,8 +121,15 @@ class ForumSite(Site):
             return self._not_found(request, "user")
         posts = sorted(forum.posts_by(member.username), key=lambda p: p.id, reverse=True)
         threads = rules.sort_threads(forum, forum.threads_by(member.username), "newest")
-        return self._page(request, "profile.html", forum=forum, member=member, threads=threads,
-                          post_count=len(posts), recent_posts=posts[:RECENT_POSTS_ON_PROFILE])
+        return self._page(
+            request,
+            "profile.html",
+            forum=forum,
+            member=member,
+            threads=threads,
+            post_count=len(posts),
+            recent_posts=posts[:RECENT_POSTS_ON_PROFILE],
+        )
 
     async def users(self, request: Request) -> Response:
         forum = self.state_for(request).view(self.data)
@@ -127,8 +142,13 @@ class ForumSite(Site):
     async def search(self, request: Request) -> Response:
         forum = self.state_for(request).view(self.data)
         qp = request.query_params
-        query = rules.ThreadQuery(q=qp.get("q", ""), board=qp.get("board", ""), tag=qp.get("tag", ""),
-                                  author=qp.get("author", ""), sort=qp.get("sort", rules.DEFAULT_SORT))
+        query = rules.ThreadQuery(
+            q=qp.get("q", ""),
+            board=qp.get("board", ""),
+            tag=qp.get("tag", ""),
+            author=qp.get("author", ""),
+            sort=qp.get("sort", rules.DEFAULT_SORT),
+        )
         hits = rules.search_threads(forum, query)
         paged = rules.paginate(hits, rules.parse_page(qp.get("page")), rules.THREADS_PER_PAGE)
         base = {k: v for k, v in vars(query).items() if v}
@@ -138,15 +158,22 @@ class ForumSite(Site):
     async def login(self, request: Request) -> Response:
         st: ForumState = self.state_for(request)
         if request.method == "GET":
-            return self._page(request, "login.html", next=self._safe_next(request.query_params.get("next")),
-                              username="", error=None)
+            return self._page(
+                request, "login.html", next=self._safe_next(request.query_params.get("next")), username="", error=None
+            )
         form = await request.form()
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         member = self.data.user(username)
         nxt = self._safe_next(str(form.get("next", "")))
         if member is None or member.password != password:
-            return self._page(request, "login.html", LOGIN_FAILED_STATUS, next=nxt, username=username,
-                              error="Invalid username or password.")
+            return self._page(
+                request,
+                "login.html",
+                LOGIN_FAILED_STATUS,
+                next=nxt,
+                username=username,
+                error="Invalid username or password.",
+            )
         st.user = member.username
         return RedirectResponse(nxt, status_code=SEE_OTHER)
 
@@ -170,8 +197,9 @@ class ForumSite(Site):
         errors = rules.validate_thread(values["title"], values["body"], values["tags"])
         if errors:
             return self._page(request, "new_thread.html", 422, board=board, values=values, errors=errors)
-        thread = st.add_thread(self.data, board.slug, values["title"], rules.parse_tags(values["tags"]),
-                               values["body"], st.user)
+        thread = st.add_thread(
+            self.data, board.slug, values["title"], rules.parse_tags(values["tags"]), values["body"], st.user
+        )
         return RedirectResponse(f"/{self.name}/t/{thread.id}", status_code=SEE_OTHER)
 
     async def reply(self, request: Request) -> Response:
@@ -198,8 +226,9 @@ class ForumSite(Site):
         if st.user is None:
             return self._to_login(request.url.path)
         if not rules.can_edit(post, st.user):
-            return self._page(request, "message.html", 403, heading="Forbidden",
-                              message=f"Only {post.author} can edit this post.")
+            return self._page(
+                request, "message.html", 403, heading="Forbidden", message=f"Only {post.author} can edit this post."
+            )
         if request.method == "GET":
             return self._page(request, "edit_post.html", post=post, body=post.body, error=None)
         body = str((await request.form()).get("body", ""))

@@ -69,8 +69,9 @@ class ForumState:
         }
 
     # -- changes -----------------------------------------------------------------------
-    def add_thread(self, seeded: ForumData, board: str, title: str, tags: tuple[str, ...],
-                   body: str, author: str) -> NewThread:
+    def add_thread(
+        self, seeded: ForumData, board: str, title: str, tags: tuple[str, ...], body: str, author: str
+    ) -> NewThread:
         tid = max(t.id for t in seeded.threads) + 1 + len(self.new_threads)
         post = self.add_post(seeded, tid, body, author)
         thread = NewThread(tid, board, title.strip(), tags, author, post.id)
@@ -106,13 +107,13 @@ class ForumState:
 
     def _merge(self, seeded: ForumData) -> ForumData:
         threads = seeded.threads + tuple(
-            Thread(t.id, t.board, t.title, t.author, BASE_DATETIME, t.tags) for t in self.new_threads)
+            Thread(t.id, t.board, t.title, t.author, BASE_DATETIME, t.tags) for t in self.new_threads
+        )
         voters: dict[int, list[str]] = {}
         for v in self.votes:
             voters.setdefault(v.post_id, []).append(v.user)
         posts = []
-        for p in seeded.posts + tuple(Post(n.id, n.thread_id, n.author, n.body, BASE_DATETIME)
-                                      for n in self.new_posts):
+        for p in seeded.posts + tuple(Post(n.id, n.thread_id, n.author, n.body, BASE_DATETIME) for n in self.new_posts):
             if p.id in self.edited_posts:
                 p = replace(p, body=self.edited_posts[p.id], edited=True)
             if p.id in voters:

@@ -35,6 +35,7 @@ def parse_price_cents(text: str) -> int | None:
 
 # -- shipping and payment ------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ShippingOption:
     id: str
@@ -46,8 +47,7 @@ class ShippingOption:
 
 FREE_STANDARD_SHIPPING_FROM_CENTS = 5000
 SHIPPING_OPTIONS: tuple[ShippingOption, ...] = (
-    ShippingOption("standard", "Standard (5-7 business days)", 499,
-                   FREE_STANDARD_SHIPPING_FROM_CENTS),
+    ShippingOption("standard", "Standard (5-7 business days)", 499, FREE_STANDARD_SHIPPING_FROM_CENTS),
     ShippingOption("express", "Express (2-3 business days)", 1499),
     ShippingOption("overnight", "Overnight (next business day)", 2999),
     ShippingOption("pickup", "Store pickup", 0),
@@ -63,14 +63,14 @@ def shipping_cost_cents(option_id: str, subtotal_cents: int) -> int:
     """What shipping `option_id` costs for an order of `subtotal_cents`."""
     opt = shipping_option(option_id)
     if opt is None:
-        raise ValueError(f"unknown shipping option {option_id!r}; "
-                         f"choose one of {[o.id for o in SHIPPING_OPTIONS]}")
+        raise ValueError(f"unknown shipping option {option_id!r}; choose one of {[o.id for o in SHIPPING_OPTIONS]}")
     if opt.free_from_cents is not None and subtotal_cents >= opt.free_from_cents:
         return 0
     return opt.price_cents
 
 
 # -- countries and postal codes ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Country:
@@ -100,6 +100,7 @@ def country_named(name: str) -> Country | None:
 
 
 # -- line items and orders -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LineItem:
@@ -160,16 +161,24 @@ class Order:
         return d
 
 
-def make_order(order_id: str, items: Iterable[LineItem], details: CheckoutDetails,
-               placed_on: str) -> Order:
+def make_order(order_id: str, items: Iterable[LineItem], details: CheckoutDetails, placed_on: str) -> Order:
     """An order for `items` with totals computed by the shop's rules."""
     items = tuple(items)
     sub = subtotal_cents(items)
     ship = shipping_cost_cents(details.shipping, sub)
-    return Order(id=order_id, items=items, shipping=details.shipping, payment=details.payment,
-                 address=details.address, email=details.email, gift_note=details.gift_note,
-                 subtotal_cents=sub, shipping_cents=ship, total_cents=sub + ship,
-                 placed_on=placed_on)
+    return Order(
+        id=order_id,
+        items=items,
+        shipping=details.shipping,
+        payment=details.payment,
+        address=details.address,
+        email=details.email,
+        gift_note=details.gift_note,
+        subtotal_cents=sub,
+        shipping_cents=ship,
+        total_cents=sub + ship,
+        placed_on=placed_on,
+    )
 
 
 # -- checkout form validation --------------------------------------------------------
@@ -178,8 +187,17 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 MAX_NAME_CHARS = 80
 MAX_FIELD_CHARS = 120
 MAX_GIFT_NOTE_CHARS = 200
-CHECKOUT_TEXT_FIELDS = ("full_name", "street", "city", "postal_code", "country", "email",
-                        "shipping", "payment", "gift_note")
+CHECKOUT_TEXT_FIELDS = (
+    "full_name",
+    "street",
+    "city",
+    "postal_code",
+    "country",
+    "email",
+    "shipping",
+    "payment",
+    "gift_note",
+)
 """Form field names of the checkout form (plus the checkbox `terms`, value "yes")."""
 
 
@@ -218,8 +236,9 @@ def validate_checkout(fields: Mapping[str, str]) -> CheckoutResult:
     if not v["postal_code"]:
         errors["postal_code"] = "Postal code is required."
     elif country is not None and not country.postal_ok(v["postal_code"]):
-        errors["postal_code"] = (f"Postal code is not valid for {country.name} "
-                                 f"(expected a format like {country.postal_example}).")
+        errors["postal_code"] = (
+            f"Postal code is not valid for {country.name} (expected a format like {country.postal_example})."
+        )
     if not v["email"]:
         errors["email"] = "Email is required."
     elif re.fullmatch(EMAIL_PATTERN, v["email"]) is None:
@@ -235,5 +254,4 @@ def validate_checkout(fields: Mapping[str, str]) -> CheckoutResult:
     if errors:
         return CheckoutResult(None, errors)
     address = Address(v["full_name"], v["street"], v["city"], v["postal_code"], v["country"])
-    return CheckoutResult(CheckoutDetails(address, v["email"], v["shipping"], v["payment"],
-                                          v["gift_note"]))
+    return CheckoutResult(CheckoutDetails(address, v["email"], v["shipping"], v["payment"], v["gift_note"]))

@@ -150,6 +150,7 @@ class ShopData:
 
 # -- generation ----------------------------------------------------------------------
 
+
 def generate_catalog(seed: int) -> ShopData:
     """The shop's content for `seed` (same seed → same data)."""
     rng = random.Random(seed)
@@ -187,8 +188,9 @@ def _assign_brands(rng: random.Random) -> dict[str, tuple[str, ...]]:
     return {s: tuple(sorted(b)) for s, b in chosen.items()}
 
 
-def _make_product(rng: random.Random, spec: vocab.CategorySpec, pid: int,
-                  brands: tuple[str, ...], names: set[str]) -> Product:
+def _make_product(
+    rng: random.Random, spec: vocab.CategorySpec, pid: int, brands: tuple[str, ...], names: set[str]
+) -> Product:
     while True:
         noun = rng.choice(spec.nouns)
         name = f"{rng.choice(spec.adjectives)} {rng.choice(spec.materials)} {noun}"
@@ -197,44 +199,46 @@ def _make_product(rng: random.Random, spec: vocab.CategorySpec, pid: int,
             break
     lo, hi = spec.price_range_usd
     cents = rng.randint(lo, hi) * 100 + rng.choice(CENT_ENDINGS)
-    colors = tuple(sorted(rng.sample(vocab.COLOURS, rng.randint(*COLOURS_PER_PRODUCT)),
-                          key=vocab.COLOURS.index))
+    colors = tuple(sorted(rng.sample(vocab.COLOURS, rng.randint(*COLOURS_PER_PRODUCT)), key=vocab.COLOURS.index))
     sizes = spec.sizes
     if sizes:  # a contiguous run of the scheme, at least two sizes
         start = rng.randint(0, len(sizes) - 2)
-        sizes = sizes[start:rng.randint(start + 2, len(sizes))]
+        sizes = sizes[start : rng.randint(start + 2, len(sizes))]
     stock = 0 if rng.random() < OUT_OF_STOCK_FRACTION else rng.randint(1, MAX_STOCK)
     quality = rng.uniform(1.0, 5.0)  # drives the review stars so ratings spread over 1.0-5.0
-    reviews = sorted((_make_review(rng, noun.lower(), quality)
-                      for _ in range(rng.randint(*REVIEWS_PER_PRODUCT))),
-                     key=lambda r: r.date, reverse=True)
+    reviews = sorted(
+        (_make_review(rng, noun.lower(), quality) for _ in range(rng.randint(*REVIEWS_PER_PRODUCT))),
+        key=lambda r: r.date,
+        reverse=True,
+    )
     brand = rng.choice(brands)
-    description = (f"The {name} by {brand}: a {spec.name.lower()} staple in "
-                   f"{', '.join(c.lower() for c in colors)}.")
-    return Product(pid, name, spec.slug, brand, cents, colors, sizes, stock, tuple(reviews),
-                   description)
+    description = f"The {name} by {brand}: a {spec.name.lower()} staple in {', '.join(c.lower() for c in colors)}."
+    return Product(pid, name, spec.slug, brand, cents, colors, sizes, stock, tuple(reviews), description)
 
 
 def _make_review(rng: random.Random, noun: str, quality: float) -> Review:
     stars = min(5, max(1, round(rng.gauss(quality, 0.8))))
     author = f"{rng.choice(vocab.FIRST_NAMES)} {rng.choice(vocab.LAST_INITIALS)}."
     day = TODAY - timedelta(days=rng.randint(1, REVIEW_MAX_AGE_DAYS))
-    return Review(author, stars, rng.choice(vocab.REVIEW_TITLES[stars]),
-                  rng.choice(vocab.REVIEW_BODIES[stars]).format(noun=noun), day.isoformat())
+    return Review(
+        author,
+        stars,
+        rng.choice(vocab.REVIEW_TITLES[stars]),
+        rng.choice(vocab.REVIEW_BODIES[stars]).format(noun=noun),
+        day.isoformat(),
+    )
 
 
-def _past_orders(rng: random.Random, products: list[Product], customer: Address,
-                 email: str) -> tuple[Order, ...]:
+def _past_orders(rng: random.Random, products: list[Product], customer: Address, email: str) -> tuple[Order, ...]:
     ages = sorted(rng.sample(range(7, PAST_ORDER_MAX_AGE_DAYS), PAST_ORDERS), reverse=True)
     orders = []
     for n, age in enumerate(ages, start=1):
         items = []
         for p in rng.sample(products, rng.randint(1, 3)):
             size = rng.choice(p.sizes) if p.sizes else None
-            items.append(LineItem(p.id, p.name, rng.choice(p.colors), size, rng.randint(1, 2),
-                                  p.price_cents))
-        details = CheckoutDetails(customer, email, rng.choice(SHIPPING_OPTIONS).id,
-                                  rng.choice(sorted(PAYMENT_METHODS)), "")
-        orders.append(make_order(order_id(n), items, details,
-                                 (TODAY - timedelta(days=age)).isoformat()))
+            items.append(LineItem(p.id, p.name, rng.choice(p.colors), size, rng.randint(1, 2), p.price_cents))
+        details = CheckoutDetails(
+            customer, email, rng.choice(SHIPPING_OPTIONS).id, rng.choice(sorted(PAYMENT_METHODS)), ""
+        )
+        orders.append(make_order(order_id(n), items, details, (TODAY - timedelta(days=age)).isoformat()))
     return tuple(orders)

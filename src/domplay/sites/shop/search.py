@@ -85,8 +85,9 @@ def _num(x: float | None) -> str:
     return "" if x is None else (str(int(x)) if x == int(x) else str(x))
 
 
-def parse_search_query(data: ShopData, params: Mapping[str, str],
-                       category: str | None = None) -> tuple[SearchQuery, dict[str, str]]:
+def parse_search_query(
+    data: ShopData, params: Mapping[str, str], category: str | None = None
+) -> tuple[SearchQuery, dict[str, str]]:
     """A `SearchQuery` from URL parameters, and an error per invalid parameter (ignored).
 
     `category` (a category page's slug) overrides any `category` parameter.
@@ -131,9 +132,18 @@ def parse_search_query(data: ShopData, params: Mapping[str, str],
         errors["sort"] = f"Unknown sort {sort!r}; choose one of {', '.join(SORTS)}."
         sort = DEFAULT_SORT
     page = int(get("page")) if get("page").isdigit() else 1
-    query = SearchQuery(q=get("q"), category=cat, brand=brand, min_price_cents=lo,
-                        max_price_cents=hi, color=color, in_stock=get("in_stock") in ("1", "on"),
-                        min_rating=min_rating, sort=sort, page=max(1, page))
+    query = SearchQuery(
+        q=get("q"),
+        category=cat,
+        brand=brand,
+        min_price_cents=lo,
+        max_price_cents=hi,
+        color=color,
+        in_stock=get("in_stock") in ("1", "on"),
+        min_rating=min_rating,
+        sort=sort,
+        page=max(1, page),
+    )
     return query, errors
 
 
@@ -141,14 +151,16 @@ def matches(data: ShopData, product: Product, query: SearchQuery) -> bool:
     """Whether `product` passes every filter of `query` (see the module docstring)."""
     cat = data.category(product.category)
     haystack = f"{product.name} {product.brand} {cat.name if cat else ''}".lower()
-    return (all(term in haystack for term in query.q.lower().split())
-            and (query.category is None or product.category == query.category)
-            and (query.brand is None or product.brand_slug == query.brand)
-            and (query.min_price_cents is None or product.price_cents >= query.min_price_cents)
-            and (query.max_price_cents is None or product.price_cents <= query.max_price_cents)
-            and (query.color is None or query.color in product.colors)
-            and (not query.in_stock or product.in_stock)
-            and (query.min_rating is None or product.rating >= query.min_rating))
+    return (
+        all(term in haystack for term in query.q.lower().split())
+        and (query.category is None or product.category == query.category)
+        and (query.brand is None or product.brand_slug == query.brand)
+        and (query.min_price_cents is None or product.price_cents >= query.min_price_cents)
+        and (query.max_price_cents is None or product.price_cents <= query.max_price_cents)
+        and (query.color is None or query.color in product.colors)
+        and (not query.in_stock or product.in_stock)
+        and (query.min_rating is None or product.rating >= query.min_rating)
+    )
 
 
 def sort_key(query: SearchQuery):
@@ -193,7 +205,7 @@ def paginate(items: Sequence[Product], page: int, page_size: int = PAGE_SIZE) ->
     pages = max(1, math.ceil(len(items) / page_size))
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
-    return Page(tuple(items[start:start + page_size]), page, pages, len(items), page_size)
+    return Page(tuple(items[start : start + page_size]), page, pages, len(items), page_size)
 
 
 def listing(data: ShopData, query: SearchQuery, page_size: int = PAGE_SIZE) -> Page:

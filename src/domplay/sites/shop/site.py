@@ -67,11 +67,17 @@ class ShopSite(Site):
         return f"/{self.name}"
 
     # -- helpers -------------------------------------------------------------------------
-    def _page(self, request: Request, template: str, status_code: int = 200,
-              **context: Any) -> HTMLResponse:
+    def _page(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         state: ShopState = self.state_for(request)
-        return self.render(template, status_code=status_code, data=self.data, state=state,
-                           cart_count=state.cart_count, money=co.format_price, **context)
+        return self.render(
+            template,
+            status_code=status_code,
+            data=self.data,
+            state=state,
+            cart_count=state.cart_count,
+            money=co.format_price,
+            **context,
+        )
 
     def _not_found(self, request: Request, what: str) -> HTMLResponse:
         return self._page(request, "not_found.html", HTTP_NOT_FOUND, what=what)
@@ -104,9 +110,19 @@ class ShopSite(Site):
             present = {p.brand_slug for p in self.data.in_category(cat.slug)}
             brands = tuple(b for b in brands if b.slug in present)
         link_query = replace(query, category=None) if slug else query  # the path says it
-        return self._page(request, "listing.html", query=query, link_query=link_query,
-                          errors=errors, page=page,
-                          cat=cat, base=base, brands=brands, sorts=SORTS, min_ratings=MIN_RATINGS)
+        return self._page(
+            request,
+            "listing.html",
+            query=query,
+            link_query=link_query,
+            errors=errors,
+            page=page,
+            cat=cat,
+            base=base,
+            brands=brands,
+            sorts=SORTS,
+            min_ratings=MIN_RATINGS,
+        )
 
     async def product(self, request: Request) -> Response:
         product = self.data.product(request.path_params["pid"])
@@ -118,14 +134,24 @@ class ShopSite(Site):
     async def cart(self, request: Request) -> Response:
         return self._cart_page(request)
 
-    def _cart_page(self, request: Request, status_code: int = 200,
-                   line_errors: dict[int, str] | None = None,
-                   line_values: dict[int, str] | None = None) -> Response:
+    def _cart_page(
+        self,
+        request: Request,
+        status_code: int = 200,
+        line_errors: dict[int, str] | None = None,
+        line_values: dict[int, str] | None = None,
+    ) -> Response:
         added = request.query_params.get("added", "")
         state: ShopState = self.state_for(request)
         added_line = state.cart.get(int(added)) if added.isdigit() else None
-        return self._page(request, "cart.html", status_code, added_line=added_line,
-                          line_errors=line_errors or {}, line_values=line_values or {})
+        return self._page(
+            request,
+            "cart.html",
+            status_code,
+            added_line=added_line,
+            line_errors=line_errors or {},
+            line_values=line_values or {},
+        )
 
     async def cart_add(self, request: Request) -> Response:
         form = await request.form()
@@ -135,11 +161,11 @@ class ShopSite(Site):
             return self._not_found(request, f"product {pid!r}")
         state: ShopState = self.state_for(request)
         values = {k: str(form.get(k, "")) for k in ("color", "size", "qty")}
-        qty, errors = validate_cart_add(product, values["color"], values["size"], values["qty"],
-                                        state.qty_in_cart(product.id))
+        qty, errors = validate_cart_add(
+            product, values["color"], values["size"], values["qty"], state.qty_in_cart(product.id)
+        )
         if errors:
-            return self._page(request, "product.html", HTTP_UNPROCESSABLE, p=product,
-                              errors=errors, values=values)
+            return self._page(request, "product.html", HTTP_UNPROCESSABLE, p=product, errors=errors, values=values)
         lid = state.add(product, values["color"], values["size"] if product.sizes else None, qty)
         return self._redirect(f"/cart?added={lid}")
 
@@ -154,11 +180,9 @@ class ShopSite(Site):
         if product is None:  # not in this catalog (cart lines are added from it, so never in practice)
             return self._redirect("/cart")
         entered = str(form.get("qty", ""))
-        qty, error = validate_cart_qty(product, entered,
-                                       state.qty_in_cart(item.product_id, except_line=int(lid)))
+        qty, error = validate_cart_qty(product, entered, state.qty_in_cart(item.product_id, except_line=int(lid)))
         if error is not None:
-            return self._cart_page(request, HTTP_UNPROCESSABLE, {int(lid): error},
-                                   {int(lid): entered})
+            return self._cart_page(request, HTTP_UNPROCESSABLE, {int(lid): error}, {int(lid): entered})
         state.set_qty(int(lid), qty)
         return self._redirect("/cart")
 
@@ -185,15 +209,25 @@ class ShopSite(Site):
         order = state.place_order(result.details)
         return self._redirect(f"/order/{order.id}?placed=1")
 
-    def _checkout_page(self, request: Request, values: dict[str, str], errors: dict[str, str],
-                       status_code: int = 200) -> Response:
+    def _checkout_page(
+        self, request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    ) -> Response:
         state: ShopState = self.state_for(request)
         sub = state.cart_subtotal_cents
         costs = {o.id: co.shipping_cost_cents(o.id, sub) for o in co.SHIPPING_OPTIONS}
-        return self._page(request, "checkout.html", status_code, values=values, errors=errors,
-                          subtotal=sub, shipping_costs=costs, shipping_options=co.SHIPPING_OPTIONS,
-                          payments=co.PAYMENT_METHODS, countries=co.COUNTRIES,
-                          free_from=co.FREE_STANDARD_SHIPPING_FROM_CENTS)
+        return self._page(
+            request,
+            "checkout.html",
+            status_code,
+            values=values,
+            errors=errors,
+            subtotal=sub,
+            shipping_costs=costs,
+            shipping_options=co.SHIPPING_OPTIONS,
+            payments=co.PAYMENT_METHODS,
+            countries=co.COUNTRIES,
+            free_from=co.FREE_STANDARD_SHIPPING_FROM_CENTS,
+        )
 
     def _all_orders(self, request: Request) -> list[co.Order]:
         return [*self.data.past_orders, *self.state_for(request).orders]
@@ -203,9 +237,14 @@ class ShopSite(Site):
         order = next((o for o in self._all_orders(request) if o.id == oid), None)
         if order is None:
             return self._not_found(request, f"order {oid!r}")
-        return self._page(request, "order.html", order=order,
-                          placed=request.query_params.get("placed") == "1",
-                          shipping=co.shipping_option(order.shipping), payments=co.PAYMENT_METHODS)
+        return self._page(
+            request,
+            "order.html",
+            order=order,
+            placed=request.query_params.get("placed") == "1",
+            shipping=co.shipping_option(order.shipping),
+            payments=co.PAYMENT_METHODS,
+        )
 
     async def orders(self, request: Request) -> Response:
         return self._page(request, "orders.html", orders=self._all_orders(request)[::-1])

@@ -30,8 +30,9 @@ from domplay.sites.shop.data import TODAY, Product, order_id
 MAX_QTY_PER_LINE = 99
 
 
-def validate_cart_add(product: Product, color: str, size: str, qty_text: str,
-                      qty_in_cart: int) -> tuple[int, dict[str, str]]:
+def validate_cart_add(
+    product: Product, color: str, size: str, qty_text: str, qty_in_cart: int
+) -> tuple[int, dict[str, str]]:
     """The quantity to add and an error per invalid field of the "Add to cart" form.
 
     `qty_in_cart` is how many of `product` (all variants) the cart already holds: the
@@ -49,13 +50,13 @@ def validate_cart_add(product: Product, color: str, size: str, qty_text: str,
         errors["qty"] = f"Quantity must be a whole number from 1 to {MAX_QTY_PER_LINE}."
     elif product.in_stock and qty + qty_in_cart > product.stock:
         left = max(0, product.stock - qty_in_cart)
-        errors["qty"] = (f"Only {product.stock} in stock ({qty_in_cart} already in your cart); "
-                         f"you can add at most {left}.")
+        errors["qty"] = (
+            f"Only {product.stock} in stock ({qty_in_cart} already in your cart); you can add at most {left}."
+        )
     return qty, errors
 
 
-def validate_cart_qty(product: Product, qty_text: str,
-                      qty_elsewhere: int) -> tuple[int, str | None]:
+def validate_cart_qty(product: Product, qty_text: str, qty_elsewhere: int) -> tuple[int, str | None]:
     """A cart line's new quantity (0 removes the line) and an error, if any.
 
     `qty_elsewhere` is how many of `product` the cart's other lines hold.
@@ -80,8 +81,7 @@ class ShopState:
     _next_line_id: int = 1
 
     def qty_in_cart(self, product_id: int, except_line: int | None = None) -> int:
-        return sum(i.qty for lid, i in self.cart.items()
-                   if i.product_id == product_id and lid != except_line)
+        return sum(i.qty for lid, i in self.cart.items() if i.product_id == product_id and lid != except_line)
 
     @property
     def cart_count(self) -> int:

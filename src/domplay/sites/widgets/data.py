@@ -23,19 +23,86 @@ TOPICS: tuple[str, ...] = ("Billing", "Shipping", "Returns", "Technical")
 STATUSES: tuple[str, ...] = ("open", "in progress", "done")
 
 _CITY_POOL = (
-    "Amsterdam", "Athens", "Austin", "Barcelona", "Berlin", "Bern", "Bogota", "Boston", "Brussels",
-    "Budapest", "Cairo", "Calgary", "Chicago", "Copenhagen", "Dallas", "Delhi", "Denver", "Dublin",
-    "Geneva", "Glasgow", "Hamburg", "Helsinki", "Houston", "Lima", "Lisbon", "London", "Lyon",
-    "Madrid", "Manila", "Marseille", "Melbourne", "Miami", "Milan", "Montreal", "Munich", "Nairobi",
-    "Naples", "Oslo", "Ottawa", "Paris", "Porto", "Prague", "Quito", "Rome", "Santiago", "Seattle",
-    "Seoul", "Sydney", "Tokyo", "Toronto", "Turin", "Valencia", "Vienna", "Warsaw", "Zurich",
+    "Amsterdam",
+    "Athens",
+    "Austin",
+    "Barcelona",
+    "Berlin",
+    "Bern",
+    "Bogota",
+    "Boston",
+    "Brussels",
+    "Budapest",
+    "Cairo",
+    "Calgary",
+    "Chicago",
+    "Copenhagen",
+    "Dallas",
+    "Delhi",
+    "Denver",
+    "Dublin",
+    "Geneva",
+    "Glasgow",
+    "Hamburg",
+    "Helsinki",
+    "Houston",
+    "Lima",
+    "Lisbon",
+    "London",
+    "Lyon",
+    "Madrid",
+    "Manila",
+    "Marseille",
+    "Melbourne",
+    "Miami",
+    "Milan",
+    "Montreal",
+    "Munich",
+    "Nairobi",
+    "Naples",
+    "Oslo",
+    "Ottawa",
+    "Paris",
+    "Porto",
+    "Prague",
+    "Quito",
+    "Rome",
+    "Santiago",
+    "Seattle",
+    "Seoul",
+    "Sydney",
+    "Tokyo",
+    "Toronto",
+    "Turin",
+    "Valencia",
+    "Vienna",
+    "Warsaw",
+    "Zurich",
 )
-_PRODUCTS = ("Trail Backpack", "Desk Lamp", "Espresso Grinder", "Rain Jacket", "Travel Mug",
-             "Standing Desk", "Noise-cancelling Headphones", "Camping Stove")
+_PRODUCTS = (
+    "Trail Backpack",
+    "Desk Lamp",
+    "Espresso Grinder",
+    "Rain Jacket",
+    "Travel Mug",
+    "Standing Desk",
+    "Noise-cancelling Headphones",
+    "Camping Stove",
+)
 _MATERIALS = ("recycled nylon", "aluminium", "stainless steel", "oak", "bamboo", "wool blend")
 _VERBS = ("Fix", "Review", "Update", "Write", "Test", "Plan", "Clean up", "Migrate")
-_NOUNS = ("login page", "invoice export", "search index", "release notes", "payment form",
-          "user guide", "backup job", "sitemap", "onboarding email", "error pages")
+_NOUNS = (
+    "login page",
+    "invoice export",
+    "search index",
+    "release notes",
+    "payment form",
+    "user guide",
+    "backup job",
+    "sitemap",
+    "onboarding email",
+    "error pages",
+)
 _OWNERS = ("alice", "bob", "carol", "dave", "erin", "frank")
 
 
@@ -82,18 +149,34 @@ def generate_widgets(seed: int) -> WidgetsData:
     reviews = rng.randint(5, 400)
     days = rng.randint(2, 9)
     tabs = (
-        Tab("specs", "Specifications", f"{product}: made of {rng.choice(_MATERIALS)}, weighs {weight} g, "
-                                       f"{warranty}-year warranty."),
+        Tab(
+            "specs",
+            "Specifications",
+            f"{product}: made of {rng.choice(_MATERIALS)}, weighs {weight} g, {warranty}-year warranty.",
+        ),
         Tab("reviews", "Reviews", f"Rated {stars:.1f} out of 5 by {reviews} customers."),
         Tab("shipping", "Shipping", f"Ships in {days} business days; free over $50."),
     )
-    items = tuple(Item(id=i + 1, title=f"{rng.choice(_VERBS)} {rng.choice(_NOUNS)}",
-                       owner=rng.choice(_OWNERS), status=rng.choice(STATUSES)) for i in range(ITEM_COUNT))
+    items = tuple(
+        Item(
+            id=i + 1,
+            title=f"{rng.choice(_VERBS)} {rng.choice(_NOUNS)}",
+            owner=rng.choice(_OWNERS),
+            status=rng.choice(STATUSES),
+        )
+        for i in range(ITEM_COUNT)
+    )
     cities = tuple(sorted(rng.sample(_CITY_POOL, CITY_COUNT)))
     month_start = _add_months(BASE_DATE, rng.randint(0, 11))
     min_date = month_start + timedelta(days=rng.randint(0, 14))
-    return WidgetsData(product=product, tabs=tabs, items=items, cities=cities, min_date=min_date,
-                       max_date=min_date + timedelta(days=BOOKING_WINDOW_DAYS))
+    return WidgetsData(
+        product=product,
+        tabs=tabs,
+        items=items,
+        cities=cities,
+        min_date=min_date,
+        max_date=min_date + timedelta(days=BOOKING_WINDOW_DAYS),
+    )
 
 
 def _add_months(d: date, months: int) -> date:
@@ -115,7 +198,7 @@ def suggest_cities(cities: tuple[str, ...], query: str, limit: int = MAX_SUGGEST
 def items_page(items: tuple[Item, ...], page: int, size: int = ITEMS_PAGE_SIZE) -> tuple[list[Item], bool]:
     """Items of 1-based `page` in id order, and whether a further page exists."""
     start = (max(page, 1) - 1) * size
-    return list(items[start:start + size]), start + size < len(items)
+    return list(items[start : start + size]), start + size < len(items)
 
 
 def date_allowed(d: date, data: WidgetsData) -> bool:

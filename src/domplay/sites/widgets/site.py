@@ -66,8 +66,15 @@ class WidgetsSite(Site):
 
     def _page(self, key: str):
         async def handler(request: Request) -> Response:
-            return self.render(f"{key}.html", pages=PAGES, data=self.data, state=self.state_for(request),
-                               topics=D.TOPICS, page_size=D.ITEMS_PAGE_SIZE)
+            return self.render(
+                f"{key}.html",
+                pages=PAGES,
+                data=self.data,
+                state=self.state_for(request),
+                topics=D.TOPICS,
+                page_size=D.ITEMS_PAGE_SIZE,
+            )
+
         return handler
 
     # -- JSON API ------------------------------------------------------------------------
@@ -75,9 +82,16 @@ class WidgetsSite(Site):
         page = _int(request.query_params.get("page"), 1)
         items, more = D.items_page(self.data.items, page)
         starred = self.state_for(request).starred
-        return JSONResponse({"page": page, "more": more, "items": [
-            {"id": i.id, "title": i.title, "owner": i.owner, "status": i.status, "starred": i.id in starred}
-            for i in items]})
+        return JSONResponse(
+            {
+                "page": page,
+                "more": more,
+                "items": [
+                    {"id": i.id, "title": i.title, "owner": i.owner, "status": i.status, "starred": i.id in starred}
+                    for i in items
+                ],
+            }
+        )
 
     async def api_cities(self, request: Request) -> Response:
         return JSONResponse({"suggestions": D.suggest_cities(self.data.cities, request.query_params.get("q", ""))})
@@ -127,8 +141,10 @@ class WidgetsSite(Site):
         except ValueError:
             return _invalid(date=f"{raw!r} is not a date (YYYY-MM-DD)")
         if not D.date_allowed(chosen, self.data):
-            return _invalid(date=f"{raw} is not available; choose a weekday from "
-                                 f"{self.data.min_date.isoformat()} to {self.data.max_date.isoformat()}")
+            return _invalid(
+                date=f"{raw} is not available; choose a weekday from "
+                f"{self.data.min_date.isoformat()} to {self.data.max_date.isoformat()}"
+            )
         self.state_for(request).date = chosen.isoformat()
         return JSONResponse({"ok": True, "date": chosen.isoformat()})
 

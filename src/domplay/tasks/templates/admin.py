@@ -36,8 +36,11 @@ MAX_BULK_TICKETS = 6
 DUE_DATE_MAX_OFFSET_DAYS = 30
 _CITIES = ("Lisbon", "Berlin", "Paris", "Madrid", "Rome", "Vienna", "Oslo", "Dublin", "Toronto", "Osaka")
 _CUSTOMER_FIELDS = ("plan", "status", "newsletter", "phone", "city", "signup_date")
-_SORT_COLUMNS = {"name": ("Name", "alphabetically by name"), "signup_date": ("Signed up", "by signup date"),
-                 "email": ("Email", "by email address")}
+_SORT_COLUMNS = {
+    "name": ("Name", "alphabetically by name"),
+    "signup_date": ("Signed up", "by signup date"),
+    "email": ("Email", "by email address"),
+}
 """Customer columns a sort task may use: (header link text, how the intent says it)."""
 _STAT_LABELS = {
     "customers": "customers in total",
@@ -54,8 +57,11 @@ def _data(site: Site) -> AdminData:
 
 
 def _login(data: AdminData) -> list[Step]:
-    return [Step.fill("Username", data.admin.username), Step.fill("Password", data.admin.password),
-            Step.button("Log in")]
+    return [
+        Step.fill("Username", data.admin.username),
+        Step.fill("Password", data.admin.password),
+        Step.button("Log in"),
+    ]
 
 
 def _creds(data: AdminData) -> dict[str, str]:
@@ -106,10 +112,16 @@ class DashboardStat(Template):
             "Log in to the admin console (username {u}, password {p}) and tell me how many {s} there are.",
             "Sign in as {u} with password {p}. How many {s} does the dashboard show?",
             "Using the admin login {u} / {p}, report the number of {s}.",
-            s=_STAT_LABELS[stat], **_creds(data))
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[AnswerCheck(expected=str(value), mode="numeric"), _logged_in()],
-                     plan=_login(data) + [Step.answer(str(value))], params={"stat": stat, "value": value})
+            s=_STAT_LABELS[stat],
+            **_creds(data),
+        )
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[AnswerCheck(expected=str(value), mode="numeric"), _logged_in()],
+            plan=_login(data) + [Step.answer(str(value))],
+            params={"stat": stat, "value": value},
+        )
 
 
 # -- medium ------------------------------------------------------------------------------
@@ -126,7 +138,7 @@ class CustomerLookup(Template):
     def draft(self, site: Site, rng: random.Random) -> Draft | None:
         data = _data(site)
         # Customers past the first list page, so finding them needs the search.
-        customer = rng.choice(data.customers[rules.DEFAULT_PER_PAGE:])
+        customer = rng.choice(data.customers[rules.DEFAULT_PER_PAGE :])
         field = rng.choice(self._LIST_FIELDS + self._DETAIL_FIELDS)
         value = getattr(customer, field)
         if field == "newsletter":
@@ -136,8 +148,11 @@ class CustomerLookup(Template):
         else:
             shown = value.isoformat() if field == "signup_date" else str(value)
             check = AnswerCheck(expected=shown, mode="contains" if field == "signup_date" else "exact")
-            question = {"signup_date": "the date they signed up", "phone": "their phone number",
-                        "email": "their email address"}.get(field, f"their {field}")
+            question = {
+                "signup_date": "the date they signed up",
+                "phone": "their phone number",
+                "email": "their email address",
+            }.get(field, f"their {field}")
         plan = [*_login(data), *_find_customer(customer)]
         if field in self._DETAIL_FIELDS:
             plan.append(Step.click(customer.name))
@@ -147,14 +162,22 @@ class CustomerLookup(Template):
             "Log in to the admin console ({u} / {p}), look up the customer {c} and tell me {q}.",
             "Sign in with username {u} and password {p}. Find {c} among the customers: what is {q}?",
             "Using the admin account {u} (password {p}), search the customers for {c} and report {q}.",
-            c=customer.name, q=question, **_creds(data))
+            c=customer.name,
+            q=question,
+            **_creds(data),
+        )
         # Detail-only fields must be read on the record page; list fields on its row or its page.
         seen = f'h1#customer-name[data-customer-id="{customer.id}"]'
         if field in self._LIST_FIELDS:
             seen = f'tr.customer-row[data-customer-id="{customer.id}"], {seen}'
 
-        return Draft(intent=intent, start_url=START_URL, checks=[check, ElementPresentCheck(css=seen)],
-                     plan=plan, params={"customer_id": customer.id, "field": field})
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[check, ElementPresentCheck(css=seen)],
+            plan=plan,
+            params={"customer_id": customer.id, "field": field},
+        )
 
 
 class TicketFilterCount(Template):
@@ -179,14 +202,21 @@ class TicketFilterCount(Template):
             rng,
             "Log in as {u} (password {p}), filter the tickets to status {s} and priority {r}{w}, and tell me "
             "how many there are.",
-            "How many {s} tickets with {r} priority{w} are there? Log in with {u} / {p} and filter the ticket "
-            "list.",
+            "How many {s} tickets with {r} priority{w} are there? Log in with {u} / {p} and filter the ticket list.",
             "Sign in to the admin console ({u}, password {p}). Show only {r}-priority tickets in status {s}{w} "
             "and count them.",
-            s=status, r=priority, w=who, **_creds(data))
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[AnswerCheck(expected=str(n), mode="numeric"), _records(n)],
-                     plan=plan, params={"status": status, "priority": priority, "assignee": assignee, "count": n})
+            s=status,
+            r=priority,
+            w=who,
+            **_creds(data),
+        )
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[AnswerCheck(expected=str(n), mode="numeric"), _records(n)],
+            plan=plan,
+            params={"status": status, "priority": priority, "assignee": assignee, "count": n},
+        )
 
 
 class SortedTopRow(Template):
@@ -228,13 +258,26 @@ class SortedTopRow(Template):
             "After signing in as {u} with password {p}, list the customers{f} sorted {h} ({o}). Who is at the top?",
             "Sign in to the admin console with {u} / {p}. Which customer{f} comes first when the list is sorted "
             "{h}, {o}?",
-            f=scope, h=how, o=order, **_creds(data))
+            f=scope,
+            h=how,
+            o=order,
+            **_creds(data),
+        )
         first_row = f'table#customers tbody tr.customer-row:first-child[data-customer-id="{top.id}"]'
         sorted_by = f'th[data-column="{column}"][aria-sort="{"ascending" if direction == "asc" else "descending"}"]'
-        checks: list[Check] = [AnswerCheck(expected=top.name), ElementPresentCheck(css=first_row),
-                  ElementPresentCheck(css=sorted_by), _records(n_rows)]
-        return Draft(intent=intent, start_url=START_URL, checks=checks, plan=plan,
-                     params={"column": column, "direction": direction, "plan": plan_, "customer_id": top.id})
+        checks: list[Check] = [
+            AnswerCheck(expected=top.name),
+            ElementPresentCheck(css=first_row),
+            ElementPresentCheck(css=sorted_by),
+            _records(n_rows),
+        ]
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=checks,
+            plan=plan,
+            params={"column": column, "direction": direction, "plan": plan_, "customer_id": top.id},
+        )
 
 
 # -- hard --------------------------------------------------------------------------------
@@ -273,25 +316,39 @@ class EditCustomer(Template):
             elif f == "newsletter":
                 changes[f] = not customer.newsletter
                 steps.append(Step.check("Newsletter subscriber"))
-                asks.append("subscribe them to the newsletter" if changes[f]
-                            else "unsubscribe them from the newsletter")
+                asks.append(
+                    "subscribe them to the newsletter" if changes[f] else "unsubscribe them from the newsletter"
+                )
             else:
                 day = BASE_DATE - timedelta(days=rng.randint(30, 3 * 365))
                 changes[f] = day.isoformat() if day != customer.signup_date else (day - timedelta(days=1)).isoformat()
                 steps.append(Step.fill("Signup date", changes[f]))
                 asks.append(f"correct the signup date to {changes[f]}")
-        plan = [*_login(data), *_find_customer(customer), Step.click(customer.name), Step.click("Edit customer"),
-                *steps, Step.button("Save customer")]
+        plan = [
+            *_login(data),
+            *_find_customer(customer),
+            Step.click(customer.name),
+            Step.click("Edit customer"),
+            *steps,
+            Step.button("Save customer"),
+        ]
         todo = ", ".join(asks[:-1]) + f" and {asks[-1]}"
         intent = self.phrase(
             rng,
             "Log in to the admin console ({u} / {p}) and update the customer {c}: {t}.",
             "Sign in with username {u} and password {p}. For the customer {c}, {t}. Save the changes.",
             "Using the admin account {u} (password {p}), edit {c}'s record: {t}.",
-            c=customer.name, t=todo, **_creds(data))
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[StateCheck(path="admin.customers", op="equals", expected={str(customer.id): changes})],
-                     plan=plan, params={"customer_id": customer.id, "changes": changes})
+            c=customer.name,
+            t=todo,
+            **_creds(data),
+        )
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[StateCheck(path="admin.customers", op="equals", expected={str(customer.id): changes})],
+            plan=plan,
+            params={"customer_id": customer.id, "changes": changes},
+        )
 
 
 def _bulk_groups(data: AdminData) -> list[tuple[str, str, list[Ticket]]]:
@@ -299,8 +356,9 @@ def _bulk_groups(data: AdminData) -> list[tuple[str, str, list[Ticket]]]:
     out = []
     for priority in PRIORITIES:
         for member in data.staff:
-            hits = rules.filter_tickets(data, rules.TicketFilter(status="open", priority=priority,
-                                                                 assignee=member.username))
+            hits = rules.filter_tickets(
+                data, rules.TicketFilter(status="open", priority=priority, assignee=member.username)
+            )
             if 1 <= len(hits) <= MAX_BULK_TICKETS:
                 out.append((priority, member.username, hits))
     return out
@@ -320,8 +378,14 @@ class BulkCloseTickets(Template):
             return None
         priority, assignee, tickets = rng.choice(groups)
         staff = _staff_name(data, assignee)
-        plan = [*_login(data), Step.click("Tickets"), Step.select("Status", "open"), Step.select("Priority", priority),
-                Step.select("Assignee", staff), Step.button("Filter")]
+        plan = [
+            *_login(data),
+            Step.click("Tickets"),
+            Step.select("Status", "open"),
+            Step.select("Priority", priority),
+            Step.select("Assignee", staff),
+            Step.button("Filter"),
+        ]
         plan += [Step.check(f"Select ticket {t.id}") for t in tickets]
         plan.append(Step.button("Close selected"))
         intent = self.phrase(
@@ -330,12 +394,18 @@ class BulkCloseTickets(Template):
             "Sign in to the admin console with {u} / {p}. Every open ticket with {r} priority that {s} is "
             "handling should be closed; do it.",
             "Using {u} / {p}, bulk-close the open {r} tickets assigned to {s}.",
-            r=priority, s=staff, **_creds(data))
+            r=priority,
+            s=staff,
+            **_creds(data),
+        )
         expected = {str(t.id): {"status": "closed"} for t in tickets}
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[StateCheck(path="admin.tickets", op="equals", expected=expected)],
-                     plan=plan, params={"priority": priority, "assignee": assignee,
-                                        "ticket_ids": [t.id for t in tickets]})
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[StateCheck(path="admin.tickets", op="equals", expected=expected)],
+            plan=plan,
+            params={"priority": priority, "assignee": assignee, "ticket_ids": [t.id for t in tickets]},
+        )
 
 
 class ChangeSettings(Template):
@@ -352,10 +422,15 @@ class ChangeSettings(Template):
         per_page = rng.choice([n for n in rules.PER_PAGE_CHOICES if n != default["items_per_page"]])
         flips = rng.sample(sorted(rules.NOTIFICATIONS), rng.randint(1, 2))
         on = [n for n in rules.NOTIFICATIONS if (n in default["notifications"]) != (n in flips)]
-        plan = [*_login(data), Step.click("Settings"), Step.select("Timezone", tz),
-                *[Step.check(rules.NOTIFICATIONS[n]) for n in rules.NOTIFICATIONS if n in flips],
-                Step.select("Items per page", str(per_page)), Step.button("Save settings")]
-        wanted = "; ".join(f"\"{rules.NOTIFICATIONS[n]}\" {'on' if n in on else 'off'}" for n in sorted(flips))
+        plan = [
+            *_login(data),
+            Step.click("Settings"),
+            Step.select("Timezone", tz),
+            *[Step.check(rules.NOTIFICATIONS[n]) for n in rules.NOTIFICATIONS if n in flips],
+            Step.select("Items per page", str(per_page)),
+            Step.button("Save settings"),
+        ]
+        wanted = "; ".join(f'"{rules.NOTIFICATIONS[n]}" {"on" if n in on else "off"}' for n in sorted(flips))
         intent = self.phrase(
             rng,
             "Log in ({u} / {p}) and change the settings: timezone {z}, {n} items per page, and notifications: {w}.",
@@ -363,11 +438,19 @@ class ChangeSettings(Template):
             "{w}. Save.",
             "Using the admin account {u} (password {p}), update the console settings: {n} rows per page, "
             "timezone {z}, notification changes: {w}.",
-            z=tz, n=per_page, w=wanted, **_creds(data))
+            z=tz,
+            n=per_page,
+            w=wanted,
+            **_creds(data),
+        )
         expected = {"timezone": tz, "notifications": on, "items_per_page": per_page}
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[StateCheck(path="admin.settings", op="equals", expected=expected)],
-                     plan=plan, params=expected)
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[StateCheck(path="admin.settings", op="equals", expected=expected)],
+            plan=plan,
+            params=expected,
+        )
 
 
 class EditTicket(Template):
@@ -395,24 +478,50 @@ class EditTicket(Template):
         due = ticket.created + timedelta(days=rng.randint(1, DUE_DATE_MAX_OFFSET_DAYS))
         if due == ticket.due_date:
             due += timedelta(days=1)
-        plan = [*_login(data), Step.click("Tickets"), Step.fill("Search", customer.name), Step.button("Filter"),
-                Step.click(ticket.subject), Step.click("Edit ticket"), Step.check(priority, role="radio"),
-                Step.select("Assignee", assignee.name), Step.fill("Due date", due.isoformat()),
-                Step.button("Save ticket")]
+        plan = [
+            *_login(data),
+            Step.click("Tickets"),
+            Step.fill("Search", customer.name),
+            Step.button("Filter"),
+            Step.click(ticket.subject),
+            Step.click("Edit ticket"),
+            Step.check(priority, role="radio"),
+            Step.select("Assignee", assignee.name),
+            Step.fill("Due date", due.isoformat()),
+            Step.button("Save ticket"),
+        ]
         intent = self.phrase(
             rng,
-            "Log in ({u} / {p}) and edit {c}'s ticket \"{s}\": assign it to {a}, set its priority to {r} and "
+            'Log in ({u} / {p}) and edit {c}\'s ticket "{s}": assign it to {a}, set its priority to {r} and '
             "its due date to {d}.",
-            "Sign in as {u} with password {p}. Find the ticket \"{s}\" from {c}, give it to {a}, make it {r} "
+            'Sign in as {u} with password {p}. Find the ticket "{s}" from {c}, give it to {a}, make it {r} '
             "priority, due {d}.",
-            "Using {u} / {p}: {c} opened a ticket titled \"{s}\". Reassign it to {a}, change the priority to {r} "
+            'Using {u} / {p}: {c} opened a ticket titled "{s}". Reassign it to {a}, change the priority to {r} '
             "and set the due date to {d}.",
-            c=customer.name, s=ticket.subject, a=assignee.name, r=priority, d=due.isoformat(), **_creds(data))
+            c=customer.name,
+            s=ticket.subject,
+            a=assignee.name,
+            r=priority,
+            d=due.isoformat(),
+            **_creds(data),
+        )
         expected = {"assignee": assignee.username, "priority": priority, "due_date": due.isoformat()}
-        return Draft(intent=intent, start_url=START_URL,
-                     checks=[StateCheck(path="admin.tickets", op="equals", expected={str(ticket.id): expected})],
-                     plan=plan, params={"ticket_id": ticket.id, **expected})
+        return Draft(
+            intent=intent,
+            start_url=START_URL,
+            checks=[StateCheck(path="admin.tickets", op="equals", expected={str(ticket.id): expected})],
+            plan=plan,
+            params={"ticket_id": ticket.id, **expected},
+        )
 
 
-TEMPLATES = [DashboardStat, CustomerLookup, TicketFilterCount, SortedTopRow, EditCustomer, BulkCloseTickets,
-             ChangeSettings, EditTicket]
+TEMPLATES = [
+    DashboardStat,
+    CustomerLookup,
+    TicketFilterCount,
+    SortedTopRow,
+    EditCustomer,
+    BulkCloseTickets,
+    ChangeSettings,
+    EditTicket,
+]

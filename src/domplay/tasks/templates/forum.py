@@ -50,8 +50,12 @@ def _forum(site: Site) -> ForumData:
 
 def _login(user: User) -> list[Step]:
     """From any forum page: the nav "Log in" link, the form, back to that page."""
-    return [Step.click("Log in"), Step.fill("Username", user.username),
-            Step.fill("Password", user.password), Step.button("Log in")]
+    return [
+        Step.click("Log in"),
+        Step.fill("Username", user.username),
+        Step.fill("Password", user.password),
+        Step.button("Log in"),
+    ]
 
 
 def _search(q: str) -> list[Step]:
@@ -73,13 +77,13 @@ def _findable(forum: ForumData) -> tuple[Thread, ...]:
     out = []
     for t in _unique_titles(forum):
         hits = rules.search_threads(forum, rules.ThreadQuery(q=t.title))
-        if t in hits[:rules.THREADS_PER_PAGE]:
+        if t in hits[: rules.THREADS_PER_PAGE]:
             out.append(t)
     return tuple(out)
 
 
 def _first_page(forum: ForumData, thread: Thread) -> tuple[Post, ...]:
-    return forum.posts_of(thread.id)[:rules.POSTS_PER_PAGE]
+    return forum.posts_of(thread.id)[: rules.POSTS_PER_PAGE]
 
 
 def _on_thread(thread: Thread) -> ElementPresentCheck:
@@ -114,9 +118,8 @@ class LastReplyAuthor(Template):
         pool = []
         unique = set(_unique_titles(forum))
         for board in forum.boards:
-            shown = rules.search_threads(forum, rules.ThreadQuery(board=board.slug))[:rules.THREADS_PER_PAGE]
-            pool += [t for t in shown if t in unique
-                     and 1 <= forum.reply_count(t.id) < rules.POSTS_PER_PAGE]
+            shown = rules.search_threads(forum, rules.ThreadQuery(board=board.slug))[: rules.THREADS_PER_PAGE]
+            pool += [t for t in shown if t in unique and 1 <= forum.reply_count(t.id) < rules.POSTS_PER_PAGE]
         if not pool:
             return None
         thread = rng.choice(pool)
@@ -128,9 +131,12 @@ class LastReplyAuthor(Template):
             "Open the thread {t} on the {b} board and tell me who wrote the most recent reply.",
             "In the {b} board, who posted the latest reply in {t}? Open the thread to find out.",
             "Go to the thread {t} ({b} board) and report the username of the last person who replied.",
-            t=_quoted(thread.title), b=thread_board.name)
+            t=_quoted(thread.title),
+            b=thread_board.name,
+        )
         return Draft(
-            intent=intent, start_url=f"/forum/b/{thread_board.slug}",
+            intent=intent,
+            start_url=f"/forum/b/{thread_board.slug}",
             checks=[AnswerCheck(expected=last.author), _on_thread(thread)],
             plan=[Step.click(thread.title), Step.answer(last.author)],
             params={"thread_id": thread.id, "post_id": last.id},
@@ -152,11 +158,15 @@ class UserBio(Template):
             "Open {u}'s profile and tell me what their About section says.",
             "What does the member {u} write about themselves? Check their profile page.",
             "Visit the profile of {u} and report their bio.",
-            u=user.username)
+            u=user.username,
+        )
         return Draft(
-            intent=intent, start_url="/forum/users",
-            checks=[AnswerCheck(expected=user.bio, mode="contains", normalize=_LOOSE),
-                    ElementPresentCheck(css=f'h1#profile-username[data-username="{user.username}"]')],
+            intent=intent,
+            start_url="/forum/users",
+            checks=[
+                AnswerCheck(expected=user.bio, mode="contains", normalize=_LOOSE),
+                ElementPresentCheck(css=f'h1#profile-username[data-username="{user.username}"]'),
+            ],
             plan=[Step.click(user.username), Step.answer(user.bio)],
             params={"username": user.username},
         )
@@ -176,18 +186,33 @@ class UserActivityCount(Template):
         if metric == "joined":
             check = AnswerCheck(expected=_date_forms(user.joined), mode="contains")
             value = user.joined.isoformat()
-            intent = self.phrase(rng, "When did {u} join the forum?", "What is the join date of the member {u}?",
-                                 "Look up when the user {u} became a member.", u=user.username)
+            intent = self.phrase(
+                rng,
+                "When did {u} join the forum?",
+                "What is the join date of the member {u}?",
+                "Look up when the user {u} became a member.",
+                u=user.username,
+            )
         else:
             n = len(forum.posts_by(user.username) if metric == "posts" else forum.threads_by(user.username))
             check, value = AnswerCheck(expected=str(n), mode="numeric"), str(n)
-            intent = self.phrase(rng, "How many {m} has {u} written on the forum?" if metric == "posts"
-                                 else "How many threads has {u} started?",
-                                 "Tell me the number of {m} by the member {u}.",
-                                 "Count the {m} of the user {u} and report the number.",
-                                 u=user.username, m=metric)
-        return Draft(intent=intent, start_url="/forum/users", checks=[check], plan=[Step.answer(value)],
-                     params={"username": user.username, "metric": metric})
+            intent = self.phrase(
+                rng,
+                "How many {m} has {u} written on the forum?"
+                if metric == "posts"
+                else "How many threads has {u} started?",
+                "Tell me the number of {m} by the member {u}.",
+                "Count the {m} of the user {u} and report the number.",
+                u=user.username,
+                m=metric,
+            )
+        return Draft(
+            intent=intent,
+            start_url="/forum/users",
+            checks=[check],
+            plan=[Step.answer(value)],
+            params={"username": user.username, "metric": metric},
+        )
 
 
 # -- medium ------------------------------------------------------------------------------
@@ -226,8 +251,7 @@ class SearchCount(Template):
         forum = _forum(site)
         subject, hits = rng.choice(_subjects_with_hits(forum))
         # Only tags that narrow the result, so the tag filter matters.
-        tags = sorted({tag for t in hits for tag in t.tags
-                       if 0 < sum(tag in h.tags for h in hits) < len(hits)})
+        tags = sorted({tag for t in hits for tag in t.tags if 0 < sum(tag in h.tags for h in hits) < len(hits)})
         plan = [Step.click("Search"), Step.fill("Keywords", subject)]
         tag = rng.choice(tags) if tags and rng.random() < 0.5 else ""
         if tag:
@@ -237,15 +261,22 @@ class SearchCount(Template):
         scope = f" tagged #{tag}" if tag else ""
         intent = self.phrase(
             rng,
-            "Search the forum for \"{q}\"{s} and tell me how many threads match.",
-            "How many forum threads{s} mention \"{q}\"? Use the search page.",
-            "Use the thread search with the keyword \"{q}\"{s}. How many results are there?",
-            q=subject, s=scope)
+            'Search the forum for "{q}"{s} and tell me how many threads match.',
+            'How many forum threads{s} mention "{q}"? Use the search page.',
+            'Use the thread search with the keyword "{q}"{s}. How many results are there?',
+            q=subject,
+            s=scope,
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
-            checks=[AnswerCheck(expected=str(n), mode="numeric"), _searched_for(subject),
-                    ElementPresentCheck(css=f'p.result-count[data-total="{n}"]')],
-            plan=plan, params={"q": subject, "tag": tag, "count": n},
+            intent=intent,
+            start_url="/forum/",
+            checks=[
+                AnswerCheck(expected=str(n), mode="numeric"),
+                _searched_for(subject),
+                ElementPresentCheck(css=f'p.result-count[data-total="{n}"]'),
+            ],
+            plan=plan,
+            params={"q": subject, "tag": tag, "count": n},
         )
 
 
@@ -266,18 +297,28 @@ class SearchTopThread(Template):
         label = rules.SORTS[sort]
         intent = self.phrase(
             rng,
-            "Search for \"{q}\", sort the results by {w} and tell me the title of the top thread.",
-            "Which thread about \"{q}\" has the {w}? Search for it, sort by {w}, and give me its title.",
-            "Find the threads matching \"{q}\", order them by {w}, and report the first title.",
-            q=subject, w=label.lower())
+            'Search for "{q}", sort the results by {w} and tell me the title of the top thread.',
+            'Which thread about "{q}" has the {w}? Search for it, sort by {w}, and give me its title.',
+            'Find the threads matching "{q}", order them by {w}, and report the first title.',
+            q=subject,
+            w=label.lower(),
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
-            checks=[AnswerCheck(expected=top.title, normalize=_LOOSE), _searched_for(subject),
-                    ElementPresentCheck(css=f'select#sort option[value="{sort}"][selected]'),
-                    ElementPresentCheck(css=f'table.threads tbody tr.thread-row:first-child'
-                                            f'[data-thread-id="{top.id}"]')],
-            plan=[Step.click("Search"), Step.fill("Keywords", subject), Step.select("Sort by", label),
-                  Step.button("Search"), Step.answer(top.title)],
+            intent=intent,
+            start_url="/forum/",
+            checks=[
+                AnswerCheck(expected=top.title, normalize=_LOOSE),
+                _searched_for(subject),
+                ElementPresentCheck(css=f'select#sort option[value="{sort}"][selected]'),
+                ElementPresentCheck(css=f'table.threads tbody tr.thread-row:first-child[data-thread-id="{top.id}"]'),
+            ],
+            plan=[
+                Step.click("Search"),
+                Step.fill("Keywords", subject),
+                Step.select("Sort by", label),
+                Step.button("Search"),
+                Step.answer(top.title),
+            ],
             params={"q": subject, "sort": sort, "thread_id": top.id},
         )
 
@@ -308,9 +349,11 @@ class MostUpvotedPost(Template):
             "In the thread {t}, which post has the most upvotes? Tell me who wrote it.",
             "Find the thread {t} and report the author of its most upvoted post (the opening post counts too).",
             "Who wrote the highest-voted post in the discussion {t}?",
-            t=_quoted(thread.title))
+            t=_quoted(thread.title),
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
+            intent=intent,
+            start_url="/forum/",
             checks=[AnswerCheck(expected=best.author), _on_thread(thread)],
             plan=_search(thread.title) + [Step.click(thread.title), Step.answer(best.author)],
             params={"thread_id": thread.id, "post_id": best.id},
@@ -333,10 +376,16 @@ class LogIn(Template):
             "Log in to the forum as {u} with the password {p}.",
             "Sign in using username {u} and password {p}.",
             "Please log into the forum. Username: {u}, password: {p}.",
-            u=user.username, p=user.password)
-        return Draft(intent=intent, start_url=start,
-                     checks=[StateCheck(path="forum.user", op="equals", expected=user.username)],
-                     plan=_login(user), params={"username": user.username})
+            u=user.username,
+            p=user.password,
+        )
+        return Draft(
+            intent=intent,
+            start_url=start,
+            checks=[StateCheck(path="forum.user", op="equals", expected=user.username)],
+            plan=_login(user),
+            params={"username": user.username},
+        )
 
 
 # -- hard --------------------------------------------------------------------------------
@@ -356,18 +405,28 @@ class ReplyToThread(Template):
         text = rng.choice(_REPLIES)
         intent = self.phrase(
             rng,
-            "Log in as {u} (password {p}), find the thread {t} and reply with: \"{r}\"",
-            "Using the account {u} / {p}, post the reply \"{r}\" in the thread {t}.",
-            "Sign in as {u} with password {p}. Then search for the thread {t} and answer it with the text "
-            "\"{r}\".",
-            u=user.username, p=user.password, t=_quoted(thread.title), r=text)
+            'Log in as {u} (password {p}), find the thread {t} and reply with: "{r}"',
+            'Using the account {u} / {p}, post the reply "{r}" in the thread {t}.',
+            'Sign in as {u} with password {p}. Then search for the thread {t} and answer it with the text "{r}".',
+            u=user.username,
+            p=user.password,
+            t=_quoted(thread.title),
+            r=text,
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
-            checks=[StateCheck(path="forum.new_posts", op="any_match",
-                               expected={"thread_id": thread.id, "author": user.username, "body": text}),
-                    StateCheck(path="forum.new_posts", op="length_eq", expected=1)],
-            plan=_login(user) + _search(thread.title) + [
-                Step.click(thread.title), Step.fill("Your reply", text), Step.button("Post reply")],
+            intent=intent,
+            start_url="/forum/",
+            checks=[
+                StateCheck(
+                    path="forum.new_posts",
+                    op="any_match",
+                    expected={"thread_id": thread.id, "author": user.username, "body": text},
+                ),
+                StateCheck(path="forum.new_posts", op="length_eq", expected=1),
+            ],
+            plan=_login(user)
+            + _search(thread.title)
+            + [Step.click(thread.title), Step.fill("Your reply", text), Step.button("Post reply")],
             params={"thread_id": thread.id, "username": user.username},
         )
 
@@ -389,24 +448,40 @@ class NewThread(Template):
         tags = sorted(rng.sample(corpus.TAGS[board.slug], rng.randint(1, rules.MAX_TAGS)))
         intent = self.phrase(
             rng,
-            "Log in as {u} (password {p}) and start a new thread on the {b} board titled \"{t}\" with the "
-            "message \"{m}\" and the tags {g}.",
-            "As {u} / {p}, create a thread in {b}. Title: \"{t}\". Message: \"{m}\". Tags: {g}.",
-            "Sign in with username {u} and password {p}, then post a new {b} thread called \"{t}\" saying "
-            "\"{m}\", tagged {g}.",
-            u=user.username, p=user.password, b=board.name, t=title, m=body, g=", ".join(tags))
+            'Log in as {u} (password {p}) and start a new thread on the {b} board titled "{t}" with the '
+            'message "{m}" and the tags {g}.',
+            'As {u} / {p}, create a thread in {b}. Title: "{t}". Message: "{m}". Tags: {g}.',
+            'Sign in with username {u} and password {p}, then post a new {b} thread called "{t}" saying '
+            '"{m}", tagged {g}.',
+            u=user.username,
+            p=user.password,
+            b=board.name,
+            t=title,
+            m=body,
+            g=", ".join(tags),
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
-            checks=[StateCheck(path="forum.new_threads", op="length_eq", expected=1),
-                    StateCheck(path="forum.new_threads", op="any_match",
-                               expected={"board": board.slug, "title": title, "author": user.username}),
-                    StateCheck(path="forum.new_threads.0.tags", op="equals", expected=tags),
-                    StateCheck(path="forum.new_posts", op="any_match",
-                               expected={"author": user.username, "body": body})],
-            plan=_login(user) + [Step.click(board.name), Step.click("Start a new thread"),
-                                 Step.fill("Title", title), Step.fill("Message", body),
-                                 Step.fill(f"Tags (comma-separated, at most {rules.MAX_TAGS})", ", ".join(tags)),
-                                 Step.button("Create thread")],
+            intent=intent,
+            start_url="/forum/",
+            checks=[
+                StateCheck(path="forum.new_threads", op="length_eq", expected=1),
+                StateCheck(
+                    path="forum.new_threads",
+                    op="any_match",
+                    expected={"board": board.slug, "title": title, "author": user.username},
+                ),
+                StateCheck(path="forum.new_threads.0.tags", op="equals", expected=tags),
+                StateCheck(path="forum.new_posts", op="any_match", expected={"author": user.username, "body": body}),
+            ],
+            plan=_login(user)
+            + [
+                Step.click(board.name),
+                Step.click("Start a new thread"),
+                Step.fill("Title", title),
+                Step.fill("Message", body),
+                Step.fill(f"Tags (comma-separated, at most {rules.MAX_TAGS})", ", ".join(tags)),
+                Step.button("Create thread"),
+            ],
             params={"board": board.slug, "username": user.username, "title": title},
         )
 
@@ -436,13 +511,21 @@ class UpvotePost(Template):
             "Log in as {u} (password {p}) and upvote the {w} by {a} in the thread {t}.",
             "Sign in with {u} / {p}, open the thread {t} and give {a}'s {w} an upvote.",
             "As the user {u} (password: {p}), find {t} and upvote the {w} written by {a}.",
-            u=user.username, p=user.password, t=_quoted(thread.title), a=post.author, w=which)
+            u=user.username,
+            p=user.password,
+            t=_quoted(thread.title),
+            a=post.author,
+            w=which,
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
-            checks=[StateCheck(path="forum.votes", op="equals",
-                               expected=[{"post_id": post.id, "user": user.username}])],
-            plan=_login(user) + _search(thread.title) + [
-                Step.click(thread.title), Step.button(f"Upvote post {post.id} by {post.author}")],
+            intent=intent,
+            start_url="/forum/",
+            checks=[
+                StateCheck(path="forum.votes", op="equals", expected=[{"post_id": post.id, "user": user.username}])
+            ],
+            plan=_login(user)
+            + _search(thread.title)
+            + [Step.click(thread.title), Step.button(f"Upvote post {post.id} by {post.author}")],
             params={"thread_id": thread.id, "post_id": post.id, "username": user.username},
         )
 
@@ -469,19 +552,40 @@ class EditOwnPost(Template):
         text = rng.choice(_EDITS)
         intent = self.phrase(
             rng,
-            "Log in as {u} (password {p}) and edit your post in the thread {t} so that it reads: \"{e}\"",
-            "You are {u} (password {p}). Change the text of your post in {t} to \"{e}\"",
-            "Sign in as {u} / {p}, open the thread {t}, and replace your post's text with \"{e}\".",
-            u=user.username, p=user.password, t=_quoted(thread.title), e=text)
+            'Log in as {u} (password {p}) and edit your post in the thread {t} so that it reads: "{e}"',
+            'You are {u} (password {p}). Change the text of your post in {t} to "{e}"',
+            'Sign in as {u} / {p}, open the thread {t}, and replace your post\'s text with "{e}".',
+            u=user.username,
+            p=user.password,
+            t=_quoted(thread.title),
+            e=text,
+        )
         return Draft(
-            intent=intent, start_url="/forum/",
+            intent=intent,
+            start_url="/forum/",
             checks=[StateCheck(path="forum.edited_posts", op="equals", expected={str(post.id): text})],
-            plan=_login(user) + _search(thread.title) + [
-                Step.click(thread.title), Step.click(f"Edit post {post.id}"), Step.fill("Message", text),
-                Step.button("Save changes")],
+            plan=_login(user)
+            + _search(thread.title)
+            + [
+                Step.click(thread.title),
+                Step.click(f"Edit post {post.id}"),
+                Step.fill("Message", text),
+                Step.button("Save changes"),
+            ],
             params={"thread_id": thread.id, "post_id": post.id, "username": user.username},
         )
 
 
-TEMPLATES = [LastReplyAuthor, UserBio, UserActivityCount, SearchCount, SearchTopThread, MostUpvotedPost,
-             LogIn, ReplyToThread, NewThread, UpvotePost, EditOwnPost]
+TEMPLATES = [
+    LastReplyAuthor,
+    UserBio,
+    UserActivityCount,
+    SearchCount,
+    SearchTopThread,
+    MostUpvotedPost,
+    LogIn,
+    ReplyToThread,
+    NewThread,
+    UpvotePost,
+    EditOwnPost,
+]

@@ -37,6 +37,7 @@ def resolve_step(step: Step, obs: Observation) -> A.Action:
 
 def find_element(obs: Observation, step: Step) -> Element:
     """The `step.nth` element whose role and name match `step` (name exact or contained)."""
+
     def matches(e: Element) -> bool:
         if step.role is not None and e.role != step.role:
             return False
@@ -47,8 +48,10 @@ def find_element(obs: Observation, step: Step) -> Element:
     found = [e for e in obs.elements if matches(e)]
     if len(found) <= step.nth:
         near = [f"{e.role} {e.name!r}" for e in obs.elements if e.interactive][:25]
-        raise TemplateError(f"no {step.role or 'element'} named {step.name!r} (match #{step.nth}) on "
-                            f"{obs.url}; interactive elements there: {near}")
+        raise TemplateError(
+            f"no {step.role or 'element'} named {step.name!r} (match #{step.nth}) on "
+            f"{obs.url}; interactive elements there: {near}"
+        )
     return found[step.nth]
 
 
@@ -67,8 +70,9 @@ def materialize(plan: list[Step], env: WebEnv) -> list[str]:
         obs, _, terminated, truncated, _ = env.step(action)
         out.append(A.format_action(action))
         if obs.error is not None:
-            raise TemplateError(f"step {i} {A.format_action(action)} ({step.kind} {step.name!r}) "
-                                f"failed on {obs.url}: {obs.error}")
+            raise TemplateError(
+                f"step {i} {A.format_action(action)} ({step.kind} {step.name!r}) failed on {obs.url}: {obs.error}"
+            )
         if (terminated or truncated) and i < len(plan) - 1:
             raise TemplateError(f"the episode ended at step {i} of {len(plan)}")
     return out

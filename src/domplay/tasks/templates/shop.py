@@ -62,6 +62,7 @@ GIFT_NOTES = ("Happy birthday!", "Congratulations on the new job", "Enjoy, love 
 
 # -- ground-truth helpers ------------------------------------------------------------------
 
+
 def _data(site: Site) -> ShopData:
     return site.data
 
@@ -128,6 +129,7 @@ def _in_stock(products: Sequence[Product], min_stock: int = 1) -> list[Product]:
 
 # -- easy ------------------------------------------------------------------------------------
 
+
 class ProductPrice(Template):
     """The price of a product listed on the category page the task starts on."""
 
@@ -137,12 +139,21 @@ class ProductPrice(Template):
         data = _data(site)
         cat = rng.choice(data.categories)
         p = rng.choice(_category_page(data, cat.slug))
-        intent = self.phrase(rng, "Open the product page of the {name} and tell me its price.",
-                             "How much does the {name} cost? Check its product page.",
-                             "Find the {name} in {cat}, open it and report the price.",
-                             name=p.name, cat=cat.name)
-        return Draft(intent, f"{ROOT}/category/{cat.slug}", [_price_answer(p.price_cents), _product_url(p)],
-                     [Step.click(p.name), Step.answer(format_price(p.price_cents))], {"product_id": p.id})
+        intent = self.phrase(
+            rng,
+            "Open the product page of the {name} and tell me its price.",
+            "How much does the {name} cost? Check its product page.",
+            "Find the {name} in {cat}, open it and report the price.",
+            name=p.name,
+            cat=cat.name,
+        )
+        return Draft(
+            intent,
+            f"{ROOT}/category/{cat.slug}",
+            [_price_answer(p.price_cents), _product_url(p)],
+            [Step.click(p.name), Step.answer(format_price(p.price_cents))],
+            {"product_id": p.id},
+        )
 
 
 class ProductStock(Template):
@@ -156,12 +167,20 @@ class ProductStock(Template):
         p = _draw(rng, _in_stock(_category_page(data, cat.slug)))
         if p is None:
             return None
-        intent = self.phrase(rng, "How many units of the {name} are left in stock? Open its page to check.",
-                             "Open the {name} and tell me how many are still in stock.",
-                             "Check the product page of the {name}: how many items are left?",
-                             name=p.name)
-        return Draft(intent, f"{ROOT}/category/{cat.slug}", [_count_answer(p.stock), _product_url(p)],
-                     [Step.click(p.name), Step.answer(str(p.stock))], {"product_id": p.id})
+        intent = self.phrase(
+            rng,
+            "How many units of the {name} are left in stock? Open its page to check.",
+            "Open the {name} and tell me how many are still in stock.",
+            "Check the product page of the {name}: how many items are left?",
+            name=p.name,
+        )
+        return Draft(
+            intent,
+            f"{ROOT}/category/{cat.slug}",
+            [_count_answer(p.stock), _product_url(p)],
+            [Step.click(p.name), Step.answer(str(p.stock))],
+            {"product_id": p.id},
+        )
 
 
 class ProductRating(Template):
@@ -171,13 +190,15 @@ class ProductRating(Template):
 
     def draft(self, site: Site, rng: random.Random) -> Draft | None:
         p = rng.choice(_data(site).products)
-        intent = self.phrase(rng, "What is the average customer rating of the {name}?",
-                             "Tell me the rating (out of 5) of this product, the {name}.",
-                             "How well is the {name} rated by customers? Answer with its rating.",
-                             name=p.name)
+        intent = self.phrase(
+            rng,
+            "What is the average customer rating of the {name}?",
+            "Tell me the rating (out of 5) of this product, the {name}.",
+            "How well is the {name} rated by customers? Answer with its rating.",
+            name=p.name,
+        )
         check = AnswerCheck(expected=str(p.rating), mode="numeric", abs_tol=RATING_ABS_TOL)
-        return Draft(intent, f"{ROOT}/product/{p.id}", [check], [Step.answer(str(p.rating))],
-                     {"product_id": p.id})
+        return Draft(intent, f"{ROOT}/product/{p.id}", [check], [Step.answer(str(p.rating))], {"product_id": p.id})
 
 
 class OpenCategory(Template):
@@ -187,11 +208,20 @@ class OpenCategory(Template):
 
     def draft(self, site: Site, rng: random.Random) -> Draft | None:
         cat = rng.choice(_data(site).categories)
-        intent = self.phrase(rng, "Show me the products in the {cat} category.",
-                             "Go to the {cat} section of the shop.",
-                             "Open the {cat} category page.", cat=cat.name)
-        return Draft(intent, HOME_URL, [UrlCheck(expected=f"{ROOT}/category/{cat.slug}")],
-                     [Step.click(cat.name)], {"category": cat.slug})
+        intent = self.phrase(
+            rng,
+            "Show me the products in the {cat} category.",
+            "Go to the {cat} section of the shop.",
+            "Open the {cat} category page.",
+            cat=cat.name,
+        )
+        return Draft(
+            intent,
+            HOME_URL,
+            [UrlCheck(expected=f"{ROOT}/category/{cat.slug}")],
+            [Step.click(cat.name)],
+            {"category": cat.slug},
+        )
 
 
 class ReviewCount(Template):
@@ -207,15 +237,25 @@ class ReviewCount(Template):
         if p is None:
             return None
         n = len(p.reviews)
-        intent = self.phrase(rng, "How many customer reviews does the {name} by {brand} have?",
-                             "Open the {name} and count its reviews.",
-                             "Among {brand}'s products, find the {name}: how many reviews were written about it?",
-                             name=p.name, brand=brand.name)
-        return Draft(intent, f"{ROOT}/search?brand={brand.slug}", [_count_answer(n), _product_url(p)],
-                     [Step.click(p.name), Step.answer(str(n))], {"product_id": p.id})
+        intent = self.phrase(
+            rng,
+            "How many customer reviews does the {name} by {brand} have?",
+            "Open the {name} and count its reviews.",
+            "Among {brand}'s products, find the {name}: how many reviews were written about it?",
+            name=p.name,
+            brand=brand.name,
+        )
+        return Draft(
+            intent,
+            f"{ROOT}/search?brand={brand.slug}",
+            [_count_answer(n), _product_url(p)],
+            [Step.click(p.name), Step.answer(str(n))],
+            {"product_id": p.id},
+        )
 
 
 # -- medium ----------------------------------------------------------------------------------
+
 
 def _query_words(rng: random.Random, data: ShopData) -> str:
     """A search query of one or two words taken from a product's name (so it matches something)."""
@@ -223,7 +263,7 @@ def _query_words(rng: random.Random, data: ShopData) -> str:
     if rng.random() < 0.5:
         return rng.choice(words).lower()
     i = rng.randrange(len(words) - 1)
-    return " ".join(words[i:i + 2]).lower()
+    return " ".join(words[i : i + 2]).lower()
 
 
 class SearchCount(Template):
@@ -235,15 +275,24 @@ class SearchCount(Template):
         data = _data(site)
         q = _query_words(rng, data)
         n = len(search_products(data, SearchQuery(q=q)))
-        intent = self.phrase(rng, 'Search the shop for "{q}" and tell me how many products match.',
-                             'How many results does a search for "{q}" return?',
-                             'Use the search box to look for "{q}". How many products are found in total?',
-                             q=q)
-        checks: list[Check] = [_count_answer(n), UrlCheck(expected=f"{ROOT}/search?{urlencode({'q': q})}",
-                                                                    ignore_extra_query=True)]
-        return Draft(intent, HOME_URL, checks,
-                     [Step.fill("Search products", q), Step.enter("Search products"), Step.answer(str(n))],
-                     {"q": q})
+        intent = self.phrase(
+            rng,
+            'Search the shop for "{q}" and tell me how many products match.',
+            'How many results does a search for "{q}" return?',
+            'Use the search box to look for "{q}". How many products are found in total?',
+            q=q,
+        )
+        checks: list[Check] = [
+            _count_answer(n),
+            UrlCheck(expected=f"{ROOT}/search?{urlencode({'q': q})}", ignore_extra_query=True),
+        ]
+        return Draft(
+            intent,
+            HOME_URL,
+            checks,
+            [Step.fill("Search products", q), Step.enter("Search products"), Step.answer(str(n))],
+            {"q": q},
+        )
 
 
 class ExtremePriceInCategory(Template):
@@ -265,18 +314,27 @@ class ExtremePriceInCategory(Template):
         top = ranked[0]
         which = "cheapest" if cheapest else "most expensive"
         order = "from low to high" if cheapest else "from high to low"
-        intent = self.phrase(rng, "Which product in {cat} is the {which}? Sort the category by price {order} "
-                                  "and tell me its name.",
-                             "Sort the {cat} category by price ({order}) and name the {which} product.",
-                             "In the {cat} section, order the products by price {order}: "
-                             "what is the {which} one called?",
-                             cat=cat.name, which=which, order=order)
+        intent = self.phrase(
+            rng,
+            "Which product in {cat} is the {which}? Sort the category by price {order} and tell me its name.",
+            "Sort the {cat} category by price ({order}) and name the {which} product.",
+            "In the {cat} section, order the products by price {order}: what is the {which} one called?",
+            cat=cat.name,
+            which=which,
+            order=order,
+        )
         label = "Price: low to high" if cheapest else "Price: high to low"
-        checks: list[Check] = [_name_answer(top.name),
-                               UrlCheck(expected=f"{ROOT}/category/{cat.slug}?sort={sort}", ignore_extra_query=True)]
-        return Draft(intent, HOME_URL, checks,
-                     [Step.click(cat.name), Step.select("Sort by", label), Step.button("Apply"), Step.answer(top.name)],
-                     {"category": cat.slug, "sort": sort, "product_id": top.id})
+        checks: list[Check] = [
+            _name_answer(top.name),
+            UrlCheck(expected=f"{ROOT}/category/{cat.slug}?sort={sort}", ignore_extra_query=True),
+        ]
+        return Draft(
+            intent,
+            HOME_URL,
+            checks,
+            [Step.click(cat.name), Step.select("Sort by", label), Step.button("Apply"), Step.answer(top.name)],
+            {"category": cat.slug, "sort": sort, "product_id": top.id},
+        )
 
 
 class AddVariantToCart(Template):
@@ -293,15 +351,26 @@ class AddVariantToCart(Template):
         color, size = _variant(rng, p)
         qty = rng.randint(2, min(MAX_ADD_QTY, p.stock))
         variant = _variant_text(color, size)
-        intent = self.phrase(rng, "Add {qty} of the {name} in {variant} to my cart.",
-                             "Put {qty} × {name} ({variant}) in the shopping cart.",
-                             "I want the {name} in {variant}; add {qty} of them to the cart.",
-                             qty=qty, name=p.name, variant=variant)
-        checks: list[Check] = [StateCheck(path="shop.cart", op="length_eq", expected=1),
-                               StateCheck(path="shop.cart", op="any_match", expected=_cart_line(p, color, size, qty))]
-        return Draft(intent, f"{ROOT}/category/{cat.slug}", checks,
-                     [Step.click(p.name), *_add_to_cart_steps(p, color, size, qty)],
-                     {"product_id": p.id, "color": color, "size": size, "qty": qty})
+        intent = self.phrase(
+            rng,
+            "Add {qty} of the {name} in {variant} to my cart.",
+            "Put {qty} × {name} ({variant}) in the shopping cart.",
+            "I want the {name} in {variant}; add {qty} of them to the cart.",
+            qty=qty,
+            name=p.name,
+            variant=variant,
+        )
+        checks: list[Check] = [
+            StateCheck(path="shop.cart", op="length_eq", expected=1),
+            StateCheck(path="shop.cart", op="any_match", expected=_cart_line(p, color, size, qty)),
+        ]
+        return Draft(
+            intent,
+            f"{ROOT}/category/{cat.slug}",
+            checks,
+            [Step.click(p.name), *_add_to_cart_steps(p, color, size, qty)],
+            {"product_id": p.id, "color": color, "size": size, "qty": qty},
+        )
 
 
 class TopRatedBrand(Template):
@@ -319,19 +388,30 @@ class TopRatedBrand(Template):
         else:
             return None
         top = ranked[0]
-        intent = self.phrase(rng, 'Search for "{q}", sort the results by rating and tell me the brand of the '
-                                  'highest rated product.',
-                             'Which brand makes the best-rated product among the results for "{q}"? '
-                             'Sort them by rating to find out.',
-                             'Look up "{q}" in the shop, order by rating (high to low) and report the top '
-                             "product's brand.", q=q)
-        checks: list[Check] = [_name_answer(top.brand),
-                               UrlCheck(expected=f"{ROOT}/search?{urlencode({'q': q, 'sort': 'rating'})}",
-                                        ignore_extra_query=True)]
-        return Draft(intent, HOME_URL, checks,
-                     [Step.fill("Search products", q), Step.enter("Search products"),
-                      Step.select("Sort by", "Rating: high to low"), Step.button("Apply"), Step.answer(top.brand)],
-                     {"q": q, "product_id": top.id})
+        intent = self.phrase(
+            rng,
+            'Search for "{q}", sort the results by rating and tell me the brand of the highest rated product.',
+            'Which brand makes the best-rated product among the results for "{q}"? Sort them by rating to find out.',
+            'Look up "{q}" in the shop, order by rating (high to low) and report the top product\'s brand.',
+            q=q,
+        )
+        checks: list[Check] = [
+            _name_answer(top.brand),
+            UrlCheck(expected=f"{ROOT}/search?{urlencode({'q': q, 'sort': 'rating'})}", ignore_extra_query=True),
+        ]
+        return Draft(
+            intent,
+            HOME_URL,
+            checks,
+            [
+                Step.fill("Search products", q),
+                Step.enter("Search products"),
+                Step.select("Sort by", "Rating: high to low"),
+                Step.button("Apply"),
+                Step.answer(top.brand),
+            ],
+            {"q": q, "product_id": top.id},
+        )
 
 
 class PriceRangeCount(Template):
@@ -346,8 +426,9 @@ class PriceRangeCount(Template):
             cat = rng.choice(data.categories)
             dollars = sorted({p.price_cents // 100 for p in data.in_category(cat.slug)})
             lo, hi = sorted(rng.sample(dollars, 2))
-            query = SearchQuery(category=cat.slug, min_price_cents=lo * 100, max_price_cents=hi * 100,
-                                in_stock=rng.random() < 0.5)
+            query = SearchQuery(
+                category=cat.slug, min_price_cents=lo * 100, max_price_cents=hi * 100, in_stock=rng.random() < 0.5
+            )
             n = len(search_products(data, query))
             # Every filter must matter, so a solution that skips one gets a different count.
             loose = [replace(query, min_price_cents=None), replace(query, max_price_cents=None)]
@@ -358,21 +439,33 @@ class PriceRangeCount(Template):
             return None
         in_stock = query.in_stock
         stock_words = " that are in stock" if in_stock else ""
-        intent = self.phrase(rng, "How many products in {cat} cost between ${lo} and ${hi}{stock}?",
-                             "Filter {cat} to prices from ${lo} to ${hi}{stock_only} and count the products.",
-                             "Count the {cat} products priced ${lo}-${hi} (inclusive){stock}.",
-                             cat=cat.name, lo=lo, hi=hi, stock=stock_words,
-                             stock_only=", in stock only," if in_stock else "")
+        intent = self.phrase(
+            rng,
+            "How many products in {cat} cost between ${lo} and ${hi}{stock}?",
+            "Filter {cat} to prices from ${lo} to ${hi}{stock_only} and count the products.",
+            "Count the {cat} products priced ${lo}-${hi} (inclusive){stock}.",
+            cat=cat.name,
+            lo=lo,
+            hi=hi,
+            stock=stock_words,
+            stock_only=", in stock only," if in_stock else "",
+        )
         plan = [Step.click(cat.name), Step.fill("Min price ($)", str(lo)), Step.fill("Max price ($)", str(hi))]
         plan += [Step.check("In stock only")] if in_stock else []
         plan += [Step.button("Apply"), Step.answer(str(n))]
         # The final page must show the filtered listing (its count), whatever format the prices were typed in.
         shown = ContentCheck(css="#result-count", attribute="data-total", expected=str(n), mode="exact")
-        return Draft(intent, HOME_URL, [_count_answer(n), shown], plan,
-                     {"category": cat.slug, "min_price": lo, "max_price": hi, "in_stock": in_stock})
+        return Draft(
+            intent,
+            HOME_URL,
+            [_count_answer(n), shown],
+            plan,
+            {"category": cat.slug, "min_price": lo, "max_price": hi, "in_stock": in_stock},
+        )
 
 
 # -- hard ------------------------------------------------------------------------------------
+
 
 def _draw_address(rng: random.Random) -> tuple[Address, str]:
     first, last = rng.choice(vocab.FIRST_NAMES), rng.choice(CUSTOMER_LAST_NAMES)
@@ -382,17 +475,24 @@ def _draw_address(rng: random.Random) -> tuple[Address, str]:
     return Address(f"{first} {last}", street, city, postal, country), email
 
 
-def _checkout_steps(address: Address, email: str, shipping: str, payment: str, gift_note: str,
-                    subtotal_cents: int) -> list[Step]:
+def _checkout_steps(
+    address: Address, email: str, shipping: str, payment: str, gift_note: str, subtotal_cents: int
+) -> list[Step]:
     """From the cart page: proceed, fill the checkout form, place the order."""
     opt = next(o for o in SHIPPING_OPTIONS if o.id == shipping)
     cost = shipping_cost_cents(shipping, subtotal_cents)
     label = f"{opt.label} - {format_price(cost) if cost else 'Free'}"  # as the checkout page shows it
-    steps = [Step.click("Proceed to checkout"),
-             Step.fill("Full name", address.full_name), Step.fill("Street address", address.street),
-             Step.fill("City", address.city), Step.fill("Postal code", address.postal_code),
-             Step.select("Country", address.country), Step.fill("Email", email),
-             Step.select("Shipping method", label), Step.check(PAYMENT_METHODS[payment], role="radio")]
+    steps = [
+        Step.click("Proceed to checkout"),
+        Step.fill("Full name", address.full_name),
+        Step.fill("Street address", address.street),
+        Step.fill("City", address.city),
+        Step.fill("Postal code", address.postal_code),
+        Step.select("Country", address.country),
+        Step.fill("Email", email),
+        Step.select("Shipping method", label),
+        Step.check(PAYMENT_METHODS[payment], role="radio"),
+    ]
     if gift_note:
         steps.append(Step.fill("Gift note (optional)", gift_note))
     return steps + [Step.check("I accept the terms and conditions"), Step.button("Place order")]
@@ -422,11 +522,27 @@ class BuyVariant(Template):
             "{country}, with {ship} shipping, paid via {pay}.{gift}",
             "Please check out {qty} {name} ({variant}): name {who}, address {street}, {postal} {city}, {country}, "
             "email {email}, shipping: {ship}, payment: {pay}, accept the terms.{gift}",
-            qty=qty, name=p.name, variant=_variant_text(color, size), who=address.full_name,
-            street=address.street, city=address.city, postal=address.postal_code, country=address.country,
-            email=email, ship=opt.label.split(" (")[0], pay=PAYMENT_METHODS[payment], gift=gift_words)
-        order = {"items": [_cart_line(p, color, size, qty)], "shipping": shipping, "payment": payment,
-                 "address": asdict(address), "email": email, "gift_note": gift}
+            qty=qty,
+            name=p.name,
+            variant=_variant_text(color, size),
+            who=address.full_name,
+            street=address.street,
+            city=address.city,
+            postal=address.postal_code,
+            country=address.country,
+            email=email,
+            ship=opt.label.split(" (")[0],
+            pay=PAYMENT_METHODS[payment],
+            gift=gift_words,
+        )
+        order = {
+            "items": [_cart_line(p, color, size, qty)],
+            "shipping": shipping,
+            "payment": payment,
+            "address": asdict(address),
+            "email": email,
+            "gift_note": gift,
+        }
         checks: list[Check] = [
             StateCheck(path="shop.orders", op="length_eq", expected=1),
             StateCheck(path="shop.orders.0.items", op="length_eq", expected=1),
@@ -435,9 +551,13 @@ class BuyVariant(Template):
         ]
         plan = _add_to_cart_steps(p, color, size, qty)
         plan += _checkout_steps(address, email, shipping, payment, gift, qty * p.price_cents)
-        return Draft(intent, f"{ROOT}/product/{p.id}", checks, plan,
-                     {"product_id": p.id, "color": color, "size": size, "qty": qty, "shipping": shipping,
-                      "payment": payment})
+        return Draft(
+            intent,
+            f"{ROOT}/product/{p.id}",
+            checks,
+            plan,
+            {"product_id": p.id, "color": color, "size": size, "qty": qty, "shipping": shipping, "payment": payment},
+        )
 
 
 class CheapestOfThree(Template):
@@ -457,20 +577,24 @@ class CheapestOfThree(Template):
             return None
         best = min(trio, key=lambda p: p.price_cents)
         names = {"a": trio[0].name, "b": trio[1].name, "c": trio[2].name}
-        intent = self.phrase(rng, "Which is cheapest: the {a}, the {b} or the {c}? Add the cheapest one to my cart.",
-                             "Compare the prices of the {a}, the {b} and the {c}, and put the cheapest in the cart.",
-                             "I want whichever of {a}, {b} and {c} costs least. Add one to the cart (any colour).",
-                             **names)
+        intent = self.phrase(
+            rng,
+            "Which is cheapest: the {a}, the {b} or the {c}? Add the cheapest one to my cart.",
+            "Compare the prices of the {a}, the {b} and the {c}, and put the cheapest in the cart.",
+            "I want whichever of {a}, {b} and {c} costs least. Add one to the cart (any colour).",
+            **names,
+        )
         plan: list[Step] = [Step.fill("Search products", trio[0].name), Step.enter("Search products")]
         for p in trio[1:]:
             plan += [Step.fill("Search", p.name), Step.enter("Search")]
         if best is not trio[-1]:  # its results are no longer on screen: search it again
             plan += [Step.fill("Search", best.name), Step.enter("Search")]
         plan += [Step.click(best.name), Step.button("Add to cart")]
-        checks: list[Check] = [StateCheck(path="shop.cart", op="length_eq", expected=1),
-                               StateCheck(path="shop.cart", op="any_match", expected={"product_id": best.id, "qty": 1})]
-        return Draft(intent, HOME_URL, checks, plan,
-                     {"product_ids": [p.id for p in trio], "cheapest_id": best.id})
+        checks: list[Check] = [
+            StateCheck(path="shop.cart", op="length_eq", expected=1),
+            StateCheck(path="shop.cart", op="any_match", expected={"product_id": best.id, "qty": 1}),
+        ]
+        return Draft(intent, HOME_URL, checks, plan, {"product_ids": [p.id for p in trio], "cheapest_id": best.id})
 
 
 class TwoProductsChangeQty(Template):
@@ -491,24 +615,41 @@ class TwoProductsChangeQty(Template):
             return None
         (ca, sa), (cb, sb) = _variant(rng, a), _variant(rng, b)
         qty = rng.randint(2, min(MAX_ADD_QTY + 1, a.stock))
-        values = {"a": a.name, "va": _variant_text(ca, sa), "b": b.name, "vb": _variant_text(cb, sb), "qty": qty,
-                  "cat": cat.name}
-        intent = self.phrase(rng, "Add the {a} ({va}) and the {b} ({vb}) to the cart, then change the quantity "
-                                  "of the {a} to {qty} in the cart.",
-                             "Put one {a} in {va} and one {b} in {vb} in my cart; afterwards update the {a} "
-                             "line to {qty} pieces.",
-                             "From {cat}, add the {a} ({va}); also find the {b} ({vb}) and add it. Then set the "
-                             "{a} quantity to {qty} on the cart page.", **values)
+        values = {
+            "a": a.name,
+            "va": _variant_text(ca, sa),
+            "b": b.name,
+            "vb": _variant_text(cb, sb),
+            "qty": qty,
+            "cat": cat.name,
+        }
+        intent = self.phrase(
+            rng,
+            "Add the {a} ({va}) and the {b} ({vb}) to the cart, then change the quantity "
+            "of the {a} to {qty} in the cart.",
+            "Put one {a} in {va} and one {b} in {vb} in my cart; afterwards update the {a} line to {qty} pieces.",
+            "From {cat}, add the {a} ({va}); also find the {b} ({vb}) and add it. Then set the "
+            "{a} quantity to {qty} on the cart page.",
+            **values,
+        )
         suffix = f"{ca}, {sa}" if sa else ca
-        plan = [Step.click(a.name), *_add_to_cart_steps(a, ca, sa, 1), Step.click("All products"),
-                Step.fill("Search", b.name), Step.enter("Search"), Step.click(b.name),
-                *_add_to_cart_steps(b, cb, sb, 1),
-                Step.fill(f"Quantity of {a.name} ({suffix})", str(qty)), Step.button("Update", nth=0)]
-        checks: list[Check] = [StateCheck(path="shop.cart", op="length_eq", expected=2),
-                               StateCheck(path="shop.cart", op="any_match", expected=_cart_line(a, ca, sa, qty)),
-                               StateCheck(path="shop.cart", op="any_match", expected=_cart_line(b, cb, sb, 1))]
-        return Draft(intent, f"{ROOT}/category/{cat.slug}", checks, plan,
-                     {"product_ids": [a.id, b.id], "qty": qty})
+        plan = [
+            Step.click(a.name),
+            *_add_to_cart_steps(a, ca, sa, 1),
+            Step.click("All products"),
+            Step.fill("Search", b.name),
+            Step.enter("Search"),
+            Step.click(b.name),
+            *_add_to_cart_steps(b, cb, sb, 1),
+            Step.fill(f"Quantity of {a.name} ({suffix})", str(qty)),
+            Step.button("Update", nth=0),
+        ]
+        checks: list[Check] = [
+            StateCheck(path="shop.cart", op="length_eq", expected=2),
+            StateCheck(path="shop.cart", op="any_match", expected=_cart_line(a, ca, sa, qty)),
+            StateCheck(path="shop.cart", op="any_match", expected=_cart_line(b, cb, sb, 1)),
+        ]
+        return Draft(intent, f"{ROOT}/category/{cat.slug}", checks, plan, {"product_ids": [a.id, b.id], "qty": qty})
 
 
 class PastOrderTotal(Template):
@@ -525,17 +666,25 @@ class PastOrderTotal(Template):
         for o in newest_first:
             for pid in {i.product_id for i in o.items}:
                 seen[pid] = seen.get(pid, 0) + 1
-        targets = [(k, i) for k, o in enumerate(newest_first) if k + 1 >= self.MIN_ORDERS_OPENED
-                   for i in o.items if seen[i.product_id] == 1]
+        targets = [
+            (k, i)
+            for k, o in enumerate(newest_first)
+            if k + 1 >= self.MIN_ORDERS_OPENED
+            for i in o.items
+            if seen[i.product_id] == 1
+        ]
         picked = _draw(rng, targets)
         if picked is None:
             return None
         k, item = picked
         order = newest_first[k]
-        intent = self.phrase(rng, "What was the total of my past order that included the {name}?",
-                             "I once bought the {name}. Find that order in my order history and tell me its total.",
-                             "Look through my orders for the one containing the {name} and report how much it cost "
-                             "in total.", name=item.name)
+        intent = self.phrase(
+            rng,
+            "What was the total of my past order that included the {name}?",
+            "I once bought the {name}. Find that order in my order history and tell me its total.",
+            "Look through my orders for the one containing the {name} and report how much it cost in total.",
+            name=item.name,
+        )
         plan = [Step.click("Orders")]
         for j in range(k):
             plan += [Step.click(newest_first[j].id), Step("back")]
@@ -545,7 +694,18 @@ class PastOrderTotal(Template):
 
 
 TEMPLATES = [
-    ProductPrice, ProductStock, ProductRating, OpenCategory, ReviewCount,
-    SearchCount, ExtremePriceInCategory, AddVariantToCart, TopRatedBrand, PriceRangeCount,
-    BuyVariant, CheapestOfThree, TwoProductsChangeQty, PastOrderTotal,
+    ProductPrice,
+    ProductStock,
+    ProductRating,
+    OpenCategory,
+    ReviewCount,
+    SearchCount,
+    ExtremePriceInCategory,
+    AddVariantToCart,
+    TopRatedBrand,
+    PriceRangeCount,
+    BuyVariant,
+    CheapestOfThree,
+    TwoProductsChangeQty,
+    PastOrderTotal,
 ]

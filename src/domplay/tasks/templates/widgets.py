@@ -26,8 +26,20 @@ PREFIX_LENGTHS: tuple[int, ...] = (2, 3, 4)
 """How many leading letters of a city the autocomplete plan types."""
 MIN_SUGGESTIONS = 2
 """Prefixes are drawn so that the target is one of several suggestions (picking matters)."""
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FIRST_NAMES = ("Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas")
 LAST_NAMES = ("Lindqvist", "Okoye", "Marchetti", "Nakamura", "Duarte", "Kowalski", "Haddad", "Byrne")
@@ -46,6 +58,7 @@ def _data(site: Site) -> WidgetsData:
 
 # -- easy --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _TabFact:
     """A number stated in a non-default tab's text, and how to ask for it."""
@@ -58,21 +71,34 @@ class _TabFact:
 
 
 _TAB_FACTS: tuple[_TabFact, ...] = (
-    _TabFact("reviews", r"Rated (\d+\.\d) out of 5", (
-        "What is the average customer rating of the {p}? It is in the Reviews tab.",
-        "Open the Reviews tab and tell me the {p}'s rating out of 5.",
-        "How well do customers rate the {p}? Answer with the rating shown under Reviews.",
-    ), RATING_ABS_TOL),
-    _TabFact("reviews", r"by (\d+) customers", (
-        "How many customers have rated the {p}? Check the Reviews tab.",
-        "Open the Reviews tab: how many customer ratings does the {p} have?",
-        "Tell me the number of customers who reviewed the {p}.",
-    )),
-    _TabFact("shipping", r"Ships in (\d+) business days", (
-        "In how many business days does the {p} ship? See the Shipping tab.",
-        "Open the Shipping tab and tell me how many business days shipping of the {p} takes.",
-        "How long (in business days) until the {p} ships?",
-    )),
+    _TabFact(
+        "reviews",
+        r"Rated (\d+\.\d) out of 5",
+        (
+            "What is the average customer rating of the {p}? It is in the Reviews tab.",
+            "Open the Reviews tab and tell me the {p}'s rating out of 5.",
+            "How well do customers rate the {p}? Answer with the rating shown under Reviews.",
+        ),
+        RATING_ABS_TOL,
+    ),
+    _TabFact(
+        "reviews",
+        r"by (\d+) customers",
+        (
+            "How many customers have rated the {p}? Check the Reviews tab.",
+            "Open the Reviews tab: how many customer ratings does the {p} have?",
+            "Tell me the number of customers who reviewed the {p}.",
+        ),
+    ),
+    _TabFact(
+        "shipping",
+        r"Ships in (\d+) business days",
+        (
+            "In how many business days does the {p} ship? See the Shipping tab.",
+            "Open the Shipping tab and tell me how many business days shipping of the {p} takes.",
+            "How long (in business days) until the {p} ships?",
+        ),
+    ),
 )
 
 
@@ -93,13 +119,21 @@ class TabFact(Template):
             return None
         value = found.group(1)
         intent = self.phrase(rng, *fact.questions, p=data.product)
-        checks: list[Check] = [AnswerCheck(expected=value, mode="numeric", abs_tol=fact.abs_tol),
-                  StateCheck(path="widgets.tabs_opened", op="contains", expected=tab.key)]
-        return Draft(intent, f"{ROOT}/tabs", checks, [Step.button(tab.title), Step.answer(value)],
-                     {"tab": tab.key, "value": value})
+        checks: list[Check] = [
+            AnswerCheck(expected=value, mode="numeric", abs_tol=fact.abs_tol),
+            StateCheck(path="widgets.tabs_opened", op="contains", expected=tab.key),
+        ]
+        return Draft(
+            intent,
+            f"{ROOT}/tabs",
+            checks,
+            [Step.button(tab.title), Step.answer(value)],
+            {"tab": tab.key, "value": value},
+        )
 
 
 # -- medium ------------------------------------------------------------------------------------
+
 
 class PickCity(Template):
     """Type the first letters of a city, pick it among the suggestions, save it."""
@@ -116,14 +150,19 @@ class PickCity(Template):
         prefix = rng.choice(prefixes)
         intent = self.phrase(
             rng,
-            "Set my home city to {c}: type \"{p}\" in the City box, pick {c} from the suggestions and save.",
+            'Set my home city to {c}: type "{p}" in the City box, pick {c} from the suggestions and save.',
             "Use the autocomplete to choose {c} as the home city, then save it.",
             "Save {c} as the home city (start typing it and select it from the suggestion list).",
-            c=city, p=prefix)
-        return Draft(intent, f"{ROOT}/autocomplete",
-                     [StateCheck(path="widgets.city", op="equals", expected=city)],
-                     [Step.fill("City", prefix), Step.click(city, role="option"), Step.button("Save city")],
-                     {"city": city, "prefix": prefix})
+            c=city,
+            p=prefix,
+        )
+        return Draft(
+            intent,
+            f"{ROOT}/autocomplete",
+            [StateCheck(path="widgets.city", op="equals", expected=city)],
+            [Step.fill("City", prefix), Step.click(city, role="option"), Step.button("Save city")],
+            {"city": city, "prefix": prefix},
+        )
 
 
 def _ambiguous_prefixes(cities: tuple[str, ...], city: str) -> list[str]:
@@ -137,6 +176,7 @@ def _ambiguous_prefixes(cities: tuple[str, ...], city: str) -> list[str]:
 
 
 # -- hard --------------------------------------------------------------------------------------
+
 
 class ContactSupport(Template):
     """Open the contact dialog, fill every field, choose the topic and send it."""
@@ -153,16 +193,29 @@ class ContactSupport(Template):
             return None
         intent = self.phrase(
             rng,
-            "Contact support as {n} ({e}) about {t}, with the message \"{m}\"",
-            "Send a {t} message to support through the contact form. Name: {n}. Email: {e}. Message: \"{m}\"",
-            "Open the support dialog and write to them: topic {t}, from {n} <{e}>, saying \"{m}\"",
-            n=name, e=email, t=topic, m=message)
+            'Contact support as {n} ({e}) about {t}, with the message "{m}"',
+            'Send a {t} message to support through the contact form. Name: {n}. Email: {e}. Message: "{m}"',
+            'Open the support dialog and write to them: topic {t}, from {n} <{e}>, saying "{m}"',
+            n=name,
+            e=email,
+            t=topic,
+            m=message,
+        )
         record = {"id": 1, "name": name, "email": email, "topic": topic, "message": message}
-        return Draft(intent, f"{ROOT}/modal",
-                     [StateCheck(path="widgets.contacts", op="equals", expected=[record])],
-                     [Step.button("Contact support"), Step.fill("Name", name), Step.fill("Email", email),
-                      Step.select("Topic", topic), Step.fill("Message", message), Step.button("Send message")],
-                     {"topic": topic, "email": email})
+        return Draft(
+            intent,
+            f"{ROOT}/modal",
+            [StateCheck(path="widgets.contacts", op="equals", expected=[record])],
+            [
+                Step.button("Contact support"),
+                Step.fill("Name", name),
+                Step.fill("Email", email),
+                Step.select("Topic", topic),
+                Step.fill("Message", message),
+                Step.button("Send message"),
+            ],
+            {"topic": topic, "email": email},
+        )
 
 
 class DeliveryDate(Template):
@@ -175,8 +228,11 @@ class DeliveryDate(Template):
     def draft(self, site: Site, rng: random.Random) -> Draft | None:
         data = _data(site)
         span = (data.max_date - data.min_date).days
-        allowed = [d for d in (date.fromordinal(data.min_date.toordinal() + i) for i in range(span + 1))
-                   if date_allowed(d, data)]
+        allowed = [
+            d
+            for d in (date.fromordinal(data.min_date.toordinal() + i) for i in range(span + 1))
+            if date_allowed(d, data)
+        ]
         if not allowed:
             return None
         day = rng.choice(allowed)
@@ -187,12 +243,20 @@ class DeliveryDate(Template):
             "Book the delivery for {d} using the calendar.",
             "Choose {d} as the delivery date and confirm it.",
             "I want my delivery on {d}. Pick that day in the date picker and confirm.",
-            d=spoken)
-        plan = ([Step.button("Open calendar")] + [Step.button("Next month")] * months_ahead
-                + [Step.button(day.isoformat()), Step.button("Confirm date")])
-        return Draft(intent, f"{ROOT}/datepicker",
-                     [StateCheck(path="widgets.date", op="equals", expected=day.isoformat())],
-                     plan, {"date": day.isoformat(), "months_ahead": months_ahead})
+            d=spoken,
+        )
+        plan = (
+            [Step.button("Open calendar")]
+            + [Step.button("Next month")] * months_ahead
+            + [Step.button(day.isoformat()), Step.button("Confirm date")]
+        )
+        return Draft(
+            intent,
+            f"{ROOT}/datepicker",
+            [StateCheck(path="widgets.date", op="equals", expected=day.isoformat())],
+            plan,
+            {"date": day.isoformat(), "months_ahead": months_ahead},
+        )
 
 
 TEMPLATES: list[type[Template]] = [TabFact, PickCity, ContactSupport, DeliveryDate]
