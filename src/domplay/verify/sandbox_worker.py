@@ -348,7 +348,7 @@ def safe_import(name, globals=None, locals=None, fromlist=(), level=0):
     raise ImportError(f"import of {name!r} is not allowed in checks")
 
 
-class Query:
+class CssQuery:
     """`query(html, css)`: the elements matching a CSS selector as {"tag", "text", "attrs"} dicts."""
 
     def __init__(self) -> None:
@@ -383,7 +383,7 @@ def fresh_globals(output: BoundedOutput) -> dict:
     safe = {name: getattr(builtins_module, name) for name in SAFE_BUILTIN_NAMES}
     safe["print"] = output.print
     safe["__import__"] = safe_import
-    return {"__builtins__": safe, "__name__": "check", "query": Query()}
+    return {"__builtins__": safe, "__name__": "check", "query": CssQuery()}
 
 
 _compiled: dict[str, types.CodeType] = {}

@@ -35,7 +35,7 @@ from domplay.sites.shop.data import (
 from domplay.sites.shop.search import (
     PAGE_SIZE,
     SORTS,
-    Page,
+    ListingPage,
     SearchQuery,
     listing,
     matches,
@@ -60,8 +60,8 @@ __all__ = [
     "CheckoutDetails",
     "CheckoutResult",
     "LineItem",
+    "ListingPage",
     "Order",
-    "Page",
     "Product",
     "Review",
     "SearchQuery",

@@ -182,7 +182,7 @@ def search_products(data: ShopData, query: SearchQuery) -> list[Product]:
 
 
 @dataclass(frozen=True)
-class Page:
+class ListingPage:
     items: tuple[Product, ...]
     page: int
     pages: int
@@ -200,15 +200,15 @@ class Page:
         return self.first + len(self.items) - 1 if self.items else 0
 
 
-def paginate(items: Sequence[Product], page: int, page_size: int = PAGE_SIZE) -> Page:
+def paginate(items: Sequence[Product], page: int, page_size: int = PAGE_SIZE) -> ListingPage:
     """Page `page` (1-based, clamped to [1, pages]) of `items`."""
     pages = max(1, math.ceil(len(items) / page_size))
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
-    return Page(tuple(items[start : start + page_size]), page, pages, len(items), page_size)
+    return ListingPage(tuple(items[start : start + page_size]), page, pages, len(items), page_size)
 
 
-def listing(data: ShopData, query: SearchQuery, page_size: int = PAGE_SIZE) -> Page:
+def listing(data: ShopData, query: SearchQuery, page_size: int = PAGE_SIZE) -> ListingPage:
     """Exactly the products a listing page for `query` shows."""
     return paginate(search_products(data, query), query.page, page_size)
 
@@ -216,7 +216,7 @@ def listing(data: ShopData, query: SearchQuery, page_size: int = PAGE_SIZE) -> P
 __all__ = [
     "PAGE_SIZE",
     "SORTS",
-    "Page",
+    "ListingPage",
     "SearchQuery",
     "listing",
     "matches",
