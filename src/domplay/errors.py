@@ -53,3 +53,7 @@ class ModelError(DomplayError):
 
 class StoreError(DomplayError):
     """The run store is unreadable or inconsistent."""
+
+
+class TemplateError(DomplayError):
+    """A task template's plan does not fit the page (a bug in the template or the site)."""

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from domplay.env.dom import DomEnv, DomEnvConfig
+from domplay.errors import TemplateError
 from domplay.sites.app import SitesApp
 from domplay.sites.shop import (
     Product,
@@ -25,7 +26,7 @@ from domplay.tasks.propose import Proposal, TemplateProposer
 from domplay.tasks.templates import all_templates
 from domplay.tasks.templates import shop as S
 from domplay.tasks.templates.base import Draft, Step, Template
-from domplay.tasks.templates.materialize import TemplateError, resolve_step
+from domplay.tasks.templates.materialize import resolve_step
 from domplay.verify.verdict import Verdict, verify
 from tests.tasks import template_suite as suite
 

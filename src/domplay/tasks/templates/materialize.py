@@ -5,12 +5,8 @@ from __future__ import annotations
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
 from domplay.env.observation import Element, Observation
-from domplay.errors import DomplayError
+from domplay.errors import TemplateError
 from domplay.tasks.templates.base import Step
-
-
-class TemplateError(DomplayError):
-    """A template's plan does not fit the page (a bug in the template or the site)."""
 
 
 def resolve_step(step: Step, obs: Observation) -> A.Action:
