@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from domplay import __version__
+
+if TYPE_CHECKING:
+    from domplay.agent.episode import Episode
 
 
 @click.group()
@@ -80,6 +86,12 @@ def sites_list() -> None:
 @click.option("--limit", default=None, type=int, help="Only the first N tasks.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @click.option(
+    "--episodes",
+    "episodes_out",
+    type=click.Path(dir_okay=False),
+    help="Also write every episode (steps, prompts, actions, verdict) here, one JSON object a line.",
+)
+@click.option(
     "--demos",
     "demos_path",
     type=click.Path(exists=True, dir_okay=False),
@@ -108,6 +120,7 @@ def eval_command(
     site_seed,
     limit,
     json_out,
+    episodes_out,
     demos_path,
     shots,
     dtype,
@@ -133,11 +146,31 @@ def eval_command(
         shots if shots is not None else (2 if demos_path is not None else None),
     )
     config = load_config(config_path, preset, overrides)
-    report = evaluate_config(config, tasks_spec=tasks_spec, limit=limit, demos_path=demos_path, plan=plan)
+    with ExitStack() as stack:
+        sink = stack.enter_context(Path(episodes_out).open("w", encoding="utf-8")) if episodes_out else None
+        report = evaluate_config(
+            config,
+            tasks_spec=tasks_spec,
+            limit=limit,
+            demos_path=demos_path,
+            plan=plan,
+            on_episode=_episode_writer(sink) if sink is not None else None,
+        )
     click.echo(report.table())
+    if episodes_out:
+        click.echo(f"wrote {episodes_out}")
     if json_out:
         Path(json_out).write_text(report.to_json() + "\n", encoding="utf-8")
         click.echo(f"wrote {json_out}")
+
+
+def _episode_writer(sink: TextIO) -> Callable[[Episode], None]:
+    """Writes each episode to `sink` as one JSON line, as it finishes."""
+
+    def write(episode: Episode) -> None:
+        sink.write(episode.model_dump_json() + "\n")
+
+    return write
 
 
 def _eval_overrides(

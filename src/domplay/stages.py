@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,9 +155,11 @@ def evaluate_config(
     limit: int | None = None,
     demos_path: str | Path | None = None,
     plan: bool = False,
+    on_episode: Callable[[Episode], None] | None = None,
 ) -> EvalReport:
     """`domplay eval`: `config.model` on the config's held-out tasks (proposed as its round 0 does) or
-    on `tasks_spec` (a task file or preset), with everything else as the run's evals do it."""
+    on `tasks_spec` (a task file or preset), with everything else as the run's evals do it. Each
+    finished episode also goes to `on_episode`."""
     from domplay.agent.plan import Planner
     from domplay.tasks.presets import resolve_tasks
 
@@ -182,6 +184,7 @@ def evaluate_config(
         demos=demos,
         planner=Planner(model) if plan else None,
         desc="eval",
+        on_episode=on_episode,
     )
     return summarize_episodes(tasks, episodes)
 

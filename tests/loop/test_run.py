@@ -237,13 +237,25 @@ def test_domplay_eval_with_a_runs_config_reproduces_its_round0_eval(tmp_path: Pa
     run.execute()
     tasks = run.store.tasks(split="heldout")
     expected = summarize_episodes(tasks, eval_episodes(run.store, 0, tasks)).as_dict()
-    out = tmp_path / "eval.json"
-    result = CliRunner().invoke(main, ["eval", "--config", str(run.dir / "config.yaml"), "--json", str(out)])
+    out, episodes_out = tmp_path / "eval.json", tmp_path / "episodes.jsonl"
+    args = ["eval", "--config", str(run.dir / "config.yaml"), "--json", str(out), "--episodes", str(episodes_out)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     got = json.loads(out.read_text())
     for report in (got, expected):
         report.pop("seconds")
     assert got == expected and expected["episodes"] == 6
+
+    def what_happened(episode: dict) -> tuple:
+        steps = [
+            (s["url"], s["observation"], s["prompt"], s["completion"], s["action"], s["error"])
+            for s in episode["steps"]
+        ]
+        return episode["task_id"], episode["sample"], steps, episode["verdict"]["success"], episode["status"]
+
+    stored = [e.model_dump(mode="json") for e in eval_episodes(run.store, 0, tasks)]
+    again = [json.loads(line) for line in episodes_out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(map(what_happened, again)) == sorted(map(what_happened, stored))  # step by step, the same
 
 
 def test_old_config_keys_move_to_the_component_configs(tmp_path: Path) -> None:
