@@ -30,7 +30,7 @@ import click
 
 from domplay.agent.evaluate import run_episodes
 from domplay.agent.policy import ReferencePolicy
-from domplay.agent.teacher import step_accuracy
+from domplay.agent.teacher import spread, step_accuracy
 from domplay.config import RunConfig, load_config
 from domplay.data.builders import build_sft
 from domplay.data.export import export
@@ -135,7 +135,7 @@ def main(
         base, sites, counts[-1] // STEPS_PER_TASK_ESTIMATE + 20, "train", TRAIN_SEED_OFFSET + seed
     ).tasks
     heldout = [t for t in propose_heldout(base, sites).tasks if t.reference]  # the run's 120 held-out tasks
-    heldout = heldout[:: max(1, len(heldout) // eval_tasks)][:eval_tasks]
+    heldout = spread(heldout, eval_tasks)
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
     sft = base.train.sft if epochs is None else base.train.sft.model_copy(update={"num_epochs": epochs})
     rows = []

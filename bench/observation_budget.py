@@ -149,7 +149,7 @@ def main(
         json.dumps(
             {
                 "prompt_tokens_median": statistics.median(tokens),
-        "prompt_tokens_mean": round(statistics.mean(tokens), 1),
+                "prompt_tokens_mean": round(statistics.mean(tokens), 1),
                 "prompt_tokens_p90": statistics.quantiles(tokens, n=10)[P90 - 1],
                 "whole_page_share": round(sum(s.whole_page for s in steps) / len(steps), 4),
                 "scroll_share": round(sum(s.scroll for s in steps) / len(steps), 4),

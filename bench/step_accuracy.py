@@ -24,7 +24,7 @@ from collections import defaultdict
 
 import click
 
-from domplay.agent.teacher import step_accuracy
+from domplay.agent.teacher import spread, step_accuracy
 from domplay.config import load_config
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
@@ -34,7 +34,7 @@ from domplay.tasks.presets import resolve_tasks
 @click.command()
 @click.option("--model", "spec", default="embedded", show_default=True, help="embedded | model dir | hf:PATH")
 @click.option("--tasks", "task_spec", default="heldout", show_default=True, help="preset or task file")
-@click.option("--limit", default=40, show_default=True, help="tasks, taken evenly across the set")
+@click.option("--limit", default=40, show_default=True, help="tasks, a seeded sample of the set")
 @click.option(
     "--config",
     "config_path",
@@ -81,9 +81,7 @@ def main(
     if batch is not None:
         overrides["rollout"] = {"concurrency": batch}
     config = load_config(config_path, overrides=overrides)  # the run's env, policy and rollout
-    tasks = [t for t in resolve_tasks(task_spec) if t.reference]
-    stride = max(1, len(tasks) // limit)
-    tasks = tasks[::stride][:limit]
+    tasks = spread([t for t in resolve_tasks(task_spec) if t.reference], limit)
     sites = SitesApp(seed=0)
     model = load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency)
     started = time.perf_counter()

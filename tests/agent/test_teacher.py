@@ -76,3 +76,23 @@ def test_step_accuracy_grades_every_reference_step_by_kind_and_template(sites):
     assert result.steps == 3 and result.correct == 1
     assert result.by["kind"] == {"fill": (0, 1), "click": (0, 1), "stop": (1, 1)}
     assert result.by["template"] == {"seen": (1, 3)}
+
+
+def test_a_spread_of_tasks_keeps_their_order_and_does_not_alias_with_a_cycle():
+    from domplay.agent.teacher import spread
+
+    tasks = [
+        Task(
+            id=f"t{i}",
+            intent="x",
+            site="shop",
+            start_url="/shop/",
+            checks=[UrlCheck(expected="/")],
+            difficulty=("easy", "medium", "hard")[i % 3],
+        )
+        for i in range(120)
+    ]
+    picked = spread(tasks, 40)
+    assert len(picked) == 40 and picked == sorted(picked, key=lambda t: int(t.id[1:]))
+    assert {t.difficulty for t in picked} == {"easy", "medium", "hard"}  # every 3rd would be all easy
+    assert spread(tasks, 40) == picked and spread(tasks, 500) == tasks

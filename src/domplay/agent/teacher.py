@@ -16,6 +16,7 @@ element 12 is that button.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -151,6 +152,14 @@ def accuracy(grades: Sequence[StepGrade], labels: dict[str, dict[str, str]]) -> 
         steps=len(grades),
         by={axis: {k: (c, n) for k, (c, n) in table.items()} for axis, table in by.items()},
     )
+
+
+def spread(tasks: Sequence[Task], n: int, seed: int = 0) -> list[Task]:
+    """`n` of `tasks` in their order, a seeded sample: a fixed stride would alias with a set that
+    cycles through difficulties (every 3rd of the held-out preset is easy)."""
+    if n >= len(tasks):
+        return list(tasks)
+    return [tasks[i] for i in sorted(random.Random(seed).sample(range(len(tasks)), n))]
 
 
 def template_labels(tasks: Sequence[Task]) -> dict[str, dict[str, str]]:
