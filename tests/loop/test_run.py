@@ -206,9 +206,14 @@ def test_evals_and_rollouts_load_the_model_in_their_own_dtypes(tmp_path: Path) -
     changes = {
         "model": "embedded",
         "tasks": {"heldout_tasks": 3, "train_tasks_per_round": 1},
-        "env": {"max_steps": 1},
         "eval": {"dtype": "bfloat16"},
-        "rollout": {"samples_per_task": 1, "concurrency": 3, "replay_reference": False, "dtype": "float32"},
+        "rollout": {
+            "samples_per_task": 1,
+            "first_model_round": 1,
+            "concurrency": 3,
+            "replay_reference": False,
+            "dtype": "float32",
+        },
     }
     run = Run(tmp_path / "run", load_config(write_config(tmp_path, **changes)), echo=lambda line: None)
     run.round(0)
