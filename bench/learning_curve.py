@@ -35,6 +35,7 @@ from domplay.config import RunConfig, load_config
 from domplay.data.builders import build_sft
 from domplay.data.export import export
 from domplay.data.records import SftExample
+from domplay.hardware import fast_dtype
 from domplay.llm.embedded import embedded_model_dir
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
@@ -89,7 +90,7 @@ def mean_tokens(examples: list[SftExample], tokenizer) -> float:
 
 
 def evaluate(spec: str, config: RunConfig, tasks: list[Task], sites: SitesApp) -> dict:
-    model = load_model(spec, dtype=config.eval.dtype, batch_size=config.rollout.concurrency)
+    model = load_model(spec, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
     started = time.perf_counter()
     result, _ = step_accuracy(
         model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout, seed=config.seed

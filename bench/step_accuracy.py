@@ -26,6 +26,7 @@ import click
 
 from domplay.agent.teacher import spread, step_accuracy
 from domplay.config import load_config
+from domplay.hardware import fast_dtype
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import resolve_tasks
@@ -83,7 +84,7 @@ def main(
     config = load_config(config_path, overrides=overrides)  # the run's env, policy and rollout
     tasks = spread([t for t in resolve_tasks(task_spec) if t.reference], limit)
     sites = SitesApp(seed=0)
-    model = load_model(spec, dtype=dtype, batch_size=config.rollout.concurrency)
+    model = load_model(spec, dtype=fast_dtype(dtype), batch_size=config.rollout.concurrency)  # as a run's evals
     started = time.perf_counter()
     result, grades = step_accuracy(
         model, tasks, sites, env=config.env, policy=config.policy, rollout=config.rollout, seed=config.seed
