@@ -6,11 +6,12 @@ observation settings, keeps the verified steps as SFT examples exactly as `dompl
 them, and fine-tunes the starting model on a growing prefix of them: the model after `k`
 examples continues from the model after the previous size and trains on the next examples
 only, so every size costs only its new examples. After each size it measures teacher-forced
-step accuracy on the held-out preset (overall, by action kind, seen-template seeds vs held-out-
-only templates; an action counts when it is the reference's or an order-free alternative, see
-`domplay.agent.teacher`) and prints tokens per example and seconds of training.
+step accuracy on a seeded sample of the run's held-out tasks, proposed as its round 0 does
+(overall, by action kind, seen-template seeds vs held-out-only templates; an action counts when
+it is the reference's or an order-free alternative, see `domplay.agent.teacher`) and prints
+tokens per example and seconds of training.
 
-    python bench/learning_curve.py                                  # 256 and 1024 examples, 4 variants
+    python bench/learning_curve.py                                  # 0, 256 and 1024 examples, 4 variants
     python bench/learning_curve.py --sizes 256,1024,4096 --variants compact:name,compact:id
 
 Every variant uses the same seed, tasks, training settings and evaluation steps. Last line: JSON
@@ -28,8 +29,6 @@ from pathlib import Path
 
 import click
 
-from domplay.agent.evaluate import run_episodes
-from domplay.agent.policy import ReferencePolicy
 from domplay.agent.teacher import spread, step_accuracy
 from domplay.config import RunConfig, load_config
 from domplay.data.builders import build_sft
@@ -39,7 +38,7 @@ from domplay.hardware import fast_dtype
 from domplay.llm.embedded import embedded_model_dir
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
-from domplay.stages import propose_heldout, propose_tasks
+from domplay.stages import propose_heldout, propose_tasks, reference_replays
 from domplay.tasks.model import Task
 from domplay.train.sft import train_sft
 
@@ -66,16 +65,7 @@ def variant_config(base: RunConfig, variant: str) -> RunConfig:
 
 def reference_examples(config: RunConfig, tasks: list[Task], sites: SitesApp) -> list[SftExample]:
     """Verified SFT examples of the reference replays of `tasks` under `config`, as a run builds them."""
-    episodes = run_episodes(
-        ReferencePolicy(config.policy),
-        tasks,
-        sites,
-        env=config.env,
-        rollout=config.rollout.model_copy(update={"samples_per_task": 1}),
-        seed=config.seed,
-        policy_name=config.build.reference_policy,
-        show_progress=False,
-    )
+    episodes = reference_replays(config, tasks, sites, policy_name=config.build.reference_policy, show_progress=False)
     return build_sft(episodes, {t.id: t for t in tasks}, config.build)[0]
 
 

@@ -22,10 +22,9 @@ import time
 
 import click
 
+from domplay.agent.evaluate import run_episodes
 from domplay.agent.policy import Policy
-from domplay.agent.rollout import RolloutEngine
 from domplay.config import load_config
-from domplay.env.dom import DomEnv, DomEnvConfig
 from domplay.llm.load import load_model
 from domplay.sites.app import SitesApp
 from domplay.tasks.presets import PRESETS, propose_preset
@@ -58,18 +57,21 @@ def measure(tasks, sites, concurrency: int, max_steps: int, obs_tokens: int, **b
         }
     )
     policy = Policy(model, run.policy)
-    engine = RolloutEngine(
+    # The loop's own path (run_episodes, envs from the run's EnvSettings); a warm-up pays one-off costs.
+    run_episodes(
         policy,
-        lambda: DomEnv(DomEnvConfig(max_steps=run.env.max_steps, observation=run.env.observation), sites=sites),
-        run.rollout,
+        tasks[:concurrency],
+        sites,
+        env=run.env,
+        rollout=run.rollout,
         seed=run.seed,
+        round=99,
+        show_progress=False,
     )
-    engine.run(tasks[:concurrency], round=99)  # warm-up: first calls pay one-off costs
     model.seconds, model.tokens = 0.0, 0
     started = time.perf_counter()
-    episodes = engine.run(tasks)
+    episodes = run_episodes(policy, tasks, sites, env=run.env, rollout=run.rollout, seed=run.seed, show_progress=False)
     wall = time.perf_counter() - started
-    engine.close()
     steps = sum(len(e.steps) for e in episodes)
     return {
         "episodes": len(episodes),

@@ -208,20 +208,23 @@ def _model_rollouts(
     )
 
 
+def reference_replays(config: RunConfig, tasks: Sequence[Task], sites: SitesApp, **options: Any) -> list[Episode]:
+    """One replay of each task's reference solution through the prompts the model gets, under the run's
+    env, policy and rollout settings: how proposal checks a reference fits, the rollout stage makes
+    verified data and the benches measure prompts. `options` go to `run_episodes`."""
+    rollout = config.rollout.model_copy(update={"samples_per_task": 1})
+    return run_episodes(
+        ReferencePolicy(config.policy), tasks, sites, env=config.env, rollout=rollout, seed=config.seed, **options
+    )
+
+
 def rollout_stage(ctx: StageContext, r: int) -> None:
     """Reference replays and the current model's episodes on round `r`'s training tasks."""
     c = ctx.config
     tasks = ctx.store.tasks(split="train", round=r)
     if c.rollout.replay_reference:
-        replay = c.rollout.model_copy(update={"samples_per_task": 1})
-        run_episodes(
-            ReferencePolicy(c.policy),
-            tasks,
-            ctx.sites,
-            env=c.env,
-            rollout=replay,
-            seed=c.seed,
-            **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference"),
+        reference_replays(
+            c, tasks, ctx.sites, **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference")
         )
     if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
@@ -267,15 +270,7 @@ def propose_tasks(config: RunConfig, sites: SitesApp, n: int, split: Split, seed
                 max_tries_per_task=PROPOSAL_TRIES_PER_TASK,
             )
             fresh = proposal.tasks[len(kept) + len(over) :]
-            replays = run_episodes(
-                ReferencePolicy(config.policy),
-                fresh,
-                sites,
-                env=config.env,
-                rollout=config.rollout.model_copy(update={"samples_per_task": 1}),
-                seed=config.seed,
-                show_progress=False,
-            )
+            replays = reference_replays(config, fresh, sites, show_progress=False)
             by_id = {e.task_id: e for e in replays}
             for task in fresh:
                 e = by_id[task.id]

@@ -148,28 +148,9 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
     """The run config's train section (precision, rate, epochs, seed per round) is what SFT gets."""
     import domplay.train.sft as sft
     from domplay.stages import build_stage, propose_stage, rollout_stage, train_stage
-    from domplay.train.record import TrainResult
 
-    seen = []
-
-    def fake_train_sft(data, model, out_dir, config):  # records the call; training itself is tested in tests/train
-        seen.append((Path(data), model, config))
-        return TrainResult(
-            method="sft",
-            model_dir=Path(out_dir),
-            adapter_dir=None,
-            base_model=str(model),
-            rows=1,
-            examples_seen=1,
-            steps=1,
-            losses=(1.0,),
-            final_loss=1.0,
-            seconds=0.1,
-            seconds_per_example=0.1,
-            git_revision="unknown",
-        )
-
-    monkeypatch.setattr(sft, "train_sft", fake_train_sft)
+    seen: list = []
+    monkeypatch.setattr(sft, "train_sft", fake_trainer(seen, "sft"))
     train = {
         "method": "sft",
         "finetune": "full",
@@ -182,7 +163,7 @@ def test_train_settings_reach_the_trainer(tmp_path: Path, monkeypatch) -> None:
     run.round(0)
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
         stage(run.ctx, 1)
-    [(data, model, config)] = seen
+    [(_, data, model, config, _)] = seen
     assert data.is_file() and model == "random"  # the starting model trains in round 1
     assert (
         config.precision,
@@ -302,7 +283,7 @@ def fake_trainer(seen: list, method: str):
     from domplay.train.record import TrainResult
 
     def train(data, model, out_dir, config, **kw):  # records the call; training itself is tested in tests/train
-        seen.append((method, Path(data), str(model), kw))
+        seen.append((method, Path(data), str(model), config, kw))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         return TrainResult(
             method=kw.get("method", method),
@@ -348,7 +329,7 @@ def test_spin_and_online_dpo_rounds_train_on_their_own_pairs(tmp_path: Path, mon
     run.round(0)
     for stage in (propose_stage, rollout_stage, build_stage, train_stage):
         stage(run.ctx, 1)
-    (_, _, sft_base, _), (_, pairs, start, kw) = seen
+    (_, _, sft_base, _, _), (_, pairs, start, _, kw) = seen
     sft_model = str(tmp_path / "run" / "round1" / "sft")
     assert sft_base == "random" and start == sft_model
     rows = pq.read_table(pairs).to_pylist()

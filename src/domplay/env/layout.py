@@ -27,33 +27,13 @@ LineKind = Literal["single", "item", "row", "text"]
 
 ROW_TAG = "tr"
 CELL_TAGS = frozenset({"td", "th"})
-INLINE_TAGS = frozenset(
-    {
-        "a",
-        "em",
-        "strong",
-        "b",
-        "i",
-        "small",
-        "abbr",
-        "code",
-        "sup",
-        "sub",
-        "mark",
-        "u",
-        "s",
-        "span",
-        "time",
-        "data",
-        "q",
-        "cite",
-        "kbd",
-        "var",
-        "bdi",
-        "br",
-        "label",
-    }
+TEXT_INLINE_TAGS = frozenset(
+    {"em", "strong", "b", "i", "small", "abbr", "code", "sup", "sub", "mark", "u", "s", "span", "time", "data", "q"}
+    | {"cite", "kbd", "var", "bdi", "br"}
 )
+"""Tags that format text inside a line: an element's name reads through them."""
+INLINE_TAGS = TEXT_INLINE_TAGS | {"a", "label"}
+"""Tags that stay inside a line when grouping a page into lines: text formatting, links and labels."""
 MAX_ITEM_ELEMENTS = 8
 """Most elements an item line gathers: a box with more is a section of the page, not a card."""
 

@@ -22,7 +22,7 @@ from typing import Literal, TypedDict
 from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from domplay.env.layout import Kind, Line, Place, layout
+from domplay.env.layout import TEXT_INLINE_TAGS, Kind, Line, Place, layout
 from domplay.settings import Settings
 
 STAMP_ATTR = "data-dp"
@@ -69,31 +69,6 @@ TEXT_INPUT_TYPES = frozenset(
 BUTTON_INPUT_TYPES = frozenset({"submit", "button", "reset", "image"})
 ROLE_BY_ATTR = frozenset(
     {"button", "link", "tab", "checkbox", "radio", "menuitem", "option", "switch", "combobox", "textbox", "searchbox"}
-)
-INLINE_TAGS = frozenset(
-    {
-        "em",
-        "strong",
-        "b",
-        "i",
-        "small",
-        "abbr",
-        "code",
-        "sup",
-        "sub",
-        "mark",
-        "u",
-        "s",
-        "span",
-        "time",
-        "data",
-        "q",
-        "cite",
-        "kbd",
-        "var",
-        "bdi",
-        "br",
-    }
 )
 INTERACTIVE_CSS = "a[href], button, input, select, textarea, summary, [role], [contenteditable]"
 _MAYBE_INTERACTIVE = frozenset({"a", "button", "summary", "input", "textarea", "select"})
@@ -298,7 +273,7 @@ def _walk_one(child: LexborNode, place: Place, walk: _Walk) -> None:
             continue
         if ctag in SKIP_TAGS:
             continue
-        if ctag in INLINE_TAGS:
+        if ctag in TEXT_INLINE_TAGS:
             cattrs = c.attributes
             if not _hidden(cattrs) and not _has_interactive(c) and (ctag != "span" or "class" not in cattrs):
                 run.append(c.text(deep=True) or "")
