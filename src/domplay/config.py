@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from domplay.agent.evaluate import EvalConfig
 from domplay.agent.policy import PolicyConfig
@@ -23,12 +23,29 @@ from domplay.errors import ConfigError
 from domplay.settings import Settings
 from domplay.train.config import TrainConfig
 
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template",)
+"""Training task sources `stages.TASK_SOURCES` can build."""
+
 
 class TasksConfig(Settings):
     sites: tuple[str, ...] = ("shop", "forum", "admin")
     site_seed: int = Field(0, description="seed of the built-in sites' content")
     heldout_tasks: int = Field(120, ge=3, description="held-out tasks, fixed at the start (a third per difficulty)")
     train_tasks_per_round: int = Field(64, ge=1, description="fresh training tasks proposed each round (new seeds)")
+    sources: dict[str, float] = Field(
+        default_factory=lambda: {"template": 1.0},
+        description="training task sources and their shares of train_tasks_per_round (see docs/architecture.md)",
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _some_source(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(TASK_SOURCE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown task sources {unknown}; known: {list(TASK_SOURCE_NAMES)}")
+        if not v or any(share < 0 for share in v.values()) or sum(v.values()) <= 0:
+            raise ValueError(f"needs at least one source with a positive share, got {v}")
+        return v
 
 
 class StopSettings(Settings):

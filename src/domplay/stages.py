@@ -34,7 +34,8 @@ from domplay.llm.load import load_model
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
 from domplay.tasks.model import Split, Task
-from domplay.tasks.propose import OVER_MAX_STEPS, Proposal, ProposalFailure, TemplateProposer
+from domplay.tasks.propose import TemplateProposer
+from domplay.tasks.sources import OVER_MAX_STEPS, Proposal, ProposalFailure, share_counts
 
 PAIR_KINDS_FOR_DPO: tuple[PairKind, ...] = ("reference", "step")
 """Pair kinds DPO trains on: model vs verified reference action, and success vs failure at one state."""
@@ -320,20 +321,37 @@ def heldout_stage(ctx: StageContext) -> None:
 
 
 def propose_stage(ctx: StageContext, r: int) -> None:
-    """Fresh training tasks for round `r` (train seeds of proposer seed `seed * 1000 + r`)."""
-    proposal = propose_tasks(
-        ctx.config, ctx.sites, ctx.config.tasks.train_tasks_per_round, "train", ctx.config.seed * 1000 + r
-    )
-    ctx.store.add_tasks(proposal.tasks, round=r)
-    ctx.store.record_metrics(
-        r,
-        "propose",
-        {
-            "tasks": len(proposal.tasks),
-            "failures": len(proposal.failures),
-            "over_max_steps": float(proposal.over_max_steps),
-        },
-    )
+    """Fresh training tasks for round `r` from each source in `tasks.sources`, its share of
+    `train_tasks_per_round` each (proposer seed `seed * 1000 + r`); the yield of each source is
+    recorded as `<source>_tasks`, `<source>_failures` and the source's own counts."""
+    c = ctx.config
+    seed = c.seed * 1000 + r
+    metrics: dict[str, float] = {}
+    for name, n in share_counts(c.tasks.sources, c.tasks.train_tasks_per_round).items():
+        if n == 0:
+            continue
+        proposal = TASK_SOURCES[name](ctx, r, n, seed)
+        ctx.store.add_tasks(proposal.tasks, round=r)
+        metrics[f"{name}_tasks"] = len(proposal.tasks)
+        metrics[f"{name}_failures"] = len(proposal.failures)
+        metrics.update({f"{name}_{k}": v for k, v in proposal.stats.items()})
+    metrics["tasks"] = sum(v for k, v in metrics.items() if k.endswith("_tasks"))
+    metrics["failures"] = sum(v for k, v in metrics.items() if k.endswith("_failures"))
+    metrics["over_max_steps"] = metrics.get("template_over_max_steps", 0.0)
+    ctx.store.record_metrics(r, "propose", metrics)
+
+
+def _template_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    proposal = propose_tasks(ctx.config, ctx.sites, n, "train", seed)
+    proposal.stats["over_max_steps"] = float(proposal.over_max_steps)
+    return proposal
+
+
+TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
+    "template": _template_source,
+}
+"""Training task sources by `tasks.sources` name: (context, round, how many, proposer seed) -> Proposal.
+A new source is a `tasks.sources.Proposer` built here from what it needs of the context."""
 
 
 # -- data -------------------------------------------------------------------------------------

@@ -11,64 +11,51 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from domplay.env.base import WebEnv
 from domplay.errors import ConfigError, DomplayError
 from domplay.sites.app import SitesApp
 from domplay.tasks.model import Difficulty, Provenance, Split, Task, steps_needed
+from domplay.tasks.sources import OVER_MAX_STEPS, Proposal, ProposalFailure
 from domplay.tasks.templates import all_templates
 from domplay.tasks.templates.base import Template
 from domplay.tasks.templates.materialize import materialize
 from domplay.verify.verdict import verify
 
 HELDOUT_SEED_BASE = 1_000_000_000
-"""Held-out task seeds start here; training task seeds stay below it."""
+"""Held-out task seeds fill [HELDOUT_SEED_BASE, 2 * HELDOUT_SEED_BASE); training task seeds never do."""
 SEEDS_PER_RUN_SEED = 1_000_000
 DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
 
 
 def task_seed(split: Split, seed: int, index: int) -> int:
-    """The seed of the `index`-th task of `split` for proposer seed `seed` (disjoint ranges)."""
+    """The seed of the `index`-th task of `split` for proposer seed `seed` (disjoint ranges).
+
+    Held-out seeds are `HELDOUT_SEED_BASE + seed * SEEDS_PER_RUN_SEED + index` (proposer seeds
+    below 1000); training seeds are `seed * SEEDS_PER_RUN_SEED + index`, shifted past the held-out
+    range when they would fall in it, so any run seed can propose training tasks."""
     if not 0 <= index < SEEDS_PER_RUN_SEED:
         raise ConfigError(f"task index {index} out of range [0, {SEEDS_PER_RUN_SEED})")
-    base = HELDOUT_SEED_BASE if split == "heldout" else 0
-    value = base + seed * SEEDS_PER_RUN_SEED + index
-    if split == "train" and value >= HELDOUT_SEED_BASE:
-        raise ConfigError(f"proposer seed {seed} is too large: train seeds must stay below {HELDOUT_SEED_BASE}")
-    return value
-
-
-OVER_MAX_STEPS = "over max_steps"
-"""Part of a ProposalFailure's reason when the reference does not fit the step cap."""
-
-
-@dataclass(frozen=True)
-class ProposalFailure:
-    template: str
-    seed: int
-    reason: str
-
-
-@dataclass
-class Proposal:
-    tasks: list[Task] = field(default_factory=list)
-    failures: list[ProposalFailure] = field(default_factory=list)
-
-    @property
-    def over_max_steps(self) -> int:
-        """Failures whose reference needs more steps than the proposer's max_steps."""
-        return sum(1 for f in self.failures if OVER_MAX_STEPS in f.reason)
+    if seed < 0:
+        raise ConfigError(f"proposer seed {seed} must be >= 0")
+    value = seed * SEEDS_PER_RUN_SEED + index
+    if split == "heldout":
+        if value >= HELDOUT_SEED_BASE:
+            raise ConfigError(f"held-out proposer seed {seed} is too large: it must be below 1000 (the run's seed)")
+        return HELDOUT_SEED_BASE + value
+    return value if value < HELDOUT_SEED_BASE else value + HELDOUT_SEED_BASE
 
 
 class TemplateProposer:
-    """Draws tasks from templates over built-in sites and verifies their references.
+    """A `Proposer` (source `template`): draws tasks from templates over built-in sites and verifies their references.
 
     `env_factory(needs_js)` returns a fresh env for materializing a plan; by default a
     DomEnv over `sites` in-process (JavaScript templates are skipped unless the factory
     can make a BrowserEnv). With `max_steps`, a task whose reference needs more steps
     (`steps_needed`) is a failure: an episode could not replay it within the cap.
     """
+
+    name = "template"
 
     def __init__(
         self,
