@@ -1,16 +1,20 @@
-"""The policy's page constraint, read off real pages of the built-in shop."""
+"""The policy's page constraint, read off real pages of the built-in shop; any reply is a decision."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from domplay.agent.policy import page_constraint
+from domplay.agent.policy import Policy, Query, page_constraint
 from domplay.env import actions as A
 from domplay.env.dom import DomEnv, DomEnvConfig
 from domplay.env.observation import ObservationConfig
+from domplay.llm.scripted import ScriptedModel
 from domplay.sites.app import SitesApp
 from domplay.tasks.model import Task
 from domplay.verify.checks import UrlCheck
+from tests.fuzz import FUZZ, replies
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +117,15 @@ def test_the_reference_policy_replays_in_either_form_and_succeeds(form):
     assert len(targets) > 10
     assert all(isinstance(t, str if form == "name" else int) for t in targets), targets
     assert all(s.error is None for e in episodes for s in e.steps)
+
+
+@FUZZ
+@given(st.one_of(replies, replies.map(lambda r: f"Sure! Action: {r} and then more prose (")))
+def test_any_reply_becomes_an_action_or_an_error_decision(env, reply):
+    """Whatever a model replies (prose, broken calls, lone surrogates), `act` returns a decision."""
+    obs = _reset(env, "/shop/")
+    decision = Policy(ScriptedModel(lambda prompt: reply)).act([Query("Look around.", obs)])[0]
+    decision.completion.encode("utf-8")  # stored with the episode
+    assert (decision.action is None) != (decision.error is None)
+    if decision.action is not None:
+        A.format_action(decision.action).encode("utf-8")

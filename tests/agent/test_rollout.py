@@ -249,3 +249,37 @@ def test_max_steps_is_a_hard_cap_for_model_and_reference_episodes(sites):
             policy, lambda: DomEnv(DomEnvConfig(max_steps=3), sites=sites), RolloutConfig(stuck_after_repeats=None)
         )
         assert len(engine.run([long_task])[0].steps) == 3
+
+
+# Model replies that once crashed a whole batch (issue 21): each is now one error step of its episode.
+CRASHING_REPLIES = [
+    'click("²")',
+    'click("①")',
+    'goto("http://[::1")',
+    'goto("http://ex\uff03ample.com/")',
+    'goto("/\x01")',
+    'answer("\ud800")',  # a lone surrogate, as the OpenAI backend can decode from a JSON escape
+    'answer("\\ud800")',  # the escape written out: the parser would make the surrogate
+    'fill("Search products", "\ud800")',
+]
+
+
+@pytest.mark.parametrize("reply", CRASHING_REPLIES, ids=range(len(CRASHING_REPLIES)))
+def test_no_reply_crashes_a_batch_and_every_episode_is_stored(sites, tmp_path, reply):
+    from domplay.data.store import RunStore
+
+    store = RunStore(tmp_path)
+    engine = RolloutEngine(
+        Policy(ScriptedModel(lambda prompt: reply), PolicyConfig(constrained=False)),
+        lambda: DomEnv(DomEnvConfig(max_steps=2), sites=sites),
+        RolloutConfig(concurrency=4),
+    )
+    episodes = engine.run([cart_task(i) for i in range(4)], on_episode=store.add_episode)
+    assert len(episodes) == 4 and len(store.episodes()) == 4
+    for episode in episodes:
+        step = episode.steps[0]
+        step.completion.encode("utf-8")  # stored as valid text
+        if "\ud800" in reply:  # the policy replaced the lone surrogate with U+FFFD: a valid action
+            assert step.error is None and "\ufffd" in step.action
+        else:
+            assert step.action is None or step.error is not None, step

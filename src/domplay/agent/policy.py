@@ -18,7 +18,7 @@ from domplay.env import actions as A
 from domplay.env.observation import Element, Observation
 from domplay.env.targets import acts_on, in_form, name_target, resolve
 from domplay.errors import ActionError
-from domplay.llm.base import ChatModel, GenerationParams, Message
+from domplay.llm.base import ChatModel, GenerationParams, Message, valid_text
 from domplay.llm.constrained import Constraint, TargetLike
 from domplay.settings import Settings
 from domplay.tasks.model import Task
@@ -191,14 +191,15 @@ class Policy:
         decisions = []
         for prompt, out in zip(prompts, outputs, strict=True):
             completion = out[0]
+            text = valid_text(completion.text)  # a reply is stored with the episode: it must be valid text
             try:
-                action, error = parse_completion(completion.text), None
+                action, error = parse_completion(text), None
             except ActionError as exc:
                 action, error = None, str(exc)
             decisions.append(
                 Decision(
                     prompt=prompt,
-                    completion=completion.text,
+                    completion=text,
                     action=action,
                     error=error,
                     model_seconds=elapsed / len(queries),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import warnings
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Literal, cast, get_args
 
@@ -248,9 +249,14 @@ def parse_action(text: str) -> Action:
     src = text.strip()
     if not src:
         raise ActionError("empty action; write one call such as click(12)")
+    check_text(src)
     try:
-        node = ast.parse(src, mode="eval").body
-    except SyntaxError:
+        with warnings.catch_warnings():  # model text such as "a\S" is not the program's to warn about
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+            node = ast.parse(src, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # ValueError: a null byte; RecursionError and MemoryError: CPython's parser on deeply nested
+        # or very long expressions (`1+1+...`, `not not ...`); none of them is a call we could run.
         raise ActionError(
             f'cannot parse action {_short(src)}; write one call such as click("Log in") or fill(7, "text")'
         ) from None
@@ -296,6 +302,18 @@ def parse_action(text: str) -> Action:
     return cls(**coerced)
 
 
+def check_text(text: str) -> None:
+    """Raise ActionError when `text` cannot be stored or sent: lone surrogates (a backend decoding
+    JSON escapes such as "\\ud800" can return them) are not valid Unicode text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ActionError(
+            f"the action contains {text[exc.start : exc.end]!r} at position {exc.start}, which is not valid "
+            "Unicode text (a lone surrogate); write the text without it"
+        ) from None
+
+
 def _usage(cls: type) -> str:
     return " or ".join(
         (cls.__doc__ or "").splitlines()[0].split(":")[0].format(target=t) for t in _TARGET_USAGE.values()
@@ -304,9 +322,12 @@ def _usage(cls: type) -> str:
 
 def _literal(node: ast.expr, src: str) -> object:
     try:
-        return ast.literal_eval(node)
-    except (ValueError, SyntaxError, TypeError):
+        value = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
         raise ActionError(f"arguments must be literal numbers or strings: {_short(src)}") from None
+    if isinstance(value, str):
+        check_text(value)  # an escape such as "\ud800" makes a lone surrogate
+    return value
 
 
 def _coerce(fname: str, kind: str, pname: str, value: object) -> object:

@@ -10,9 +10,10 @@ act on elements by their `data-dp` stamp and hand back the current page.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import gymnasium as gym
@@ -24,7 +25,7 @@ from domplay.env.observation import Element, Observation, ObservationConfig, Pag
 from domplay.env.render import render
 from domplay.env.spaces import ActionSpace, ObservationSpace
 from domplay.env.targets import acts_on, resolve
-from domplay.errors import ActionError, ConfigError, PageError
+from domplay.errors import ActionError, ConfigError, DomplayError, PageError
 from domplay.settings import Settings
 from domplay.sites.base import new_namespace
 from domplay.verify.snapshot import ActionRecord, Snapshot, TargetElement
@@ -35,6 +36,14 @@ SCREENSHOT_INFO_KEY = "screenshot_jpeg"
 `screenshots` on) returns JPEG bytes of the page; envs that render nothing never set it."""
 REQUIRES_JS_ERROR = "this page needs JavaScript, which DomEnv does not run; use the browser env (--env browser) for it"
 
+
+_log = logging.getLogger(__name__)
+CONTENT_ERRORS: tuple[type[Exception], ...] = (ValueError, LookupError, RecursionError)
+"""Exceptions that what a reply or a page says can raise deep in a parser or a library (an address
+`urlsplit` refuses, an unknown charset, markup nested past the recursion limit). `WebEnv.step` shows
+them to the agent as an action error; a backend adds its libraries' own (`WebEnv.content_errors`)."""
+ERROR_DETAIL_CHARS = 200
+"""How much of an unexpected exception's message an action error quotes."""
 
 DEFAULT_MAX_STEPS = 12
 """Steps an episode may take unless a config says otherwise (EnvConfig and a run's EnvSettings)."""
@@ -64,6 +73,29 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def checked_url(url: str) -> str:
+    """`url` when a request can be made to it; ActionError naming what is wrong otherwise (control
+    characters, an address `urlsplit` refuses such as "http://[::1" or a netloc that NFKC changes)."""
+    bad = next((c for c in url if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise ActionError(f"{url!r} is not a valid URL: it contains the control character {bad!r}")
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as exc:
+        raise ActionError(f"{url!r} is not a valid URL ({exc}); write a URL such as /shop/cart") from None
+    return url
+
+
+def content_error(exc: Exception) -> str:
+    """The action error an agent sees for an exception its reply or the page caused."""
+    _log.debug("content error in an env step", exc_info=exc)
+    return f"the action failed on this page ({_detail(exc)}); try another action"
+
+
+def _detail(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:ERROR_DETAIL_CHARS]}"
+
+
 class WebEnv(gym.Env[Observation, "str | A.Action"]):
     """A web page as a gymnasium env. `reset(options={"task": task})` or `{"start_url": ...}`.
 
@@ -74,6 +106,8 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
 
     metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium.Env declares it a plain attribute
     supports_js: bool = False
+    content_errors: ClassVar[tuple[type[Exception], ...]] = CONTENT_ERRORS
+    """What `step` turns into an action error besides ActionError: exceptions a reply or a page causes."""
 
     def __init__(self, config: EnvConfig = EnvConfig(), render_mode: str | None = None):
         if render_mode not in (None, "ansi"):
@@ -145,11 +179,19 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         if start is None:
             start = self.task.start_url if self.task is not None else self.config.start_url
         self.ns = new_namespace()
-        self._start_url = self.resolve_url(start) if urlsplit(start).scheme else None
         self._log, self._answer, self._steps, self._done, self._offset = [], None, 0, False, 0
         self._page = None
-        self._begin(self.ns, self.resolve_url(start))
-        self._refresh()
+        try:
+            url = self.resolve_url(start)
+            self._start_url = url if urlsplit(start).scheme else None
+            self._begin(self.ns, url)
+            self._refresh()
+        except ActionError as exc:
+            raise PageError(f"cannot open start URL {start!r}: {exc}") from None
+        except DomplayError:
+            raise
+        except self.content_errors as exc:
+            raise PageError(f"cannot open start URL {start!r}: {_detail(exc)}") from exc
         assert self._page is not None
         if self._page.requires_js and not self.supports_js:
             raise PageError(f"{self._page.url}: {REQUIRES_JS_ERROR}")
@@ -172,6 +214,7 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         try:
             parsed = A.parse_action(action) if isinstance(action, str) else action
             text = A.format_action(parsed)
+            A.check_text(text)
             target = self._target(parsed)
             if target is not None:
                 tree = self._tree()[0]
@@ -180,6 +223,12 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._execute(parsed, target)
         except ActionError as exc:
             error = str(exc)
+        except DomplayError:
+            raise  # infrastructure: the run must know
+        except self.content_errors as exc:
+            error = content_error(exc)  # what the reply or the page says: the agent sees it, the episode goes on
+        if error is not None:
+            text = text.encode("utf-8", "replace").decode("utf-8")  # the log is stored: no lone surrogates
         self._log.append(ActionRecord(action=text, url=url_before, error=error, page_html=page_html, target=record))
         if not isinstance(parsed, A.Scroll):
             self._refresh()
@@ -213,7 +262,12 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         base = self._page.url if self._page is not None else self.config.base_url
         if url.startswith("/") and not url.startswith("//") and self._page is None:
             base = self.config.base_url
-        return urljoin(base, url)
+        try:
+            return checked_url(urljoin(base, checked_url(url)))
+        except ActionError:
+            raise
+        except ValueError as exc:  # urljoin splits both
+            raise ActionError(f"{url!r} is not a valid URL ({exc})") from None
 
     def allowed_origins(self) -> frozenset[str]:
         """Origins this episode may reach: the configured allowlist, or else the base URL's
@@ -227,7 +281,10 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
 
     def allowed(self, url: str) -> bool:
         """True if `url` is inside the origin allowlist."""
-        return urlsplit(url).scheme in ("http", "https") and origin_of(url) in self.allowed_origins()
+        try:
+            return urlsplit(url).scheme in ("http", "https") and origin_of(url) in self.allowed_origins()
+        except ValueError:
+            return False  # not a URL anything may be fetched from
 
     def snapshot(self) -> Snapshot:
         """What verification reads now: final page, answer, action log, backend state."""

@@ -10,6 +10,7 @@ cookies persist for the episode. Pages that need JavaScript are refused with a c
 
 from __future__ import annotations
 
+import codecs
 import operator
 import re
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ import httpx
 from pydantic import Field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from domplay.env.base import EnvConfig, WebEnv, origin_of
+from domplay.env.base import CONTENT_ERRORS, EnvConfig, WebEnv, origin_of
 from domplay.env.observation import Element, stamp_tree
 from domplay.env.transport import InProcessTransport
 from domplay.errors import ActionError, ConfigError, NavigationError
@@ -28,6 +29,7 @@ from domplay.sites.base import NS_COOKIE
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FIELD_TAGS = ("input", "select", "textarea", "button")
+_NEWLINES = re.compile(r"[\t\n\r]")
 
 
 class InProcessSites(Protocol):
@@ -60,6 +62,8 @@ class DomEnv(WebEnv):
     """
 
     supports_js = False
+    content_errors = (*CONTENT_ERRORS, httpx.InvalidURL)
+    """httpx refuses some URLs a page or a reply can hold (non-printable characters) with InvalidURL."""
 
     def __init__(
         self, config: DomEnvConfig = DomEnvConfig(), sites: InProcessSites | None = None, render_mode: str | None = None
@@ -188,14 +192,17 @@ class DomEnv(WebEnv):
             self._client = None
         if self.sites is not None and self.ns:
             self.sites.drop(self.ns)
+        if self._local is not None:
+            self._local.close()  # its private event loop
+        self._remote.close()
         super().close()
 
     # -- navigation -----------------------------------------------------------------------
     def _follow_link(self, href: str) -> None:
-        href = href.strip()
+        href = _NEWLINES.sub("", href.strip())  # as browsers do (WHATWG URL parsing)
         if href.lower().startswith("javascript:"):
             return
-        url, fragment = urldefrag(urljoin(self._url, href))
+        url, fragment = urldefrag(self.resolve_url(href))
         if url == urldefrag(self._url)[0] and (fragment or href.startswith("#")):
             return  # same-document fragment link
         if not self.allowed(url):
@@ -250,7 +257,7 @@ class DomEnv(WebEnv):
             resp = self._client.request(method, url, content=body or None, headers=headers)
         except httpx.TimeoutException:
             raise ActionError(f"{url} did not answer within {self.config.request_timeout_s} s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ActionError(f"request to {url} failed: {type(exc).__name__}") from None
         return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
 
@@ -271,11 +278,16 @@ class DomEnv(WebEnv):
     def _form_of(self, node: LexborNode) -> LexborNode | None:
         form_id = node.attributes.get("form")
         if form_id:
-            return self._doc.css_first(f'form[id="{form_id}"]')
+            return self._by_id(form_id, "form")
         parent = node.parent
         while parent is not None and parent.tag != "form":
             parent = parent.parent
         return parent
+
+    def _by_id(self, element_id: str, tag: str = "*") -> LexborNode | None:
+        """The first `tag` element whose id is `element_id` (compared, not put in a CSS selector:
+        an id is page text and may hold quotes)."""
+        return next((n for n in self._doc.css(f"{tag}[id]") if n.attributes.get("id") == element_id), None)
 
     def _radio_group(self, node: LexborNode) -> list[LexborNode]:
         name = node.attributes.get("name")
@@ -289,7 +301,7 @@ class DomEnv(WebEnv):
     def _labelled_control(self, label: LexborNode) -> LexborNode | None:
         target = label.attributes.get("for")
         if target:
-            return self._doc.css_first(f'[id="{target}"]')
+            return self._by_id(target)
         return label.css_first("input, select, textarea, button")
 
     def _reset_form(self, form: LexborNode) -> None:
@@ -334,10 +346,14 @@ def _store_cookie(jar: dict[str, str], header: str) -> None:
 
 
 def _charset(content_type: str) -> str:
+    """The page's declared charset when Python knows it, else UTF-8 (as browsers fall back)."""
     for part in content_type.split(";")[1:]:
         key, _, value = part.strip().partition("=")
         if key.lower() == "charset" and value:
-            return value.strip('"')
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                return "utf-8"
     return "utf-8"
 
 

@@ -176,6 +176,12 @@ class Observation:
         return frozenset(e.id for e in self.elements)
 
 
+MAX_NESTING_DEPTH = 256
+"""Elements nested deeper than this are left out of a page's observation: real pages nest a few dozen
+levels, and the walk recurses per level, so a page of 1,000 nested divs would exceed Python's
+recursion limit (browsers cap nesting too: Chromium's HTML parser at 512)."""
+
+
 # -- stamping ---------------------------------------------------------------------------
 def stamp_tree(tree: LexborHTMLParser) -> dict[int, LexborNode]:
     """Stamp every element of `tree` with `data-dp` in document order; return stamp → node."""
@@ -244,6 +250,8 @@ def _walk(node: LexborNode, place: Place, walk: _Walk) -> None:
 
 
 def _walk_one(child: LexborNode, place: Place, walk: _Walk) -> None:
+    if len(place) >= MAX_NESTING_DEPTH:
+        return  # deeper markup is not read (the walk recurses per level)
     attrs = child.attributes  # selectolax builds a new dict per access: read it once
     if _hidden(attrs):
         return

@@ -7,10 +7,13 @@ without a socket, so this runs the app on a private event loop. One transport pe
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 import httpx
 from starlette.types import ASGIApp, Message
+
+_log = logging.getLogger(__name__)
 
 
 class InProcessTransport(httpx.BaseTransport):
@@ -28,6 +31,8 @@ class InProcessTransport(httpx.BaseTransport):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            if self._loop.is_closed():  # used again after close()
+                self._loop = asyncio.new_event_loop()
             self._loop.run_until_complete(coro)
             return
         if self._thread_loop is None:
@@ -95,7 +100,12 @@ class InProcessTransport(httpx.BaseTransport):
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        self._run(self.app(scope, receive, send))
+        try:
+            self._run(self.app(scope, receive, send))
+        except Exception:  # noqa: BLE001 - a server answers 500 whatever its app raised; so does this one
+            _log.warning("the in-process app raised on %s %s; answering 500", method, path, exc_info=True)
+            if not out_headers:  # nothing was sent yet
+                return 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"
         return status, out_headers, b"".join(chunks)
 
     def close(self) -> None:

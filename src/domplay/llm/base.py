@@ -78,6 +78,16 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates (which a JSON escape such as "\\ud800" decodes to, and which no file,
+    database or HTTP body can hold) replaced by U+FFFD, the replacement character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 def check_constraints(prompts: Sequence[object], constraints: Sequence[object] | None) -> None:
     """Raise ConfigError unless `constraints` is None or has one entry per prompt."""
     from domplay.errors import ConfigError

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from domplay.errors import ConfigError, ModelError
-from domplay.llm.base import Completion, GenerationParams, Message, check_constraints, truncate_at_stop
+from domplay.llm.base import Completion, GenerationParams, Message, check_constraints, truncate_at_stop, valid_text
 from domplay.llm.constrained import Constraint
 
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
@@ -101,23 +101,29 @@ class OpenAIModel:
             usage = data.get("usage") or {}
             texts = [c["message"]["content"] or "" for c in choices]
             reasons = [c.get("finish_reason") for c in choices]
-        except (KeyError, TypeError) as exc:
+            prompt_tokens, completion_tokens = (
+                int(usage.get("prompt_tokens", 0)),
+                int(usage.get("completion_tokens", 0)),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ModelError(
-                f"{self.config.base_url} returned a malformed chat completion (missing {exc}); is it OpenAI-compatible?"
+                f"{self.config.base_url} returned a malformed chat completion ({type(exc).__name__}: {exc}); "
+                "is it OpenAI-compatible?"
             ) from None
+        if not all(isinstance(t, str) for t in texts):
+            raise ModelError(f"{self.config.base_url} returned a message content that is not a string: {texts!r:.200}")
         if len(texts) != params.n:
             raise ModelError(
                 f"{self.config.base_url} returned {len(texts)} choices for n={params.n}; "
                 f"the server may not support n > 1"
             )
-        completion_tokens = int(usage.get("completion_tokens", 0))
         out = []
         for text, reason in zip(texts, reasons, strict=True):
-            text, _ = truncate_at_stop(text, params.stop)
+            text, _ = truncate_at_stop(valid_text(text), params.stop)
             out.append(
                 Completion(
                     text=text,
-                    prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                    prompt_tokens=prompt_tokens,
                     completion_tokens=completion_tokens // max(1, len(texts)),
                     finish_reason="length" if reason == "length" else "stop",
                     seconds=seconds / len(texts),
@@ -139,7 +145,13 @@ class OpenAIModel:
                 self._wait(attempt, None)
                 continue
             if response.status_code == 200:
-                return response.json()
+                try:
+                    return response.json()
+                except ValueError:
+                    raise ModelError(
+                        f"{url} answered 200 with a body that is not JSON: {response.text[:ERROR_BODY_CHARS]!r}; "
+                        "is it an OpenAI-compatible endpoint?"
+                    ) from None
             if response.status_code not in RETRY_STATUSES or last:
                 raise ModelError(
                     f"{url} answered {response.status_code} after {attempt + 1} attempt(s): "
