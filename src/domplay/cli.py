@@ -1,23 +1,51 @@
-"""The `domplay` command line."""
+"""The `domplay` command line.
+
+A user's mistake (a bad config, a missing file, an unreachable model) ends a command with one
+`Error:` line and the exit status of its error type (`DomplayError.exit_code`); `--debug` or
+DOMPLAY_DEBUG=1 shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
+from pydantic import ValidationError
 
 from domplay import __version__
+from domplay.errors import DomplayError
+from domplay.exits import command_error
 
 if TYPE_CHECKING:
     from domplay.agent.episode import Episode
 
+DEBUG_ENV = "DOMPLAY_DEBUG"
 
-@click.group()
+
+class DomplayGroup(click.Group):
+    """A click group whose commands end with one `Error:` line, not a traceback, on a domplay error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DomplayError, ValidationError, OSError) as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise command_error(exc) from None
+
+
+@click.group(cls=DomplayGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="domplay")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar=DEBUG_ENV,
+    help=f"Show the Python traceback of an error (or set {DEBUG_ENV}=1).",
+)
+def main(debug: bool) -> None:
     """domplay: self-improving LLM web agents, verified against the DOM."""
 
 
@@ -220,13 +248,19 @@ def _eval_overrides(
 )
 @click.option("--model", default=None, help="Starting model (overrides the config).")
 @click.option("--rounds", default=None, type=int, help="Improvement rounds after round 0.")
-def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None:
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Delete the run already in --out and start afresh (without it, --out over a run with another config "
+    "is refused).",
+)
+def run_command(config_path, preset, out_dir, resume_dir, model, rounds, overwrite) -> None:
     """Run the self-improvement loop: evaluate, propose, act, verify, train, repeat."""
     from domplay.config import load_config
     from domplay.loop import Run
 
     if resume_dir is not None:
-        if config_path or preset or out_dir or model or rounds is not None:
+        if config_path or preset or out_dir or model or rounds is not None or overwrite:
             raise click.UsageError("--resume takes the run's own config; give no other options")
         run = Run.resume(resume_dir, echo=click.echo)
     else:
@@ -236,7 +270,7 @@ def run_command(config_path, preset, out_dir, resume_dir, model, rounds) -> None
         if rounds is not None:
             overrides["stop"] = {"rounds": rounds}
         config = load_config(config_path, preset, overrides)
-        run = Run(out_dir or f"runs/{config.preset}", config, echo=click.echo)
+        run = Run(out_dir or f"runs/{config.preset}", config, echo=click.echo, overwrite=overwrite)
     summaries = run.execute()
     click.echo(f"run directory: {run.dir}  (report: domplay report {run.dir})")
     if summaries:

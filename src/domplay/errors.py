@@ -11,9 +11,14 @@ from __future__ import annotations
 class DomplayError(Exception):
     """Base of every error domplay raises on purpose."""
 
+    exit_code = 1
+    """The `domplay` command's exit status when this error ends it (README, "Exit codes")."""
+
 
 class ConfigError(DomplayError, ValueError):
     """A configuration value is invalid; the message names the field, the value and the fix."""
+
+    exit_code = 3
 
 
 class ActionError(DomplayError, ValueError):
@@ -26,33 +31,49 @@ class ActionError(DomplayError, ValueError):
 class PageError(DomplayError):
     """A page cannot be used by this env (e.g. it needs JavaScript and DomEnv has none)."""
 
+    exit_code = 7
+
 
 class NavigationError(DomplayError):
     """A request failed: refused by the origin allowlist, timed out, or the server broke."""
+
+    exit_code = 7
 
 
 class BrowserError(DomplayError):
     """Chromium or Playwright is missing or misbehaving."""
 
+    exit_code = 7
+
 
 class TaskFileError(DomplayError, ValueError):
     """A task file is malformed; the message names the file, the task and the field."""
+
+    exit_code = 4
 
 
 class CheckError(DomplayError):
     """A check could not be evaluated (bad spec, crashed code). Verdicts record it as an error."""
 
+    exit_code = 8
+
 
 class SandboxError(DomplayError):
     """The sandbox refused or failed to run code (AST not allowed, limits hit, worker died)."""
+
+    exit_code = 8
 
 
 class ModelError(DomplayError):
     """A ChatModel backend failed (missing weights, endpoint unreachable after retries)."""
 
+    exit_code = 5
+
 
 class StoreError(DomplayError):
     """The run store is unreadable or inconsistent."""
+
+    exit_code = 6
 
 
 class TemplateError(DomplayError):

@@ -15,13 +15,14 @@ stored episodes.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from domplay.config import RunConfig, dump_config, load_config
-from domplay.data.store import RunStore
+from domplay.data.store import STORE_FILE, RunStore
 from domplay.errors import ConfigError
 from domplay.heldout import heldout_eval
 from domplay.report import build_report
@@ -86,13 +87,44 @@ class RoundSummary:
         )
 
 
+def _claim(run_dir: Path, config: RunConfig, overwrite: bool) -> None:
+    """Make sure `run_dir` may hold a run of `config`: it is new or empty, holds a run of this very
+    config (re-running a command continues it), or `overwrite` deletes the run it holds."""
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return
+    if not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is a file; give --out a directory")
+    existing = run_dir / CONFIG_FILE
+    if overwrite:
+        if not existing.is_file() and not (run_dir / STORE_FILE).is_file():
+            raise ConfigError(f"{run_dir} holds files but no run; --overwrite deletes only a run directory")
+        shutil.rmtree(run_dir)
+        return
+    if not existing.is_file():
+        raise ConfigError(f"{run_dir} is not empty and holds no run; give --out a new or empty directory")
+    try:
+        same = load_config(existing).model_dump(mode="json") == config.model_dump(mode="json")
+    except ConfigError:
+        same = False
+    if not same:
+        raise ConfigError(
+            f"{run_dir} holds a run with another config ({existing}); continue it with domplay run --resume "
+            f"{run_dir}, replace it with --overwrite, or choose another --out"
+        )
+
+
 class Run:
     """One run directory: its config, store and artefacts, and the rounds over them."""
 
-    def __init__(self, run_dir: str | Path, config: RunConfig, echo: Callable[[str], None] = print):
+    def __init__(
+        self, run_dir: str | Path, config: RunConfig, echo: Callable[[str], None] = print, overwrite: bool = False
+    ):
+        """Open `run_dir` for `config`. A directory that holds a run with another config is refused
+        (its results would mix with this one's) unless `overwrite`, which deletes that run first."""
         self.dir = Path(run_dir)
         self.config = config
         self.echo = echo
+        _claim(self.dir, config, overwrite)
         self.dir.mkdir(parents=True, exist_ok=True)
         dump_config(config, self.dir / CONFIG_FILE)
         self.store = RunStore(self.dir)

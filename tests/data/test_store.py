@@ -137,3 +137,34 @@ def test_killed_writer_loses_at_most_the_episode_in_flight(tmp_path):
     store = RunStore(tmp_path)
     assert store.count_episodes() == total and store.integrity_check() == "ok"
     assert {e.sample for e in store.episodes()} == set(range(total))
+
+
+def test_a_read_only_store_reads_past_a_stopped_writers_lock_and_writes_nothing(tmp_path):
+    import sqlite3
+
+    with RunStore(tmp_path) as store:
+        store.add_episode(make_episode("t0", ["click(1)"], True))
+    writer = sqlite3.connect(tmp_path / "store.sqlite", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a writer that stopped holding the write lock
+    try:
+        with RunStore(tmp_path, busy_timeout_ms=0, read_only=True) as reader:  # 0: a lock wait would fail at once
+            assert len(reader.episodes()) == 1
+            with pytest.raises(StoreError, match="read-only"):
+                reader.add_episode(make_episode("t1", ["click(1)"], True))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a database"], ids=["empty", "garbage"])
+def test_a_read_only_store_refuses_a_file_that_holds_no_run(tmp_path, content):
+    (tmp_path / "store.sqlite").write_bytes(content)
+    with pytest.raises(StoreError, match="store"):
+        RunStore(tmp_path, read_only=True)
+    assert (tmp_path / "store.sqlite").read_bytes() == content
+
+
+def test_a_writable_store_over_garbage_is_a_store_error(tmp_path):
+    (tmp_path / "store.sqlite").write_bytes(b"this is not a database")
+    with pytest.raises(StoreError, match="is it a domplay run store"):
+        RunStore(tmp_path)

@@ -376,3 +376,17 @@ def test_later_rounds_train_on_a_replay_buffer_of_earlier_rounds(tmp_path: Path,
     line = summaries[2].line()
     assert all(f"{stage} " in line for stage in ("propose", "rollout", "build", "train", "eval"))
     assert summaries[2].training_yield["model_attempts"] == 9
+
+
+def test_a_run_directory_takes_its_own_config_again_but_no_other_unless_overwritten(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path))
+    Run(tmp_path / "run", config, echo=lambda line: None).store.close()
+    Run(tmp_path / "run", config, echo=lambda line: None).store.close()  # the same config: it continues
+    other = config.model_copy(update={"seed": config.seed + 1})
+    with pytest.raises(ConfigError, match="holds a run with another config"):
+        Run(tmp_path / "run", other, echo=lambda line: None)
+    assert load_config(tmp_path / "run" / "config.yaml") == config
+    (tmp_path / "run" / "round1").mkdir()
+    Run(tmp_path / "run", other, echo=lambda line: None, overwrite=True).store.close()
+    assert load_config(tmp_path / "run" / "config.yaml").seed == other.seed
+    assert not (tmp_path / "run" / "round1").exists()  # the old run's files went with it

@@ -330,7 +330,7 @@ def test_not_a_run_directory_is_a_clear_error(tmp_path, make):
         build_report(target)
     assert not (tmp_path / STORE_FILE).exists()  # nothing was created
     result = CliRunner().invoke(report, [str(target)])
-    assert result.exit_code == 1 and "is not a run directory" in result.output
+    assert result.exit_code == 3 and "is not a run directory" in result.output
 
 
 def test_viewer_config_rejects_bad_bounds():

@@ -46,7 +46,7 @@ def test_validate(tmp_path):
     ok = CliRunner().invoke(tasks, ["validate", str(good), str(good)])
     assert ok.exit_code == 0 and ok.output.strip() == "ok: 4 tasks in 2 files"
     fail = CliRunner().invoke(tasks, ["validate", str(good), str(bad)])
-    assert fail.exit_code == 1
+    assert fail.exit_code == 4  # TaskFileError.exit_code
     assert f"{bad}: line 1: task #0 (id 'shop-cart-1'): colour: Extra inputs are not permitted" in fail.output
     assert "1 of 2 task files are invalid" in fail.output
 
@@ -54,4 +54,4 @@ def test_validate(tmp_path):
 def test_list_reports_a_bad_file(tmp_path):
     _, bad = files(tmp_path)
     out = CliRunner().invoke(tasks, ["list", str(bad)])
-    assert out.exit_code == 1 and "colour" in out.output
+    assert out.exit_code == 4 and out.output.startswith("Error: ") and "colour" in out.output

@@ -98,27 +98,44 @@ class MetricRecord:
 class RunStore:
     """Tasks, episodes, datasets, checkpoints, metrics and finished stages of one run."""
 
-    def __init__(self, run_dir: str | Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self, run_dir: str | Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, read_only: bool = False
+    ) -> None:
+        """Open (creating it unless `read_only`) the store of `run_dir`. Read-only stores open SQLite in
+        read-only mode and take no lock, so a report can read a run whose writer is stopped or running."""
         if busy_timeout_ms < 0:
             raise ConfigError(f"busy_timeout_ms={busy_timeout_ms} must be >= 0 (how long a writer waits for the lock)")
         self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / STORE_FILE
         self.busy_timeout_ms = busy_timeout_ms
+        self.read_only = read_only
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        if read_only:
+            if not self.path.is_file():
+                raise StoreError(f"{self.path} does not exist; pass the directory of a `domplay run`")
+            self._check_version(self._query("PRAGMA user_version")[0][0], read_only=True)
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         with self._tx() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise StoreError(
-                    f"{self.path} has schema version {version}, this domplay reads {SCHEMA_VERSION}; "
-                    f"use a new run directory or the domplay version that wrote it"
-                )
+            self._check_version(conn.execute("PRAGMA user_version").fetchone()[0], read_only=False)
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_version(self, version: int, read_only: bool) -> None:
+        if version == 0 and read_only:
+            raise StoreError(
+                f"{self.path} holds no run store (an empty or foreign SQLite file); "
+                "pass the directory of a `domplay run`"
+            )
+        if version not in (0, SCHEMA_VERSION):
+            raise StoreError(
+                f"{self.path} has schema version {version}, this domplay reads {SCHEMA_VERSION}; "
+                f"use a new run directory or the domplay version that wrote it"
+            )
 
     # -- connections -------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -127,15 +144,24 @@ class RunStore:
             try:
                 # check_same_thread=False only so that close() may close every thread's connection;
                 # each connection is used by the thread that opened it.
-                conn = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                # NORMAL is durable against a killed process in WAL mode (not against power loss).
-                conn.execute("PRAGMA synchronous=NORMAL")
+                if self.read_only:
+                    conn = sqlite3.connect(
+                        f"{self.path.resolve().as_uri()}?mode=ro",
+                        uri=True,
+                        timeout=self.busy_timeout_ms / 1000,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                else:
+                    conn = sqlite3.connect(
+                        self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+                    )
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    # NORMAL is durable against a killed process in WAL mode (not against power loss).
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot open run store {self.path}: {exc}") from exc
+                raise StoreError(f"cannot open run store {self.path}: {exc}; is it a domplay run store?") from exc
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -143,17 +169,28 @@ class RunStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise StoreError(f"{self.path} was opened read-only; open it with RunStore(run_dir) to write")
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write run store {self.path}: {exc}") from exc
         try:
             yield conn
+        except sqlite3.DatabaseError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"run store {self.path} refused a write: {exc}") from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        return self._conn().execute(sql, tuple(args)).fetchall()
+        try:
+            return self._conn().execute(sql, tuple(args)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read run store {self.path}: {exc}; is it a domplay run store?") from exc
 
     def close(self) -> None:
         """Close every thread's connection (call once writers are done)."""

@@ -35,6 +35,11 @@ def load_model(
     if spec == "scripted":
         from domplay.llm.scripted import ScriptedModel
 
+        if "responses" not in options:
+            raise ConfigError(
+                "model 'scripted' replies only what a program queues (load_model('scripted', responses=[...])); "
+                "give a model that acts by itself: random, embedded, hf:/path or openai:MODEL@URL"
+            )
         return ScriptedModel(**options)
     if spec == "random":
         from domplay.llm.baseline import RandomModel

@@ -67,7 +67,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, config: Vie
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
     config = config if config is not None else ViewerConfig()
-    with RunStore(run_dir) as store:
+    with RunStore(run_dir, read_only=True) as store:
         data = collect(store, run_dir)
         viewer = select_episodes(
             store,

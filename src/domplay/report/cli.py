@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from domplay.errors import DomplayError
+from domplay.exits import command_error
 from domplay.report.viewer import ViewerConfig
 
 _DEFAULTS = ViewerConfig()
@@ -65,6 +66,6 @@ def report(
     try:
         path = build_report(run_dir, out=out, config=config)
     except DomplayError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     size_kb = path.stat().st_size / 1024
     click.echo(f"wrote {path} ({size_kb:.0f} KiB); open it in a browser")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from domplay.errors import TaskFileError
+from domplay.exits import command_error
 from domplay.tasks.files import load_tasks, task_to_data, to_yaml
 from domplay.tasks.model import Task
 
@@ -20,7 +21,7 @@ def _load(path: str) -> list[Task]:
     try:
         return load_tasks(path)
     except TaskFileError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise command_error(exc) from None
 
 
 @tasks.command("list")
@@ -58,5 +59,5 @@ def validate(files: tuple[str, ...]) -> None:
             click.echo(str(exc), err=True)
     if failed:
         click.echo(f"{failed} of {len(files)} task files are invalid", err=True)
-        sys.exit(1)
+        sys.exit(TaskFileError.exit_code)
     click.echo(f"ok: {total} tasks in {len(files)} file{'s' if len(files) != 1 else ''}")

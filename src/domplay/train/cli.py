@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from domplay.errors import DomplayError
+from domplay.exits import command_error
 
 DEFAULT_OUT_ROOT = Path("checkpoints")
 RUN_CONFIG_KEYS = frozenset({"preset", "train", "policy", "rollout", "env"})
@@ -160,7 +161,7 @@ def _run(job: Callable[[], Any]) -> None:
     try:
         result = job()
     except DomplayError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     click.echo(
         json.dumps(
             {
