@@ -20,6 +20,7 @@ from domplay.data.config import BuildConfig
 from domplay.data.demos import DemoConfig
 from domplay.env.factory import EnvSettings
 from domplay.errors import ConfigError
+from domplay.loading import load_yaml
 from domplay.settings import Settings
 from domplay.train.config import TrainConfig
 
@@ -137,10 +138,7 @@ def load_config(
     """The run config from a preset, a YAML file on top of it, then explicit overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read run config {path}: {exc}") from None
+        loaded = load_yaml(path, ConfigError) or {}  # within loading.LoadLimits: no alias bombs
         if not isinstance(loaded, dict):
             raise ConfigError(f"run config {path} must be a mapping of fields, got {type(loaded).__name__}")
         data = loaded

@@ -241,3 +241,16 @@ def test_directories_and_garbage_configs(tmp_path):
 
 def tasks_config() -> dict:
     return json.loads((FIXTURES / "webarena_0.json").read_text())
+
+
+@pytest.mark.parametrize("value", [None, True, ["a"], {"b": 1}])
+def test_an_expected_answer_that_is_not_text_is_an_issue_not_a_string(value):
+    config = tasks_config()
+    config["eval"] = {"eval_types": ["string_match"], "reference_answers": {"exact_match": value}}
+    tasks, report = import_webarena([config], URL_MAP)
+    assert tasks == [] and report.skipped == (str(config["task_id"]),)
+    (issue,) = [u for u in report.for_task(config["task_id"]) if u.blocking]
+    assert issue.field == "eval.reference_answers.exact_match" and "expected a string" in issue.reason
+    config["eval"]["reference_answers"] = {"exact_match": 42}  # numbers are written as text
+    (task,) = import_webarena([config], URL_MAP)[0]
+    assert task.checks[0].expected == "42"

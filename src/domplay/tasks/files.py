@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from domplay.errors import TaskFileError
+from domplay.loading import load_json, load_jsonl, load_yaml
 from domplay.tasks.model import Task
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -89,28 +90,12 @@ def _suffix(path: Path) -> str:
 
 
 def _read_items(path: Path) -> list[tuple[str, Any]]:
-    """The raw task entries of a file, each with where it is (a JSONL line number or "")."""
+    """The raw task entries of a file, each with where it is (a JSONL line number or ""), read within
+    `loading.LoadLimits` (size, encoding, nesting, YAML aliases)."""
     suffix = _suffix(path)
-    text = path.read_text(encoding="utf-8")
     if suffix in JSONL_SUFFIXES:
-        items = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    items.append((f"line {lineno}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise TaskFileError(
-                        f"{path}: line {lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
-                    ) from None
-        return items
-    try:
-        doc = yaml.safe_load(text) if suffix in YAML_SUFFIXES else json.loads(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise TaskFileError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise TaskFileError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        return [(f"line {lineno}", item) for lineno, item in load_jsonl(path, TaskFileError)]
+    doc = load_yaml(path, TaskFileError) if suffix in YAML_SUFFIXES else load_json(path, TaskFileError)
     if doc is None:
         return []
     if isinstance(doc, dict) and set(doc) == {"tasks"} and isinstance(doc["tasks"], list):

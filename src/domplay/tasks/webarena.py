@@ -30,7 +30,6 @@ task turns failures into false successes.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -42,6 +41,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from domplay.errors import ConfigError, TaskFileError
+from domplay.loading import load_json
 from domplay.tasks.model import Difficulty, Provenance, Split, Task
 from domplay.verify.base import validate_css
 from domplay.verify.checks import AnswerCheck, Check, CodeCheck, ContentCheck, UrlCheck
@@ -129,10 +129,7 @@ def normalize_url_map(url_map: Mapping[str, str]) -> dict[str, str]:
 
 
 def _read_json(path: Path) -> list[tuple[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TaskFileError(f"{path}: not a readable WebArena config file: {exc}") from None
+    data = load_json(path, TaskFileError)  # within loading.LoadLimits: size, encoding, nesting
     if isinstance(data, list):
         return [(f"{path}[{i}]", item) for i, item in enumerate(data)]
     return [(str(path), data)]
@@ -299,9 +296,12 @@ def _string_match(answers: Any, m: _Mapping) -> list[Check]:
     checks: list[Check] = []
     for key, value in answers.items():
         if key == "exact_match":
-            checks.append(AnswerCheck(expected=str(value), mode="exact"))
+            expected = _text(value, f"{path}.exact_match", m)
+            if expected is not None:
+                checks.append(AnswerCheck(expected=expected, mode="exact"))
         elif key == "must_include" and isinstance(value, list) and value:
-            items = [str(v) for v in value]
+            texts = [_text(v, f"{path}.must_include[{i}]", m) for i, v in enumerate(value)]
+            items = [t for t in texts if t is not None]
             for item in items:
                 if len(items) == 1 and len(item.strip()) == 1:  # WebArena: a lone 1-char item is a token
                     checks.append(
@@ -317,6 +317,17 @@ def _string_match(answers: Any, m: _Mapping) -> list[Check]:
         else:
             m.issue(f"{path}.{key}", f"unknown reference answer kind {key!r} with value {value!r}")
     return checks
+
+
+def _text(value: Any, path: str, m: _Mapping) -> str | None:
+    """An expected text: a string, or a number written as text; anything else (null, true, a list) is
+    an issue of `m` (None), never the string "None"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    m.issue(path, f"expected a string (or a number), got {value!r}")
+    return None
 
 
 def _url_match(ev: dict[str, Any], m: _Mapping) -> list[Check]:
@@ -356,9 +367,19 @@ def _program_html_item(i: int, item: Any, m: _Mapping) -> Check | None:
         return None
     contents = item.get("required_contents")
     if isinstance(contents, dict) and set(contents) == {"exact_match"}:
-        return CodeCheck(code=program_html_code(locator, str(contents["exact_match"]), []))
-    if isinstance(contents, dict) and set(contents) == {"must_include"} and contents["must_include"]:
-        groups = [[alt.strip() for alt in str(v).split(OR_SEPARATOR)] for v in contents["must_include"]]
+        expected = _text(contents["exact_match"], f"{path}.required_contents.exact_match", m)
+        return None if expected is None else CodeCheck(code=program_html_code(locator, expected, []))
+    if (
+        isinstance(contents, dict)
+        and set(contents) == {"must_include"}
+        and isinstance(contents["must_include"], list)
+        and contents["must_include"]
+    ):
+        where = f"{path}.required_contents.must_include"
+        texts = [_text(v, f"{where}[{i}]", m) for i, v in enumerate(contents["must_include"])]
+        if None in texts:
+            return None
+        groups = [[alt.strip() for alt in str(v).split(OR_SEPARATOR)] for v in texts]
         return CodeCheck(code=program_html_code(locator, None, groups))
     m.issue(f"{path}.required_contents", f"only exact_match or must_include is supported, got {contents!r}")
     return None

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from domplay.errors import DomplayError
+from domplay.errors import ConfigError, DomplayError
 from domplay.exits import command_error
 
 DEFAULT_OUT_ROOT = Path("checkpoints")
@@ -126,9 +126,9 @@ def _build_config(cls: Any, config_file: str | None, fields: dict[str, Any]) -> 
 
     base: dict[str, Any] = {}
     if config_file is not None:
-        import yaml
+        from domplay.loading import load_yaml
 
-        loaded = yaml.safe_load(Path(config_file).read_text())  # JSON is YAML too
+        loaded = load_yaml(config_file, ConfigError)  # JSON is YAML too
         if not isinstance(loaded, dict):
             raise click.BadParameter(
                 f"{config_file!r} holds {type(loaded).__name__}, not a mapping of config fields", param_hint="--config"
