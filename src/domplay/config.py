@@ -22,7 +22,7 @@ from domplay.env.factory import EnvSettings
 from domplay.errors import ConfigError
 from domplay.loading import load_yaml
 from domplay.settings import Settings
-from domplay.train.config import TrainConfig
+from domplay.train.config import TrainConfig, trl_names_in_run
 
 TASK_SOURCE_NAMES: tuple[str, ...] = ("template",)
 """Training task sources `stages.TASK_SOURCES` can build."""
@@ -181,7 +181,7 @@ MOVED_KEYS: dict[str, tuple[str, ...]] = {
 
 def migrate(data: dict[str, Any], where: str = "") -> dict[str, Any]:
     """`data` with every old key of MOVED_KEYS moved to its new place; giving both is an error."""
-    out = _merge({}, data)
+    out = trl_names_in_run(_merge({}, data))  # and TRL's names of trainer options as domplay's
     for old, news in MOVED_KEYS.items():
         section, key = old.split(".")
         if not isinstance(out.get(section), dict) or key not in out[section]:

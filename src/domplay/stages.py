@@ -28,9 +28,8 @@ from domplay.data.records import PairKind, SftExample
 from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.errors import ConfigError
-from domplay.hardware import fast_dtype
 from domplay.llm.base import ChatModel, GenerationParams
-from domplay.llm.load import load_model
+from domplay.llm.load import load_model, local_dtype
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
 from domplay.tasks.model import Split, Task
@@ -133,7 +132,7 @@ def episode_options(ctx: StageContext, r: int, name: str, desc: str) -> dict[str
 def eval_stage(ctx: StageContext, r: int) -> None:
     """Round `r`'s model on the held-out tasks (`domplay eval --config` runs the same)."""
     c = ctx.config
-    dtype = fast_dtype(c.eval.dtype)
+    dtype = local_dtype(ctx.model_after(r), c.eval.dtype)
     ctx.store.record_metrics(r, "eval", {"bfloat16": float(dtype == "bfloat16")})  # what "auto" chose
     model = ctx.models.get(ctx.model_after(r), dtype, c.rollout.concurrency)
     evaluate(
@@ -171,7 +170,9 @@ def evaluate_config(
         tasks = resolve_tasks(tasks_spec, config.tasks.site_seed)[:limit]
         names = sorted({t.site for t in tasks if not t.is_external}) or None
         sites = SitesApp(seed=config.tasks.site_seed, names=names)
-    model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
+    model = load_model(
+        config.model, dtype=local_dtype(config.model, config.eval.dtype), batch_size=config.rollout.concurrency
+    )
     demos = DemoSet.load(demos_path).picker(config.policy.demos) if demos_path is not None else None
     episodes = evaluate(
         model,

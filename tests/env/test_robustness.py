@@ -188,3 +188,21 @@ def test_close_leaves_no_open_event_loop(site: FormSite) -> None:
         del env
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+
+
+def test_gymnasium_makes_a_dom_env_by_id() -> None:
+    import gymnasium as gym
+
+    import domplay.env
+
+    env = gym.make(domplay.env.DOM_ENV_ID, sites=["shop"], start_url="/shop/", max_steps=3)
+    obs, _ = env.reset(seed=0)
+    assert obs.url.endswith("/shop/") and any(e.name.startswith("Cart (") for e in obs.elements)
+    obs, reward, _, _, _ = env.step('click("Cart (0)")')
+    assert obs.error is None and obs.url.endswith("/shop/cart") and reward == 0.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env.close()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    gym.make("domplay.env:domplay/DomEnv-v0", sites=["shop"]).close()  # gymnasium's module:id form

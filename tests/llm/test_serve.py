@@ -116,3 +116,64 @@ def test_unreachable_server_raises_after_retries():
     )
     with pytest.raises(ModelError, match="unreachable after 2 attempts"):
         client.generate([[{"role": "user", "content": "hi"}]], GenerationParams())
+
+
+def _sse(response: httpx.Response) -> list:
+    """The `data:` payloads of a server-sent event stream, JSON-decoded but the final [DONE]."""
+    import json
+
+    lines = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def test_stream_true_answers_server_sent_events_in_openais_chunk_format(local_server):
+    app = create_app(ScriptedModel(lambda prompt: f"click({len(prompt[-1]['content'])})"))
+    with local_server(app) as server:
+        body = {"messages": [{"role": "user", "content": "four"}], "n": 2, "stream": True}
+        body["stream_options"] = {"include_usage": True}
+        with httpx.stream("POST", f"{server.base_url}/chat/completions", json=body) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            chunks = _sse(response)
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"} and len({c["id"] for c in chunks}) == 1
+    for index in (0, 1):
+        mine = [c["choices"][0] for c in chunks if c["choices"] and c["choices"][0]["index"] == index]
+        assert "".join(d["delta"].get("content", "") for d in mine) == "click(4)"
+        assert mine[0]["delta"]["role"] == "assistant" and mine[-1]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 2
+
+
+def test_the_server_says_where_it_listens_and_stays_off_the_sites_port(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from domplay.env.base import DEFAULT_BASE_URL
+
+    assert ServeConfig().port != urlsplit(DEFAULT_BASE_URL).port
+    assert urlsplit(OpenAIConfig(model="m").base_url).port == ServeConfig().port  # the client finds the server
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    command = [sys.executable, "-m", "domplay.llm.serve", "--model", "random", "--port", "0"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": src})
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("serving 'random' at http://127.0.0.1:") and "/v1" in line, line
+        base_url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        _wait_for(lambda: _answers(f"{base_url}/models"))
+        body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+        with httpx.stream("POST", f"{base_url}/chat/completions", json=body, timeout=WAIT_SECONDS) as response:
+            assert len(_sse(response)) == 3
+    finally:
+        proc.terminate()
+        proc.wait(WAIT_SECONDS)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -390,3 +390,19 @@ def test_a_run_directory_takes_its_own_config_again_but_no_other_unless_overwrit
     Run(tmp_path / "run", other, echo=lambda line: None, overwrite=True).store.close()
     assert load_config(tmp_path / "run" / "config.yaml").seed == other.seed
     assert not (tmp_path / "run" / "round1").exists()  # the old run's files went with it
+
+
+def test_a_run_that_trains_nothing_with_a_remote_or_random_model_never_imports_torch(tmp_path: Path) -> None:
+    """torch (and transformers, trl) load only when training or a local model needs them."""
+    path = write_config(tmp_path, stop={"rounds": 1, "time_budget_min": None})
+    code = (
+        "import sys; from domplay.config import load_config; from domplay.loop import Run\n"
+        f"Run({str(tmp_path / 'run')!r}, load_config({str(path)!r}), echo=lambda line: None).execute()\n"
+        "loaded = sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}
+    )
+    assert out.returncode == 0, out.stderr[-2000:]

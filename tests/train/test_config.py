@@ -75,3 +75,26 @@ def test_cli_reads_a_config_file_and_rejects_unknown_fields(tmp_path):
     result = CliRunner().invoke(train, ["dpo", "--data", str(data), "--config", str(conf)])
     assert result.exit_code == 2
     assert "betta=0.3" in result.output
+
+
+def test_trls_option_names_are_accepted_as_aliases():
+    trl_style = {
+        "num_train_epochs": 2,
+        "per_device_train_batch_size": 8,
+        "gradient_accumulation_steps": 2,
+        "max_length": 512,
+        "lr_scheduler_type": "cosine",
+    }
+    config = SFTTrainConfig(**trl_style)
+    assert (config.num_epochs, config.batch_size, config.grad_accum_steps) == (2, 8, 2)
+    assert (config.max_length_tokens, config.lr_scheduler) == (512, "cosine")
+    assert parse_config(DPOTrainConfig, {"per_device_train_batch_size": 2}).batch_size == 2
+    with pytest.raises(ConfigError, match="'num_train_epochs' is TRL's name for 'num_epochs'; give one of them"):
+        SFTTrainConfig(num_train_epochs=2, num_epochs=3)
+
+
+def test_a_run_config_takes_trls_names_in_its_train_sections():
+    from domplay.config import load_config
+
+    config = load_config(overrides={"train": {"sft": {"per_device_train_batch_size": 2, "num_train_epochs": 3}}})
+    assert config.train.sft.batch_size == 2 and config.train.sft.num_epochs == 3

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from domplay.errors import ConfigError
+from domplay.hardware import fast_dtype
 from domplay.llm.base import ChatModel
 
 DEFAULT_SPEC = "embedded"
@@ -59,6 +60,12 @@ def load_model(
         f"unknown model spec {spec!r}; use 'embedded', 'hf:/path/to/model', an existing "
         f"directory, 'openai:MODEL@http://host:port/v1', 'scripted' or 'random'"
     )
+
+
+def local_dtype(spec: str, choice: str) -> str:
+    """`choice` ("auto", "float32", "bfloat16") with "auto" resolved by `hardware.fast_dtype` when `spec`
+    is a local model; other models have no dtype, so "auto" stays and torch is not imported for them."""
+    return fast_dtype(choice) if is_local_spec(spec) else choice
 
 
 def is_local_spec(spec: str) -> bool:

@@ -27,7 +27,9 @@ class OpenAIConfig(BaseModel, extra="forbid", frozen=True):
     """Where the endpoint is and how hard to try."""
 
     model: str = Field(description="model name the server knows")
-    base_url: str = Field("http://127.0.0.1:8000/v1", description="URL up to and including /v1")
+    base_url: str = Field(
+        "http://127.0.0.1:8100/v1", description="URL up to and including /v1 (default: `domplay.llm.serve`'s)"
+    )
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (may be unset)")
     concurrent_requests: int = Field(8, ge=1, description="requests in flight at once")
     timeout_seconds: float = Field(60.0, gt=0, description="per-request timeout")

@@ -4,18 +4,23 @@ Rollout workers in other processes then share one loaded model through `OpenAIMo
 Concurrent requests with the same sampling params are merged into one `generate` batch
 (collected for `batch_window_ms`). Beyond `max_queued_requests` the server answers 429
 with Retry-After, which OpenAIModel retries. An optional `domplay_constraint` field
-carries a Constraint (see `Constraint.to_json`).
+carries a Constraint (see `Constraint.to_json`). With `"stream": true` the answer comes as
+server-sent events in OpenAI's `chat.completion.chunk` format, ending with `data: [DONE]`; a
+completion is generated whole (it is part of a batch), so each choice's text comes in one chunk.
 
-    python -m domplay.llm.serve --model embedded --port 8000
+    python -m domplay.llm.serve --model embedded            # listens on 127.0.0.1:8100
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
@@ -23,19 +28,23 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from domplay.errors import DomplayError, ModelError
 from domplay.llm.base import ChatModel, Completion, GenerationParams
 from domplay.llm.constrained import Constraint
 
+DEFAULT_SERVE_PORT = 8100
+"""The server's port unless told otherwise: not 8000, where `domplay sites serve` and the envs'
+default base URL put the built-in sites."""
+
 
 class ServeConfig(BaseModel, extra="forbid", frozen=True):
     """Server settings."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(DEFAULT_SERVE_PORT, ge=0, le=65535, description="TCP port (0: any free port)")
     max_queued_requests: int = Field(64, ge=1, description="requests waiting or running before 429")
     retry_after_seconds: float = Field(1.0, ge=0, description="Retry-After sent with 429")
     batch_window_ms: float = Field(5.0, ge=0, description="how long to gather requests into one batch")
@@ -59,6 +68,8 @@ class ChatRequest(BaseModel, extra="ignore"):
     stop: str | list[str] | None = None
     seed: int | None = None
     n: int = Field(1, ge=1)
+    stream: bool = False
+    stream_options: dict | None = None
     domplay_constraint: dict | None = None
 
     def params(self) -> GenerationParams:
@@ -139,7 +150,7 @@ def create_app(model: ChatModel, config: ServeConfig | None = None) -> Starlette
     batcher: list[_Batcher] = []  # started on first request, inside the server's process
     lock = threading.Lock()
 
-    async def chat(request: Request) -> JSONResponse:
+    async def chat(request: Request) -> Response:
         with lock:
             stats.requests += 1
         try:
@@ -169,6 +180,9 @@ def create_app(model: ChatModel, config: ServeConfig | None = None) -> Starlette
         finally:
             with lock:
                 stats.in_flight -= 1
+        if body.stream:
+            usage = bool((body.stream_options or {}).get("include_usage"))
+            return StreamingResponse(_events(model.name, completions, usage), media_type="text/event-stream")
         return JSONResponse(_response(model.name, completions))
 
     async def models(request: Request) -> JSONResponse:
@@ -200,24 +214,55 @@ def _response(name: str, completions: list[Completion]) -> dict:
     }
 
 
+def _events(name: str, completions: list[Completion], include_usage: bool):
+    """The completions as OpenAI's stream: per choice a role chunk, a content chunk and a finish chunk,
+    then (if asked) a usage chunk, then `[DONE]`."""
+    whole = _response(name, completions)
+    head = {"id": whole["id"], "object": "chat.completion.chunk", "created": whole["created"], "model": name}
+
+    def event(choices: list[dict], **extra: object) -> str:
+        return f"data: {json.dumps({**head, 'choices': choices, **extra}, ensure_ascii=False)}\n\n"
+
+    for i, c in enumerate(completions):
+        yield event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        yield event([{"index": i, "delta": {"content": c.text}, "finish_reason": None}])
+        yield event([{"index": i, "delta": {}, "finish_reason": c.finish_reason}])
+    if include_usage:
+        yield event([], usage=whole["usage"])
+    yield "data: [DONE]\n\n"
+
+
 def _error(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers
     )
 
 
-def serve(model: ChatModel, config: ServeConfig | None = None) -> None:
-    """Run the server in this process until interrupted."""
+def serve(model: ChatModel, config: ServeConfig | None = None, echo: Callable[[str], None] = print) -> None:
+    """Run the server in this process until interrupted; `echo` the URL it listens on first."""
     import uvicorn
 
     config = config or ServeConfig()
-    uvicorn.run(create_app(model, config), host=config.host, port=config.port, log_level="warning")
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise ModelError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror}; choose another --port"
+        ) from None
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    echo(f"serving {model.name!r} at http://{host}:{port}/v1 (OpenAI-compatible; Ctrl-C stops)")
+    server = uvicorn.Server(uvicorn.Config(create_app(model, config), log_level="warning"))
+    server.run(sockets=[sock])
 
 
 def main() -> None:
     import click
 
-    from domplay.llm.load import load_model
+    from domplay.llm.load import load_model, local_dtype
 
     @click.command()
     @click.option(
@@ -231,14 +276,18 @@ def main() -> None:
         "--model", "spec", default=None, help="model spec for load_model [default: the config's, else embedded]"
     )
     @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=8000, show_default=True)
+    @click.option("--port", default=DEFAULT_SERVE_PORT, show_default=True, help="TCP port (0: any free port)")
     def command(config_path: str | None, spec: str | None, host: str, port: int) -> None:
         from domplay.config import load_config
-        from domplay.hardware import fast_dtype
+        from domplay.exits import command_error
 
-        config = load_config(config_path, overrides={"model": spec} if spec is not None else None)
-        model = load_model(config.model, dtype=fast_dtype(config.eval.dtype), batch_size=config.rollout.concurrency)
-        serve(model, ServeConfig(host=host, port=port))
+        try:
+            config = load_config(config_path, overrides={"model": spec} if spec is not None else None)
+            dtype = local_dtype(config.model, config.eval.dtype)
+            model = load_model(config.model, dtype=dtype, batch_size=config.rollout.concurrency)
+            serve(model, ServeConfig(host=host, port=port), echo=lambda line: click.echo(line, err=True))
+        except (DomplayError, ValidationError, OSError) as exc:
+            raise command_error(exc) from None
 
     command()
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from domplay.errors import ConfigError
 from domplay.settings import Settings
 
 # Llama-style attention and MLP projections (SmolLM2, Llama, Qwen2, Mistral all use these names).
@@ -26,6 +27,43 @@ DEFAULT_LEARNING_RATES = {
     ("dpo", "lora"): 5e-5,
     ("dpo", "full"): 5e-7,
 }
+
+
+TRL_NAMES = {
+    "num_train_epochs": "num_epochs",
+    "per_device_train_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accum_steps",
+    "max_length": "max_length_tokens",
+    "lr_scheduler_type": "lr_scheduler",
+}
+"""TRL's (transformers.TrainingArguments') names of options a trainer config holds under its own name;
+a config may use either (not both)."""
+
+
+def trl_names(data: Any) -> Any:
+    """`data` with TRL's option names (`TRL_NAMES`) renamed to domplay's."""
+    if not isinstance(data, dict) or not TRL_NAMES.keys() & data.keys():
+        return data
+    out = dict(data)
+    for trl, ours in TRL_NAMES.items():
+        if trl in out:
+            if ours in out:
+                raise ValueError(f"{trl!r} is TRL's name for {ours!r}; give one of them, not both")
+            out[ours] = out.pop(trl)
+    return out
+
+
+def trl_names_in_run(data: dict[str, Any]) -> dict[str, Any]:
+    """A run config's data with TRL's option names in `train.sft` and `train.dpo` renamed (before the
+    preset is merged under it, so a TRL name the user wrote replaces the preset's value)."""
+    train = data.get("train")
+    if not isinstance(train, dict) or not any(isinstance(train.get(k), dict) for k in ("sft", "dpo")):
+        return data
+    try:
+        renamed = {k: trl_names(v) if k in ("sft", "dpo") else v for k, v in train.items()}
+    except ValueError as exc:
+        raise ConfigError(f"run config: train: {exc}") from None
+    return {**data, "train": renamed}
 
 
 class LoraSettings(Settings):
@@ -86,6 +124,7 @@ class _TrainConfig(Settings):
     @model_validator(mode="before")
     @classmethod
     def _default_learning_rate(cls, data: Any) -> Any:
+        data = trl_names(data)
         if isinstance(data, dict) and data.get("learning_rate") is None:
             finetune = data.get("finetune", "lora")
             # A bad finetune value is reported by its own field check, not as a missing rate.
