@@ -33,6 +33,7 @@ from domplay.llm.base import ChatModel, GenerationParams
 from domplay.llm.load import load_model
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
+from domplay.sources import curriculum_source, explore_source, hindsight_tasks
 from domplay.tasks.model import Split, Task
 from domplay.tasks.propose import TemplateProposer
 from domplay.tasks.sources import OVER_MAX_STEPS, Proposal, ProposalFailure, share_counts
@@ -229,6 +230,31 @@ def rollout_stage(ctx: StageContext, r: int) -> None:
         )
     if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
+        if c.tasks.hindsight.model_episodes and set(c.tasks.sources) & SELF_PLAY_SOURCES:
+            _hindsight_stage(ctx, r, tasks)
+
+
+SELF_PLAY_SOURCES = frozenset({"explore", "curriculum"})
+"""Sources of a run that learns without an oracle: with them, the model's failed episodes are
+relabelled in hindsight too (`tasks.hindsight.model_episodes`)."""
+
+
+def _hindsight_stage(ctx: StageContext, r: int, tasks: Sequence[Task]) -> None:
+    """Relabel the model's failed attempts of round `r` with the goals they achieved; the new tasks
+    join round `r` and their verified paths are replayed through the prompts (SFT data)."""
+    c = ctx.config
+    by_id = {t.id: t for t in tasks}
+    episodes = [e for e in ctx.store.episodes(round=r) if e.policy == policy_name(r - 1)]
+    proposal = hindsight_tasks(c, ctx.store, ctx.sites, r, episodes, by_id)
+    ctx.store.add_tasks(proposal.tasks, round=r)
+    ctx.store.record_metrics(r, "hindsight", {"tasks": float(len(proposal.tasks)), **proposal.stats})
+    if c.rollout.replay_reference and proposal.tasks:
+        reference_replays(
+            c,
+            proposal.tasks,
+            ctx.sites,
+            **episode_options(ctx, r, c.build.reference_policy, f"round {r} hindsight paths"),
+        )
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -349,6 +375,8 @@ def _template_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
 
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
+    "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
+    "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
 }
 """Training task sources by `tasks.sources` name: (context, round, how many, proposer seed) -> Proposal.
 A new source is a `tasks.sources.Proposer` built here from what it needs of the context."""
