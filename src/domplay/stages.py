@@ -348,15 +348,19 @@ def heldout_stage(ctx: StageContext) -> None:
 
 def propose_stage(ctx: StageContext, r: int) -> None:
     """Fresh training tasks for round `r` from each source in `tasks.sources`, its share of
-    `train_tasks_per_round` each (proposer seed `seed * 1000 + r`); the yield of each source is
+    `train_tasks_per_round` each, plus what the sources before it fell short of (proposer seed
+    `seed * 1000 + r`); the yield of each source is
     recorded as `<source>_tasks`, `<source>_failures` and the source's own counts."""
     c = ctx.config
     seed = c.seed * 1000 + r
     metrics: dict[str, float] = {}
-    for name, n in share_counts(c.tasks.sources, c.tasks.train_tasks_per_round).items():
+    carry = 0  # what a source could not propose goes to the next one (a curriculum has nothing in round 1)
+    for name, share in share_counts(c.tasks.sources, c.tasks.train_tasks_per_round).items():
+        n, carry = share + carry, 0
         if n == 0:
             continue
         proposal = TASK_SOURCES[name](ctx, r, n, seed)
+        carry = max(0, n - len(proposal.tasks))
         ctx.store.add_tasks(proposal.tasks, round=r)
         metrics[f"{name}_tasks"] = len(proposal.tasks)
         metrics[f"{name}_failures"] = len(proposal.failures)
