@@ -2,8 +2,8 @@
 
 1. replaying the path in a fresh env passes the checks;
 2. the empty path fails them: the goal is not true of the start page already;
-3. the path is shortened until dropping any one step fails (so every kept step matters: the
-   "mutated replay fails" test, and SFT data without the walk's detours);
+3. the path is shortened until dropping any one step (or a run of up to `MAX_DROP`) fails, so
+   every kept step matters (the "mutated replay fails" test) and SFT data has no detours;
 4. an altered path fails: the answer changed, or the last click moved to another element.
 
 Every replay starts a fresh episode (a new state namespace), so state changes of one replay
@@ -22,6 +22,8 @@ from domplay.verify.checks import Check
 from domplay.verify.verdict import verify
 
 ALTERED_ANSWER = "__not the answer__"
+MAX_DROP = 3
+"""Widest run of consecutive steps the shortening tries to drop at once."""
 
 
 @dataclass
@@ -68,12 +70,16 @@ def verified_path(
     changed = True
     while changed and log.replays < max_replays:
         changed = False
-        for j in range(len(path) - len(answer) - 1, -1, -1):
-            if log.replays >= max_replays:
+        for width in range(min(MAX_DROP, len(path) - len(answer)), 0, -1):  # a detour (click, back) goes whole
+            for j in range(len(path) - len(answer) - width, -1, -1):
+                if log.replays >= max_replays:
+                    break
+                shorter = path[:j] + path[j + width :]
+                if ok(shorter):
+                    path, changed = shorter, True
+                    break
+            if changed:
                 break
-            shorter = path[:j] + path[j + 1 :]
-            if ok(shorter):
-                path, changed = shorter, True
     if log.replays >= max_replays:
         log.reason = "replay budget spent"
         return None
