@@ -19,6 +19,7 @@ from domplay.env import actions as A
 from domplay.env.base import WebEnv
 from domplay.errors import DomplayError
 from domplay.verify.checks import Check
+from domplay.verify.snapshot import Snapshot
 from domplay.verify.verdict import verify
 
 ALTERED_ANSWER = "__not the answer__"
@@ -34,18 +35,26 @@ class PathCheck:
     reason: str | None = None
 
 
-def passes(env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str]) -> bool:
-    """True if running `actions` from `start_url` in a fresh episode passes `checks`, every action
-    runs without an error and none but the last ends the episode."""
+def run_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> Snapshot | None:
+    """The snapshot after running `actions` from `start_url` in a fresh episode; None when an
+    action errors, the episode ends before the last one, or a page fails to load."""
     try:
         env.reset(options={"start_url": start_url})
         for i, action in enumerate(actions):
             obs, _, terminated, truncated, _ = env.step(action)
             if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
-                return False
-        verdict = verify(list(checks), env.snapshot())
+                return None
+        return env.snapshot()
     except DomplayError:
+        return None
+
+
+def passes(env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str]) -> bool:
+    """True if running `actions` from `start_url` in a fresh episode passes `checks` (see `run_path`)."""
+    snapshot = run_path(env, start_url, actions)
+    if snapshot is None:
         return False
+    verdict = verify(list(checks), snapshot)
     return verdict.success and verdict.error is None
 
 
