@@ -130,7 +130,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # paths verified by replay), the curriculum and the model's own episodes; no template's
     # reference is read (held-out tasks are the quick preset's, fixed in round 0).
     "selfplay": {
-        "tasks": {"train_tasks_per_round": 64, "sources": {"curriculum": 0.25, "explore": 0.75}},
+        "tasks": {"train_tasks_per_round": 128, "sources": {"curriculum": 0.25, "explore": 0.75}},
         "stop": {"time_budget_min": 90.0},
         "build": {"max_sft_examples": 384, "max_dpo_pairs": 48},
         "train": {

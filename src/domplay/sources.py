@@ -43,11 +43,20 @@ def start_of(url: str, sites: SitesApp, local_origin: str) -> str:
     return url_path(url) if site_of(url, sites, local_origin) in sites.sites else url
 
 
+_TEMPLATE_RELABELLERS: dict[tuple[int, tuple[str, ...], str, int], TemplateRelabeller] = {}
+"""Template relabellers by (site seed, sites, hindsight config, run seed): drawing every family's
+goals takes seconds, and each round's exploration and hindsight use the same ones."""
+
+
 def _relabellers(config: RunConfig, sites: SitesApp) -> list[Relabeller]:
     h = config.tasks.hindsight
     out: list[Relabeller] = []
     if "template" in h.relabellers and sites.sites:
-        out.append(TemplateRelabeller(sites, all_templates(), h, config.seed))
+        key = (sites.seed, tuple(sorted(sites.sites)), h.model_dump_json(), config.seed)
+        if key not in _TEMPLATE_RELABELLERS:
+            _TEMPLATE_RELABELLERS.clear()  # one run at a time: keep only the latest
+            _TEMPLATE_RELABELLERS[key] = TemplateRelabeller(sites, all_templates(), h, config.seed)
+        out.append(_TEMPLATE_RELABELLERS[key])
     if "dom" in h.relabellers:
         out.append(DomRelabeller(h))
     return out

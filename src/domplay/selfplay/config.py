@@ -19,7 +19,7 @@ class HindsightConfig(Settings):
         "checks from the template, never its reference); dom: page reached and values read, any site",
     )
     drafts_per_template: int = Field(
-        400, ge=1, description="goals drawn per template family to recognise (train seeds only)"
+        1500, ge=1, description="goals drawn per template family to recognise (train seeds only)"
     )
     min_answer_chars: int = Field(
         2, ge=1, description="an answer goal's value must be at least this long (a lone digit is everywhere)"
@@ -38,10 +38,10 @@ class ExploreConfig(Settings):
         (), description="where exploration starts on external sites (built-in sites start at their roots)"
     )
     walk_steps: int = Field(6, ge=1, description="actions per walk (an answer may be added when relabelled)")
-    max_walks: int = Field(400, ge=1, description="walks per round at most")
-    max_seconds: float = Field(240.0, gt=0, description="time per round at most")
+    max_walks: int = Field(4000, ge=1, description="walks per round at most (a DomEnv walk takes ~25 ms)")
+    max_seconds: float = Field(180.0, gt=0, description="time per round at most")
     max_per_family: int = Field(
-        6, ge=1, description="tasks of one goal family (template or DOM goal kind) per round, for diversity"
+        16, ge=1, description="tasks of one goal family (template or DOM goal kind) per round, for diversity"
     )
     goal_start_share: float = Field(
         0.5,
@@ -52,6 +52,9 @@ class ExploreConfig(Settings):
     )
     novelty_weight: float = Field(
         4.0, ge=1.0, description="how much more likely a link to an unvisited page is chosen than another action"
+    )
+    form_probability: float = Field(
+        0.8, ge=0.0, le=1.0, description="chance that touching a form field fills the whole form and submits it"
     )
     back_probability: float = Field(0.05, ge=0.0, le=1.0, description="chance a step goes back")
     fill_values: tuple[str, ...] = Field(

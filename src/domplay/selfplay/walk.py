@@ -82,21 +82,45 @@ class RandomWalker:
 
     Links to unvisited pages weigh `novelty_weight` times more than other actions; a text box
     gets a word read on the page or one of `fill_values`; a select gets one of its options;
-    with `back_probability` it goes back."""
+    with `back_probability` it goes back. With `form_probability`, touching a form field fills
+    the whole form (every field from the chosen one to the next button) and then presses that
+    button, so walks also reach what forms do (a search, a cart line, a reply)."""
 
     def __init__(self, config: ExploreConfig, rng: random.Random, resolve_url: Callable[[str], str]):
         self.config = config
         self.rng = rng
         self.resolve_url = resolve_url
+        self._queue: list[str] = []
+        self._queued_on: str | None = None
 
     def __call__(self, obs: Observation, visited: set[str]) -> str:
         c = self.config
+        if self._queue and self._queued_on == obs.url and obs.error is None:
+            return self._queue.pop(0)
+        self._queue = []
         usable = [e for e in obs.elements if e.interactive and not e.disabled and not e.readonly]
         if not usable or self.rng.random() < c.back_probability:
             return A.format_action(A.Back())
         weights = [self._weight(e, visited) for e in usable]
         el = self.rng.choices(usable, weights=weights)[0]
+        if el.role in FIELD_ROLES and self.rng.random() < c.form_probability:
+            form = self._form_from(el, usable, obs)
+            if len(form) > 1:
+                self._queue, self._queued_on = form[1:], obs.url
+                return form[0]
         return A.format_action(self._act(el, obs))
+
+    def _form_from(self, first: Element, usable: list[Element], obs: Observation) -> list[str]:
+        """Actions filling every field from `first` to the next button, then clicking it."""
+        out = []
+        for e in usable:
+            if e.id < first.id:
+                continue
+            if e.role == "button":
+                return [*out, A.format_action(A.Click(e.id))]
+            if e.role in FIELD_ROLES:
+                out.append(A.format_action(self._act(e, obs)))
+        return []  # no button after the fields: not a form to submit
 
     def _weight(self, el: Element, visited: set[str]) -> float:
         if el.role == "link" and el.href:
@@ -106,9 +130,14 @@ class RandomWalker:
 
     def _act(self, el: Element, obs: Observation) -> A.Action:
         if el.role == "textbox":
+            if el.input_type == "number":
+                return A.Fill(el.id, self.rng.choice([v for v in self.config.fill_values if v.isdigit()] or ["1"]))
             words = sorted({w for e in obs.elements for w in _WORD.findall(e.name)})
             pool = list(self.config.fill_values) + words
             return A.Fill(el.id, self.rng.choice(pool))
         if el.role in ("combobox", "listbox") and el.options:
             return A.Select(el.id, self.rng.choice(el.options))
         return A.Click(el.id)
+
+
+FIELD_ROLES = frozenset({"textbox", "combobox", "listbox"})
