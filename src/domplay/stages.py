@@ -400,6 +400,7 @@ def build_stage(ctx: StageContext, r: int) -> None:
     out = round_dir(ctx.dir, r) / "data"
     yield_row = data.yield_table.as_row()
     yield_row["tasks_over_max_steps"] = _over_max_steps(ctx, r)
+    yield_row.update(_source_yield(ctx, r))
     config = c.build.model_dump(mode="json")
     sft = _training_sft(ctx, r, data.sft)
     yield_row["sft_trained"] = len(sft)
@@ -465,6 +466,17 @@ def _model_yield(episodes: Sequence[Episode], reference_policy: str) -> dict[str
         "model_successes": wins,
         "model_success_rate": wins / len(attempts) if attempts else 0.0,
     }
+
+
+def _source_yield(ctx: StageContext, r: int) -> dict[str, float]:
+    """Tasks each source gave round `r` (`tasks_<source>`), hindsight on the model's episodes included."""
+    out: dict[str, float] = {}
+    for m in ctx.store.metrics(round=r):
+        if m.stage == "propose" and m.name.endswith("_tasks"):
+            out[f"tasks_{m.name.removesuffix('_tasks')}"] = m.value
+        elif m.stage == "hindsight" and m.name == "tasks":
+            out["tasks_hindsight"] = m.value
+    return out
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:

@@ -45,6 +45,9 @@ def test_a_selfplay_run_trains_on_tasks_it_found_itself(tmp_path):
     assert run.store.datasets(round=1)
     sft = next(d for d in run.store.datasets(round=1) if d.name == "sft")
     assert sft.rows > 0
+    # the yield table says what each source gave
+    assert sft.yield_numbers["tasks_explore"] == metrics[(1, "explore_tasks")]
+    assert "tasks_curriculum" in sft.yield_numbers
 
 
 @pytest.fixture
