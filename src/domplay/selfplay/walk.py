@@ -112,7 +112,7 @@ class RandomWalker:
 
     def _form_from(self, first: Element, usable: list[Element], obs: Observation) -> list[str]:
         """Actions filling every field from `first` to the next button, then clicking it."""
-        out = []
+        out: list[str] = []
         for e in usable:
             if e.id < first.id:
                 continue
