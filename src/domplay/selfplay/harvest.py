@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
+from domplay.errors import ConfigError
 from domplay.selfplay.config import HindsightConfig
-from domplay.selfplay.hindsight import Goal, Relabeller, url_path
+from domplay.selfplay.hindsight import Goal, Relabeller
 from domplay.selfplay.replay import PathCheck, verified_path
 from domplay.selfplay.walk import Walk
 from domplay.tasks.model import Difficulty, Provenance, Split, Task
@@ -155,8 +156,6 @@ def split_is_train(split: Split) -> None:
     """Hindsight and exploration make training tasks only: held-out tasks come from templates
     or files, fixed in round 0."""
     if split != "train":
-        from domplay.errors import ConfigError
-
         raise ConfigError(f"self-play sources propose training tasks only, not {split!r}")
 
 
