@@ -157,6 +157,3 @@ def split_is_train(split: Split) -> None:
     or files, fixed in round 0."""
     if split != "train":
         raise ConfigError(f"self-play sources propose training tasks only, not {split!r}")
-
-
-__all__ = ["HarvestStats", "Harvester", "difficulty_of", "split_is_train", "url_path"]
