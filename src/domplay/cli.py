@@ -85,7 +85,7 @@ def sites_list() -> None:
 )
 @click.option(
     "--preset",
-    type=click.Choice(["quick", "full"]),
+    type=click.Choice(["quick", "full", "selfplay"]),
     default=None,
     help="Settings of a run preset when no --config is given (default quick).",
 )
@@ -233,9 +233,10 @@ def _eval_overrides(
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Run config (YAML).")
 @click.option(
     "--preset",
-    type=click.Choice(["quick", "full"]),
+    type=click.Choice(["quick", "full", "selfplay"]),
     default=None,
-    help="Sizes: quick (2-core CPU, default) or full (GPU machine).",
+    help="quick (2-core CPU, default), full (GPU machine) or selfplay (quick's sizes, no oracle: "
+    "training tasks from exploration, hindsight and the curriculum only).",
 )
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<preset>)."

@@ -21,10 +21,11 @@ from domplay.data.demos import DemoConfig
 from domplay.env.factory import EnvSettings
 from domplay.errors import ConfigError
 from domplay.loading import load_yaml
+from domplay.selfplay.config import CurriculumConfig, ExploreConfig, HindsightConfig
 from domplay.settings import Settings
 from domplay.train.config import TrainConfig, trl_names_in_run
 
-TASK_SOURCE_NAMES: tuple[str, ...] = ("template",)
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum")
 """Training task sources `stages.TASK_SOURCES` can build."""
 
 
@@ -37,6 +38,10 @@ class TasksConfig(Settings):
         default_factory=lambda: {"template": 1.0},
         description="training task sources and their shares of train_tasks_per_round (see docs/architecture.md)",
     )
+
+    explore: ExploreConfig = ExploreConfig()
+    hindsight: HindsightConfig = HindsightConfig()
+    curriculum: CurriculumConfig = CurriculumConfig()
 
     @field_validator("sources")
     @classmethod
@@ -64,7 +69,7 @@ class RunConfig(Settings):
     `train` the trainers' configs. `domplay eval --config` builds the same objects.
     """
 
-    preset: Literal["quick", "full", "custom"] = "quick"
+    preset: Literal["quick", "full", "selfplay", "custom"] = "quick"
     model: str = Field(
         "embedded", description="starting model: embedded | hf:/path | dir | openai:M@URL | random | scripted"
     )
@@ -121,6 +126,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         "train": {"sft": {"num_epochs": 2.0}},
         "env": {"observation": {"max_tokens": 1536}, "max_steps": 20},
         "stop": {"rounds": 5, "time_budget_min": None},
+    },
+    # No oracle: training tasks come only from exploration walks relabelled in hindsight (their
+    # paths verified by replay), the curriculum and the model's own episodes; no template's
+    # reference is read (held-out tasks are the quick preset's, fixed in round 0).
+    "selfplay": {
+        "tasks": {"train_tasks_per_round": 128, "sources": {"curriculum": 0.25, "explore": 0.75}},
+        "stop": {"time_budget_min": 90.0},
+        "build": {"max_sft_examples": 384, "max_dpo_pairs": 48},
+        "train": {
+            "method": "sft",
+            "sft": {"finetune": "full", "learning_rate": 1e-4, "num_epochs": 1.0},
+            "dpo": {"finetune": "full"},
+        },
     },
 }
 

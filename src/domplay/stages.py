@@ -32,6 +32,7 @@ from domplay.llm.base import ChatModel, GenerationParams
 from domplay.llm.load import load_model, local_dtype
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
+from domplay.sources import curriculum_source, explore_source, hindsight_tasks
 from domplay.tasks.model import Split, Task
 from domplay.tasks.propose import TemplateProposer
 from domplay.tasks.sources import OVER_MAX_STEPS, Proposal, ProposalFailure, share_counts
@@ -230,6 +231,31 @@ def rollout_stage(ctx: StageContext, r: int) -> None:
         )
     if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
+        if c.tasks.hindsight.model_episodes and set(c.tasks.sources) & SELF_PLAY_SOURCES:
+            _hindsight_stage(ctx, r, tasks)
+
+
+SELF_PLAY_SOURCES = frozenset({"explore", "curriculum"})
+"""Sources of a run that learns without an oracle: with them, the model's failed episodes are
+relabelled in hindsight too (`tasks.hindsight.model_episodes`)."""
+
+
+def _hindsight_stage(ctx: StageContext, r: int, tasks: Sequence[Task]) -> None:
+    """Relabel the model's failed attempts of round `r` with the goals they achieved; the new tasks
+    join round `r` and their verified paths are replayed through the prompts (SFT data)."""
+    c = ctx.config
+    by_id = {t.id: t for t in tasks}
+    episodes = [e for e in ctx.store.episodes(round=r) if e.policy == policy_name(r - 1)]
+    proposal = hindsight_tasks(c, ctx.store, ctx.sites, r, episodes, by_id)
+    ctx.store.add_tasks(proposal.tasks, round=r)
+    ctx.store.record_metrics(r, "hindsight", {"tasks": float(len(proposal.tasks)), **proposal.stats})
+    if c.rollout.replay_reference and proposal.tasks:
+        reference_replays(
+            c,
+            proposal.tasks,
+            ctx.sites,
+            **episode_options(ctx, r, c.build.reference_policy, f"round {r} hindsight paths"),
+        )
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -323,15 +349,19 @@ def heldout_stage(ctx: StageContext) -> None:
 
 def propose_stage(ctx: StageContext, r: int) -> None:
     """Fresh training tasks for round `r` from each source in `tasks.sources`, its share of
-    `train_tasks_per_round` each (proposer seed `seed * 1000 + r`); the yield of each source is
+    `train_tasks_per_round` each, plus what the sources before it fell short of (proposer seed
+    `seed * 1000 + r`); the yield of each source is
     recorded as `<source>_tasks`, `<source>_failures` and the source's own counts."""
     c = ctx.config
     seed = c.seed * 1000 + r
     metrics: dict[str, float] = {}
-    for name, n in share_counts(c.tasks.sources, c.tasks.train_tasks_per_round).items():
+    carry = 0  # what a source could not propose goes to the next one (a curriculum has nothing in round 1)
+    for name, share in share_counts(c.tasks.sources, c.tasks.train_tasks_per_round).items():
+        n, carry = share + carry, 0
         if n == 0:
             continue
         proposal = TASK_SOURCES[name](ctx, r, n, seed)
+        carry = max(0, n - len(proposal.tasks))
         ctx.store.add_tasks(proposal.tasks, round=r)
         metrics[f"{name}_tasks"] = len(proposal.tasks)
         metrics[f"{name}_failures"] = len(proposal.failures)
@@ -350,6 +380,8 @@ def _template_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
 
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
+    "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
+    "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
 }
 """Training task sources by `tasks.sources` name: (context, round, how many, proposer seed) -> Proposal.
 A new source is a `tasks.sources.Proposer` built here from what it needs of the context."""
@@ -369,6 +401,7 @@ def build_stage(ctx: StageContext, r: int) -> None:
     out = round_dir(ctx.dir, r) / "data"
     yield_row = data.yield_table.as_row()
     yield_row["tasks_over_max_steps"] = _over_max_steps(ctx, r)
+    yield_row.update(_source_yield(ctx, r))
     config = c.build.model_dump(mode="json")
     sft = _training_sft(ctx, r, data.sft)
     yield_row["sft_trained"] = len(sft)
@@ -434,6 +467,17 @@ def _model_yield(episodes: Sequence[Episode], reference_policy: str) -> dict[str
         "model_successes": wins,
         "model_success_rate": wins / len(attempts) if attempts else 0.0,
     }
+
+
+def _source_yield(ctx: StageContext, r: int) -> dict[str, float]:
+    """Tasks each source gave round `r` (`tasks_<source>`), hindsight on the model's episodes included."""
+    out: dict[str, float] = {}
+    for m in ctx.store.metrics(round=r):
+        if m.stage == "propose" and m.name.endswith("_tasks"):
+            out[f"tasks_{m.name.removesuffix('_tasks')}"] = m.value
+        elif m.stage == "hindsight" and m.name == "tasks":
+            out["tasks_hindsight"] = m.value
+    return out
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:
