@@ -21,9 +21,10 @@ from domplay.data.demos import DemoConfig
 from domplay.env.factory import EnvSettings
 from domplay.errors import ConfigError
 from domplay.settings import Settings
+from domplay.tasks.miniwob import MiniWoBTasks
 from domplay.train.config import TrainConfig
 
-TASK_SOURCE_NAMES: tuple[str, ...] = ("template",)
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "miniwob")
 """Training task sources `stages.TASK_SOURCES` can build."""
 
 
@@ -35,6 +36,12 @@ class TasksConfig(Settings):
     sources: dict[str, float] = Field(
         default_factory=lambda: {"template": 1.0},
         description="training task sources and their shares of train_tasks_per_round (see docs/architecture.md)",
+    )
+    heldout_source: Literal["template", "miniwob"] = Field(
+        "template", description="held-out tasks from the templates or from MiniWoB++ (tasks.miniwob, held-out seeds)"
+    )
+    miniwob: MiniWoBTasks = Field(
+        MiniWoBTasks(), description="the MiniWoB++ tasks of the miniwob source and held-out set"
     )
 
     @field_validator("sources")
@@ -86,6 +93,16 @@ class RunConfig(Settings):
             raise ValueError(
                 "policy.action_form: id needs the ids of every element in the observation; "
                 "set env.observation.ids: all (or policy.action_form: name)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _miniwob_in_browser(self) -> RunConfig:
+        uses = self.tasks.sources.get("miniwob", 0) > 0 or self.tasks.heldout_source == "miniwob"
+        if uses and self.env.kind != "browser":
+            raise ValueError(
+                f"MiniWoB++ tasks (tasks.sources or tasks.heldout_source) run their pages' JavaScript, which "
+                f"env.kind {self.env.kind!r} does not; set env.kind: browser"
             )
         return self
 
