@@ -92,10 +92,11 @@ def bench_miniwob(episodes: int) -> dict[str, list[float]]:
     """The MiniWoB protocol page used by the tests (click-test): reset and one click."""
     from pathlib import Path
 
+    from domplay.env.browser import BrowserEnvConfig
     from domplay.env.miniwob import MiniWoBConfig, MiniWoBEnv
 
     root = Path(__file__).resolve().parents[1] / "tests" / "env" / "fixtures" / "miniwob"
-    env = MiniWoBEnv("click-test", MiniWoBConfig(html_root=str(root)))
+    env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(html_root=str(root)), task="click-test")
     times: dict[str, list[float]] = {"reset": [], "click": []}
     try:
         for i in range(episodes):

@@ -2,10 +2,11 @@
 # Install domplay and everything it needs on a fresh Debian/Ubuntu machine (Python >= 3.11).
 #   bash scripts/install.sh          # the tool
 #   bash scripts/install.sh --dev    # the tool and the test tools
+# Both install the miniwob extra (MiniWoB++'s pages, for `--tasks miniwob:...` and its tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="ml"
-[ "${1:-}" = "--dev" ] && extras="ml,dev"
+extras="ml,miniwob"
+[ "${1:-}" = "--dev" ] && extras="ml,miniwob,dev"
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq

@@ -99,7 +99,8 @@ def sites_list() -> None:
     "--tasks",
     "tasks_spec",
     default=None,
-    help="A task file (YAML/JSONL) or a preset (heldout, heldout-full, train, smoke) "
+    help="A task file (YAML/JSONL), a preset (heldout, heldout-full, train, smoke) or MiniWoB++ tasks on "
+    "held-out seeds (miniwob:click-button,enter-text or miniwob:all, with --env browser) "
     "[default: the config's held-out tasks, proposed as its round 0 does].",
 )
 @click.option("--env", "env_kind", type=click.Choice(["dom", "browser"]), default=None, help="env.kind")

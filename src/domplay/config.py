@@ -23,9 +23,10 @@ from domplay.errors import ConfigError
 from domplay.loading import load_yaml
 from domplay.selfplay.config import CurriculumConfig, ExploreConfig, HindsightConfig
 from domplay.settings import Settings
+from domplay.tasks.miniwob import MiniWoBTasks
 from domplay.train.config import TrainConfig, trl_names_in_run
 
-TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum")
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum", "miniwob")
 """Training task sources `stages.TASK_SOURCES` can build."""
 
 
@@ -37,6 +38,12 @@ class TasksConfig(Settings):
     sources: dict[str, float] = Field(
         default_factory=lambda: {"template": 1.0},
         description="training task sources and their shares of train_tasks_per_round (see docs/architecture.md)",
+    )
+    heldout_source: Literal["template", "miniwob"] = Field(
+        "template", description="held-out tasks from the templates or from MiniWoB++ (tasks.miniwob, held-out seeds)"
+    )
+    miniwob: MiniWoBTasks = Field(
+        MiniWoBTasks(), description="the MiniWoB++ tasks of the miniwob source and held-out set"
     )
 
     explore: ExploreConfig = ExploreConfig()
@@ -92,6 +99,16 @@ class RunConfig(Settings):
             raise ValueError(
                 "policy.action_form: id needs the ids of every element in the observation; "
                 "set env.observation.ids: all (or policy.action_form: name)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _miniwob_in_browser(self) -> RunConfig:
+        uses = self.tasks.sources.get("miniwob", 0) > 0 or self.tasks.heldout_source == "miniwob"
+        if uses and self.env.kind != "browser":
+            raise ValueError(
+                f"MiniWoB++ tasks (tasks.sources or tasks.heldout_source) run their pages' JavaScript, which "
+                f"env.kind {self.env.kind!r} does not; set env.kind: browser"
             )
         return self
 

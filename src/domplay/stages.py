@@ -27,12 +27,14 @@ from domplay.data.pairs import chat_model_generate, spin_pairs
 from domplay.data.records import PairKind, SftExample
 from domplay.data.store import CheckpointRecord, DatasetRecord, RunStore
 from domplay.env.factory import EnvFactory, EnvSettings
+from domplay.env.miniwob import MINIWOB_SITE
 from domplay.errors import ConfigError
 from domplay.llm.base import ChatModel, GenerationParams
 from domplay.llm.load import load_model, local_dtype
 from domplay.rundir import DEMOS_FILE, policy_name, round_dir
 from domplay.sites.app import SitesApp
 from domplay.sources import curriculum_source, explore_source, hindsight_tasks
+from domplay.tasks.miniwob import MiniWoBProposer
 from domplay.tasks.model import Split, Task
 from domplay.tasks.propose import TemplateProposer
 from domplay.tasks.sources import OVER_MAX_STEPS, Proposal, ProposalFailure, share_counts
@@ -168,9 +170,11 @@ def evaluate_config(
         sites = SitesApp(seed=config.tasks.site_seed, names=config.tasks.sites)
         tasks = propose_heldout(config, sites).tasks[:limit]
     else:
-        tasks = resolve_tasks(tasks_spec, config.tasks.site_seed)[:limit]
-        names = sorted({t.site for t in tasks if not t.is_external}) or None
+        tasks = resolve_tasks(tasks_spec, config.tasks.site_seed, config.tasks.miniwob, config.env.miniwob)[:limit]
+        names = sorted({t.site for t in tasks if not t.is_external and t.site != MINIWOB_SITE}) or None
         sites = SitesApp(seed=config.tasks.site_seed, names=names)
+    if config.env.kind != "browser" and any(t.site == MINIWOB_SITE for t in tasks):
+        raise ConfigError("MiniWoB++ tasks run their pages' JavaScript, which the dom env does not: use --env browser")
     model = load_model(
         config.model, dtype=local_dtype(config.model, config.eval.dtype), batch_size=config.rollout.concurrency
     )
@@ -225,9 +229,10 @@ def rollout_stage(ctx: StageContext, r: int) -> None:
     """Reference replays and the current model's episodes on round `r`'s training tasks."""
     c = ctx.config
     tasks = ctx.store.tasks(split="train", round=r)
-    if c.rollout.replay_reference:
+    with_reference = [t for t in tasks if t.reference]  # MiniWoB++ tasks have none
+    if c.rollout.replay_reference and with_reference:
         reference_replays(
-            c, tasks, ctx.sites, **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference")
+            c, with_reference, ctx.sites, **episode_options(ctx, r, c.build.reference_policy, f"round {r} reference")
         )
     if c.rollout.samples_per_task > 0 and r >= c.rollout.first_model_round:
         _model_rollouts(ctx, r, tasks, ctx.model_after(r - 1), policy_name(r - 1), r - 1, f"round {r} rollouts")
@@ -323,6 +328,8 @@ def propose_heldout(config: RunConfig, sites: SitesApp) -> Proposal:
     """A run's held-out tasks, as round 0 proposes them (proposer seed = the run's seed); also what
     `domplay eval --config` evaluates on."""
     wanted = config.tasks.heldout_tasks
+    if config.tasks.heldout_source == "miniwob":
+        return MiniWoBProposer(config.tasks.miniwob, config.env.miniwob).propose(wanted, "heldout", config.seed)
     proposal = propose_tasks(config, sites, wanted, "heldout", config.seed)
     if len(proposal.tasks) < wanted:
         raise ConfigError(
@@ -378,10 +385,18 @@ def _template_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
     return proposal
 
 
+def _miniwob_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    """MiniWoB++ tasks on training seeds; no reference, so the model's own verified episodes are the data
+    (set rollout.first_model_round: 1 and rollout.samples_per_task > 1 for rejection sampling)."""
+    c = ctx.config
+    return MiniWoBProposer(c.tasks.miniwob, c.env.miniwob).propose(n, "train", seed)
+
+
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
     "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
+    "miniwob": _miniwob_source,
 }
 """Training task sources by `tasks.sources` name: (context, round, how many, proposer seed) -> Proposal.
 A new source is a `tasks.sources.Proposer` built here from what it needs of the context."""

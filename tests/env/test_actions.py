@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from domplay.env.actions import (
@@ -134,3 +136,47 @@ def test_docstrings_are_the_prompt_text(form, usage):
     brief = describe_actions(form=form, help="brief").splitlines()  # the calls of the same docstrings, one line
     assert len(brief) == 2 and brief[0] == ", ".join(line.split("): ", 1)[0] + ")" for line in lines[:-1])
     assert brief[0].startswith(usage) and ('click("Edit", 2)' in brief[1]) is (form == "name")
+
+
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("noop()", "noop()"),
+        ("noop(wait_ms=500)", "noop(500)"),
+        ('keyboard_press("Enter")', 'keyboard_press("Enter")'),
+        ('keyboard_press(key="Control+a")', 'keyboard_press("Control+a")'),
+        ('report_infeasible("the item is sold out")', "stop()"),
+        ('report_infeasible(reason="no such page")', "stop()"),
+        ('select_option("12", ["Red"])', 'select("12", "Red")'),
+        ('select_option(bid="12", options=["Red"])', 'select("12", "Red")'),
+        ('click(bid="a12", button="left", modifiers=[])', 'click("a12")'),
+        ('fill(bid="3", value="blue shirt")', 'fill("3", "blue shirt")'),
+        ('press("4", key_comb="Enter")', 'press("4", "Enter")'),
+        ("scroll(delta_x=0, delta_y=300)", 'scroll("down")'),
+        ("scroll(0, -300)", 'scroll("up")'),
+    ],
+)
+def test_browsergym_action_set_is_accepted(text, canonical):
+    """BrowserGym's prompts and logs replay: its names, keyword arguments and list of options."""
+    assert format_action(parse_action(text)) == canonical
+    assert format_action(parse_action(canonical)) == canonical
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('select_option("12", ["Red", "Blue"])', "one option"),
+        ('click("12", button="right")', "button='right' is not supported"),
+        ('click("12", modifiers=["Shift"])', "modifiers"),
+        ("noop(wait_ms=-5)", "milliseconds"),
+        ('keyboard_press("NoSuchKey")', "unknown key"),
+    ],
+)
+def test_browsergym_actions_domplay_cannot_do_say_why(text, problem):
+    with pytest.raises(ActionError, match=re.escape(problem)):
+        parse_action(text)
+
+
+def test_browsergym_only_actions_stay_out_of_the_prompt():
+    listed = describe_actions()
+    assert "noop" not in listed and "keyboard_press" not in listed

@@ -167,3 +167,26 @@ def test_a_run_acting_by_id_must_show_ids():
         preset="quick", overrides={"policy": {"action_form": "id"}, "env": {"observation": {"ids": "all"}}}
     )
     assert config.env.observation.ids == "all"
+
+
+def test_text_a_script_made_clickable_renders_as_links_and_tree_items():
+    """What BrowserEnv's observe script marks (data-dp-click and the tree attributes) becomes elements
+    a click can name: a word drawn as a span, and tree items with their level and open state."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from domplay.agent.policy import page_constraint
+    from domplay.env.observation import extract_page
+    from domplay.env.render import render
+
+    html = (
+        "<body><p>Lorem <span class='w' data-dp-click='link'>ipsum</span> dolor</p><ul>"
+        "<li><span data-dp-click='treeitem' data-dp-level='1' data-dp-expanded='true'>Docs</span><ul>"
+        "<li><span data-dp-click='treeitem' data-dp-level='2'>cv.pdf</span></li></ul></li>"
+        "<li><span data-dp-click='treeitem' data-dp-level='1' data-dp-expanded='false'>Music</span></li></ul></body>"
+    )
+    obs = render(extract_page(LexborHTMLParser(html), "http://127.0.0.1/t"))
+    assert 'link "ipsum"' in obs.text
+    assert 'treeitem "Docs" level=1 expanded' in obs.text
+    assert 'treeitem "cv.pdf" level=2' in obs.text
+    assert 'treeitem "Music" level=1 collapsed' in obs.text
+    assert {name for name, _ in page_constraint(obs).targets_for("click")} == {"ipsum", "Docs", "cv.pdf", "Music"}

@@ -72,6 +72,9 @@ class Episode(BaseModel):
     seconds: float = 0.0
     plan: dict[str, Any] | None = None
     """Plan mode: candidate plans, their scores, the choice and replans."""
+    intent: str | None = None
+    """The instruction the env stated at reset when it defines its task then (MiniWoB++'s utterance);
+    None: the task's own intent was the instruction."""
 
     @property
     def success(self) -> bool:

@@ -29,7 +29,7 @@ from domplay.agent.plan import Planner, PlanRequest, PlanState
 from domplay.agent.policy import Policy, Query
 from domplay.agent.prompts import Demo, HistoryItem
 from domplay.env import actions as A
-from domplay.env.base import SCREENSHOT_INFO_KEY, WebEnv
+from domplay.env.base import INTENT_INFO_KEY, SCREENSHOT_INFO_KEY, WebEnv
 from domplay.env.observation import Observation
 from domplay.env.targets import BID, resolve
 from domplay.errors import ActionError, DomplayError
@@ -132,6 +132,10 @@ class _Live:
     obs: Observation
     started: float
     episode_id: str
+    intent: str
+    """What the agent is asked: the instruction the env stated at reset, else the task's intent."""
+    stated: bool = False
+    """True when the env stated the instruction at reset (it defines its task then: MiniWoB++)."""
     steps: list[StepRecord] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
     plan: PlanState | None = None
@@ -265,7 +269,7 @@ class RolloutEngine:
         if self.screenshots is not None:
             self.screenshots.clear(episode_id)
         try:
-            obs, info = env.reset(seed=self.seed, options={"task": task})
+            obs, info = env.reset(seed=self.reset_seed(task, sample, round), options={"task": task})
         except DomplayError as exc:
             return None, Episode(
                 id=episode_id,
@@ -278,7 +282,24 @@ class RolloutEngine:
                 error=f"reset failed: {type(exc).__name__}: {exc}",
                 seconds=time.perf_counter() - started,
             )
-        return _Live(task, sample, env, obs, started, episode_id, shot=info.get(SCREENSHOT_INFO_KEY)), None
+        stated = info.get(INTENT_INFO_KEY)
+        live = _Live(
+            task,
+            sample,
+            env,
+            obs,
+            started,
+            episode_id,
+            intent=stated if stated else task.intent,
+            stated=bool(stated),
+            shot=info.get(SCREENSHOT_INFO_KEY),
+        )
+        return live, None
+
+    def reset_seed(self, task: Task, sample: int, round: int) -> int:
+        """The env's reset seed for one episode: its own for every (task, sample, round), stable across
+        processes, so an env that draws its problem from the seed gives each sample its own."""
+        return zlib.crc32(f"{self.seed}|{task.id}|{sample}|{round}|reset".encode())
 
     def _seed(self, live: _Live, round: int) -> int:
         key = f"{self.seed}|{live.task.id}|{live.sample}|{round}|{len(live.steps)}"
@@ -289,7 +310,7 @@ class RolloutEngine:
         assert self.planner is not None
         pending = [live for live in lives if self.planner.needs_plan(live.plan)]
         requests = [
-            PlanRequest(live.task.intent, live.obs, tuple(live.history), live.plan, self._seed(live, round))
+            PlanRequest(live.intent, live.obs, tuple(live.history), live.plan, self._seed(live, round))
             for live in pending
         ]
         for live, state in zip(pending, self.planner.plan(requests), strict=True):
@@ -299,7 +320,7 @@ class RolloutEngine:
         demos = tuple(self.demos(live.task)) if self.demos is not None else ()
         plan = self.planner.prompt_text(live.plan) if self.planner is not None and live.plan is not None else None
         return Query(
-            intent=live.task.intent,
+            intent=live.intent,
             observation=live.obs,
             history=tuple(live.history),
             demos=demos,
@@ -376,6 +397,7 @@ class RolloutEngine:
             status=status,
             seconds=elapsed,
             plan=self.planner.record(live.plan) if self.planner is not None else None,
+            intent=live.intent if live.stated else None,
         )
 
     def _screenshot_extra(self, live: _Live) -> dict:

@@ -41,6 +41,7 @@ DEFAULT_ACTION_FORM: ActionForm = "name"
 # same-named elements (written right after the target), free text, or one of a closed set.
 ARG = "arg"
 TARGET, NTH, FREE, OPTION, KEY, DIRECTION = "target", "nth", "free", "option", "key", "direction"
+MILLISECONDS = "ms"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,26 @@ class Stop:
     name: ClassVar[str] = "stop"
 
 
-Action = Click | Fill | Select | Press | Scroll | Goto | Back | Answer | Stop
+@dataclass(frozen=True)
+class Noop:
+    """noop(): do nothing this step (BrowserGym's; with wait_ms the browser waits that long first)."""
+
+    wait_ms: int | None = field(default=None, metadata={ARG: MILLISECONDS})
+    name: ClassVar[str] = "noop"
+
+
+@dataclass(frozen=True)
+class KeyboardPress:
+    """keyboard_press("Enter"): press a key on whatever has the focus (BrowserGym's)."""
+
+    key: str = field(metadata={ARG: KEY})
+    name: ClassVar[str] = "keyboard_press"
+
+
+Action = Click | Fill | Select | Press | Scroll | Goto | Back | Answer | Stop | Noop | KeyboardPress
+BROWSERGYM_ONLY: tuple[type[Action], ...] = (Noop, KeyboardPress)
+"""Actions parsed so BrowserGym prompts and logs replay, but not taught in domplay's prompts (nor
+offered by its constrained decoder): domplay's own actions do their work."""
 ACTION_TYPES: tuple[type[Action], ...] = (Click, Fill, Select, Press, Scroll, Goto, Back, Answer, Stop)
 ELEMENT_ACTIONS = (Click, Fill, Select, Press)
 """The actions that act on an element (they have a `target`)."""
@@ -133,7 +153,16 @@ ALIASES: dict[str, str] = {
     "goto_url": "goto",
     "type": "fill",
     "finish": "stop",
+    "report_infeasible": "stop",
 }
+PARSED: dict[str, type[Action]] = BY_NAME | {t.name: t for t in BROWSERGYM_ONLY}
+"""Every action the parser reads (by canonical name)."""
+IGNORED_KEYWORDS: dict[str, dict[str, object]] = {
+    "click": {"button": "left", "modifiers": []},
+    "stop": {"reason": None, "text": None},
+}
+"""BrowserGym keyword arguments accepted at their only supported value (None: any value, dropped):
+a left click with no modifier keys; report_infeasible's reason (kept in the step's completion)."""
 KEYS = frozenset(
     {
         "Enter",
@@ -263,17 +292,22 @@ def parse_action(text: str) -> Action:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise ActionError(f"action {_short(src)} is not a call; write one call such as click(12)")
     fname = ALIASES.get(node.func.id, node.func.id)
-    cls = BY_NAME.get(fname)
+    cls = PARSED.get(fname)
     if cls is None:
         raise ActionError(f"unknown action {node.func.id!r}; known actions: {', '.join(BY_NAME)}")
     values = [_literal(a, src) for a in node.args]
-    if node.func.id == "scroll" and len(values) == 2:  # BrowserGym's scroll(dx, dy)
-        dx, dy = values
-        if isinstance(dx, (int, float)) and isinstance(dy, (int, float)):
-            values = ["down" if dy > 0 or (dy == 0 and dx > 0) else "up"]
     if any(k.arg is None for k in node.keywords):
         raise ActionError(f"**kwargs are not allowed in actions: {_short(src)}")
     kwargs = [(k.arg, _literal(k.value, src)) for k in node.keywords if k.arg is not None]  # None: raised above
+    kwargs = _drop_ignored(fname, kwargs, src)
+    if node.func.id == "report_infeasible":  # its reason is for the user, not the env
+        values = []
+    if node.func.id == "scroll":  # BrowserGym's scroll(delta_x, delta_y)
+        deltas = dict(kwargs)
+        if len(values) == 2 or {"delta_x", "delta_y"} & set(deltas):
+            dx, dy = (values + [None, None])[:2] if values else (deltas.get("delta_x", 0), deltas.get("delta_y", 0))
+            if isinstance(dx, (int, float)) and isinstance(dy, (int, float)):
+                values, kwargs = ["down" if dy > 0 or (dy == 0 and dx > 0) else "up"], []
     signature = params(cast(type, cls))  # see format_action
     required = [p for p in signature if not p.optional]
     positional = signature if len(values) > len(required) else required
@@ -341,10 +375,21 @@ def _coerce(fname: str, kind: str, pname: str, value: object) -> object:
                 f"{fname}(): the ordinal says which of several same-named elements, counting from 1; got {value!r}"
             )
         return value
+    if kind == MILLISECONDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ActionError(f"{fname}(): {pname} is a number of milliseconds >= 0, got {value!r}")
+        return int(value)
     if kind == DIRECTION:
         if value not in SCROLL_DIRECTIONS:
             raise ActionError(f'scroll(): direction must be "up" or "down", got {value!r}')
         return value
+    if kind == OPTION and isinstance(value, list):  # BrowserGym's select_option(bid, [options])
+        if len(value) != 1:
+            raise ActionError(
+                f"{fname}(): give one option to select, got {len(value)} ({value!r}); selecting several "
+                f"options of a multi-select at once is not supported"
+            )
+        value = value[0]
     if kind == KEY:
         if not isinstance(value, str) or not (value in KEYS or len(value) == 1 or "+" in value):
             raise ActionError(f"press(): unknown key {value!r}; use one of {sorted(KEYS)} or one character")
@@ -354,6 +399,19 @@ def _coerce(fname: str, kind: str, pname: str, value: object) -> object:
     if not isinstance(value, str):
         raise ActionError(f"{fname}(): {pname} must be a string, got {value!r}")
     return value
+
+
+def _drop_ignored(fname: str, kwargs: list[tuple[str, object]], src: str) -> list[tuple[str, object]]:
+    """`kwargs` without the BrowserGym keywords of IGNORED_KEYWORDS, each checked against the only
+    value domplay supports."""
+    supported = IGNORED_KEYWORDS.get(fname, {})
+    kept = []
+    for key, value in kwargs:
+        if key not in supported:
+            kept.append((key, value))
+        elif supported[key] is not None and value != supported[key]:
+            raise ActionError(f"{fname}(): {key}={value!r} is not supported (only {supported[key]!r}): {_short(src)}")
+    return kept
 
 
 def _short(src: str, limit: int = 80) -> str:

@@ -34,6 +34,10 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 SCREENSHOT_INFO_KEY = "screenshot_jpeg"
 """`info` key of reset() and step() under which an env that renders pages (BrowserEnv with
 `screenshots` on) returns JPEG bytes of the page; envs that render nothing never set it."""
+INTENT_INFO_KEY = "intent"
+"""`info` key of reset() under which an env that defines its task at reset (MiniWoB++: the page
+draws the problem) states the instruction; the rollout engine prompts with it instead of
+`Task.intent`. Envs whose tasks say everything beforehand never set it."""
 REQUIRES_JS_ERROR = "this page needs JavaScript, which DomEnv does not run; use the browser env (--env browser) for it"
 
 
@@ -168,6 +172,21 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
     def _scrolled(self, direction: str) -> None:
         """Called after the observation window moved (BrowserEnv scrolls the real page too)."""
 
+    def _episode_over(self) -> tuple[bool, str | None]:
+        """Called after every step: (True, error or None) when the page itself ended the episode
+        (a MiniWoB++ page says when it is done); by default only answer() and stop() end one."""
+        return False, None
+
+    def _wait(self, ms: int) -> None:
+        """Let the page run for `ms` milliseconds (BrowserGym's noop; a page without scripts has nothing
+        to wait for)."""
+
+    def _keyboard(self, key: str) -> None:
+        """Press `key` on whatever has the focus (BrowserGym's keyboard_press)."""
+        raise ActionError(
+            f"keyboard_press({key!r}) needs a browser that tracks the focus; name the element: press(target, {key!r})"
+        )
+
     # -- gymnasium API --------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -234,7 +253,9 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._refresh()
         if error is None and self._page.requires_js and not self.supports_js:
             error = REQUIRES_JS_ERROR
-        terminated = error is None and isinstance(parsed, A.TERMINAL)
+        over, page_error = self._episode_over()
+        error = error if error is not None else page_error
+        terminated = over or (error is None and isinstance(parsed, A.TERMINAL))
         truncated = not terminated and self._steps >= self.config.max_steps
         self._done = terminated or truncated
         self._obs = render(self._page, error=error, offset=self._offset, config=self.config.observation)
@@ -340,6 +361,10 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
             self._goto(url)
         elif isinstance(action, A.Back):
             self._back()
+        elif isinstance(action, A.KeyboardPress):
+            self._keyboard(action.key)
+        elif isinstance(action, A.Noop):
+            self._wait(action.wait_ms or 0)
         elif isinstance(action, A.Answer):
             self._answer = action.text
         elif isinstance(action, A.Stop):

@@ -214,6 +214,23 @@ class BrowserEnv(WebEnv):
     def _press(self, el: Element, key: str) -> None:
         self._act(el, "press", lambda loc: loc.press(key, no_wait_after=True))
 
+    def _wait(self, ms: int) -> None:
+        self._cached = None
+        if ms > 0:
+            self.page.wait_for_timeout(ms)
+        self._observe()
+
+    def _keyboard(self, key: str) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self._cached = None
+        try:
+            self.page.keyboard.press(key)
+        except PlaywrightError as exc:
+            self._observe()
+            raise ActionError(f"keyboard_press({key!r}) failed: {_first_line(exc)}") from None
+        self._observe()
+
     def _goto(self, url: str) -> None:
         from playwright.sync_api import Error as PlaywrightError
 

@@ -6,7 +6,11 @@
 //   domplay.env.observation.stamp_tree numbers a lexbor tree (so both envs agree on plain pages);
 // - reflects live form state into attributes (value, checked, selected) for the extractor;
 // - marks the topmost element of each subtree the browser does not render (computed display:none or
-//   visibility:hidden) with data-dp-hidden, and clears stale marks.
+//   visibility:hidden) with data-dp-hidden, and clears stale marks;
+// - marks text a script made clickable (data-dp-click = its role): an element with a click listener
+//   (browser_pending.js, jQuery delegation, onclick) whose content is text, or, for a list item
+//   whose content is more (a tree's folder), its first child that is text; a tree item also gets
+//   its depth (data-dp-level) and, when it holds a list, whether that list shows (data-dp-expanded).
 async (settleMs) => {
   const deadline = performance.now() + settleMs;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,6 +43,17 @@ async (settleMs) => {
       sync(el, "selected", el.selected);
     }
   };
+  const clickMarks = markClickable();
+  const syncValue = (el, name, value) => {
+    if (value === undefined) { if (el.hasAttribute(name)) el.removeAttribute(name); }
+    else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+  };
+  const markClick = (el) => {
+    const mark = clickMarks.get(el);
+    syncValue(el, "data-dp-click", mark && mark.role);
+    syncValue(el, "data-dp-level", mark && mark.level);
+    syncValue(el, "data-dp-expanded", mark && mark.expanded);
+  };
   let n = 0;
   const walk = (el, inBody, hiddenAbove) => {
     el.setAttribute("data-dp", String(n++));
@@ -53,12 +68,54 @@ async (settleMs) => {
       }
     }
     reflect(el);
+    markClick(el);
     for (let c = el.firstChild; c !== null; c = c.nextSibling) {
       if (c.nodeType === Node.ELEMENT_NODE) walk(c, inBody || c === document.body, hidden);
       else if (c.nodeType === Node.COMMENT_NODE) n++;
     }
   };
   walk(document.documentElement, false, false);
+
+  function markClickable() {
+    const INLINE = new Set(["B", "I", "EM", "STRONG", "SMALL", "U", "S", "MARK", "CODE", "SUB", "SUP", "SPAN", "BR"]);
+    const CLICK_TYPES = ["click", "mousedown", "mouseup"];
+    const OWN = new Set(["A", "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY", "OPTION", "LABEL", "BODY", "HTML"]);
+    const targets = new Set();
+    for (const el of window.__dpClickTargets || []) {
+      if (el.isConnected) targets.add(el); else window.__dpClickTargets.delete(el);
+    }
+    for (const el of document.querySelectorAll("[onclick]")) targets.add(el);
+    const jq = window.jQuery;
+    if (jq && typeof jq._data === "function") {  // delegated handlers: $(box).on("click", "span", f)
+      for (const host of [document, document.body, ...targets]) {
+        const events = host ? jq._data(host, "events") : null;
+        for (const type of CLICK_TYPES) {
+          for (const h of (events && events[type]) || []) {
+            if (!h.selector) continue;
+            try { for (const c of host.querySelectorAll(h.selector)) targets.add(c); } catch (e) { /* jQuery-only selector */ }
+          }
+        }
+      }
+    }
+    const textLeaf = (el) => !OWN.has(el.tagName) && el.textContent.trim() !== "" &&
+      [...el.children].every((c) => INLINE.has(c.tagName) && !targets.has(c));
+    const marks = new Map();
+    for (const el of targets) {
+      if (OWN.has(el.tagName) || el.hasAttribute("role")) continue;  // interactive already
+      if (el.tagName === "LI") {
+        const label = [...el.children].find(textLeaf);
+        if (label === undefined) continue;
+        let level = 0;
+        for (let a = el; a !== null; a = a.parentElement) if (a.tagName === "LI") level++;
+        const sub = [...el.children].find((c) => c.tagName === "UL" || c.tagName === "OL");
+        const expanded = sub === undefined ? undefined : String(getComputedStyle(sub).display !== "none");
+        marks.set(label, { role: "treeitem", level: String(level), expanded });
+      } else if (textLeaf(el) && !marks.has(el)) {
+        marks.set(el, { role: "link" });
+      }
+    }
+    return marks;
+  }
   const popups = window.__dpPopups || 0;
   window.__dpPopups = 0;
   return { html: document.documentElement.outerHTML, url: location.href, popups };

@@ -1,6 +1,8 @@
 // Init script (runs before any page script): count fetch/XHR calls still in flight in
 // window.__dpPending and flag a starting navigation in window.__dpLeaving (so an observation
-// can wait for both), and count blocked window.open calls in window.__dpPopups.
+// can wait for both), count blocked window.open calls in window.__dpPopups, and keep the elements
+// that have click listeners in window.__dpClickTargets (as d3 and jQuery bind them), so the observe
+// script can show text a script made clickable (links drawn as spans, tree items).
 (() => {
   if (window.__dpPending !== undefined) return;
   window.__dpPending = 0;
@@ -26,6 +28,30 @@
   // One tab only: window.open opens nothing; the next observation says it was blocked.
   window.__dpPopups = 0;
   window.open = function () { window.__dpPopups += 1; return null; };
+  const CLICKS = new Set(["click", "mousedown", "mouseup", "pointerdown", "pointerup"]);
+  const listening = new WeakMap();  // element -> Map(event type -> Set of listeners)
+  window.__dpClickTargets = new Set();
+  const add0 = EventTarget.prototype.addEventListener;
+  const remove0 = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (type, listener, options) {
+    if (CLICKS.has(type) && this instanceof Element && listener) {
+      if (!listening.has(this)) listening.set(this, new Map());
+      const byType = listening.get(this);
+      if (!byType.has(type)) byType.set(type, new Set());
+      byType.get(type).add(listener);
+      window.__dpClickTargets.add(this);
+    }
+    return add0.call(this, type, listener, options);
+  };
+  EventTarget.prototype.removeEventListener = function (type, listener, options) {
+    const byType = this instanceof Element ? listening.get(this) : undefined;
+    if (byType && byType.has(type)) {
+      byType.get(type).delete(listener);
+      if (byType.get(type).size === 0) byType.delete(type);
+      if (byType.size === 0) { listening.delete(this); window.__dpClickTargets.delete(this); }
+    }
+    return remove0.call(this, type, listener, options);
+  };
   const send0 = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (...args) {
     window.__dpPending += 1;

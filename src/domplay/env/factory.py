@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from domplay.env.base import DEFAULT_MAX_STEPS, WebEnv
 from domplay.env.browser import DEFAULT_JPEG_QUALITY, JpegQuality
 from domplay.env.browser_pool import DEFAULT_CHROMIUM
+from domplay.env.miniwob import MiniWoBConfig, MiniWoBPages
 from domplay.env.observation import ObservationConfig
 from domplay.errors import ConfigError
 from domplay.settings import Settings
@@ -41,6 +42,9 @@ class EnvSettings(Settings):
         "(RUN/screenshots/) for the report's trajectory viewer; DomEnv renders nothing",
     )
     screenshot_jpeg_quality: JpegQuality = DEFAULT_JPEG_QUALITY
+    miniwob: MiniWoBConfig = Field(
+        MiniWoBConfig(), description="browser env only: where MiniWoB++'s pages are and how its episodes run"
+    )
 
     @model_validator(mode="after")
     def _screenshots_need_browser(self) -> EnvSettings:
@@ -53,7 +57,8 @@ class EnvSettings(Settings):
 
 
 class EnvFactory(AbstractContextManager):
-    """Builds envs over `sites`; for BrowserEnv it also serves the sites on 127.0.0.1.
+    """Builds envs over `sites`; for BrowserEnv it also serves the sites on 127.0.0.1, and its envs
+    play MiniWoB++ tasks too (`env.miniwob.MiniWoBEnv`, pages served once for all of them).
 
     >>> with EnvFactory(EnvSettings(kind="dom"), SitesApp(0)) as make:   # doctest: +SKIP
     ...     env = make()
@@ -63,6 +68,7 @@ class EnvFactory(AbstractContextManager):
         self.settings = settings
         self.sites = sites
         self._server: SiteServer | None = None
+        self._miniwob = MiniWoBPages(settings.miniwob)
 
     def __enter__(self) -> Callable[[], WebEnv]:
         if self.settings.kind == "browser":
@@ -80,8 +86,9 @@ class EnvFactory(AbstractContextManager):
                 DomEnvConfig(max_steps=s.max_steps, observation=s.observation, allowed_origins=s.allowed_origins),
                 sites=self.sites,
             )
-        from domplay.env.browser import BrowserEnv, BrowserEnvConfig
+        from domplay.env.browser import BrowserEnvConfig
         from domplay.env.browser_pool import BrowserConfig
+        from domplay.env.miniwob import MiniWoBEnv
 
         if self._server is None:
             raise ConfigError("BrowserEnv needs the site server: use EnvFactory as a context manager")
@@ -94,9 +101,10 @@ class EnvFactory(AbstractContextManager):
             screenshots=s.screenshots,
             screenshot_jpeg_quality=s.screenshot_jpeg_quality,
         )
-        return BrowserEnv(config, sites=self.sites)
+        return MiniWoBEnv(config, s.miniwob, pages=self._miniwob, sites=self.sites)
 
     def __exit__(self, *exc: object) -> None:
+        self._miniwob.close()
         if self._server is not None:
             self._server.stop()
             self._server = None

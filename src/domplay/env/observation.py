@@ -29,6 +29,12 @@ STAMP_ATTR = "data-dp"
 """Attribute holding an element's stamp: its index in document order on that page."""
 HIDDEN_ATTR = "data-dp-hidden"
 """Set by BrowserEnv on elements the browser does not render (computed style)."""
+CLICK_ATTR = "data-dp-click"
+"""Set by BrowserEnv on text a script made clickable, to the role it plays (`CLICK_ROLES`)."""
+LEVEL_ATTR = "data-dp-level"
+EXPANDED_ATTR = "data-dp-expanded"
+"""A clickable tree item's depth (1 = top) and, for a folder, whether its list is open."""
+CLICK_ROLES = frozenset({"link", "treeitem"})
 
 SKIP_TAGS = frozenset(
     {
@@ -70,8 +76,10 @@ BUTTON_INPUT_TYPES = frozenset({"submit", "button", "reset", "image"})
 ROLE_BY_ATTR = frozenset(
     {"button", "link", "tab", "checkbox", "radio", "menuitem", "option", "switch", "combobox", "textbox", "searchbox"}
 )
-INTERACTIVE_CSS = "a[href], button, input, select, textarea, summary, [role], [contenteditable]"
+INTERACTIVE_CSS = f"a[href], button, input, select, textarea, summary, [role], [contenteditable], [{CLICK_ATTR}]"
 _MAYBE_INTERACTIVE = frozenset({"a", "button", "summary", "input", "textarea", "select"})
+_MARKED_INTERACTIVE = frozenset({"role", "contenteditable", CLICK_ATTR})
+"""Attributes that make any other element interactive."""
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _WS = re.compile(r"\s+")
 
@@ -106,6 +114,10 @@ class Element:
     readonly: bool = False
     input_type: str | None = None
     href: str | None = None
+    level: int | None = None
+    """A tree item's depth (1 = top level)."""
+    expanded: bool | None = None
+    """A tree item that holds others: whether they show (None: it holds none)."""
 
     @property
     def interactive(self) -> bool:
@@ -124,9 +136,17 @@ class Element:
             parts.append(f"options=[{shown}{more}]")
         if self.checked:
             parts.append("checked")
+        parts += self.tree_state()
         if self.disabled:
             parts.append("disabled")
         return " ".join(parts)
+
+    def tree_state(self) -> list[str]:
+        """How a rendering shows a tree item's place: `level=2`, then `expanded` or `collapsed`."""
+        parts = [f"level={self.level}"] if self.level is not None else []
+        if self.expanded is not None:
+            parts.append("expanded" if self.expanded else "collapsed")
+        return parts
 
 
 @dataclass(frozen=True)
@@ -283,7 +303,12 @@ def _walk_one(child: LexborNode, place: Place, walk: _Walk) -> None:
             continue
         if ctag in TEXT_INLINE_TAGS:
             cattrs = c.attributes
-            if not _hidden(cattrs) and not _has_interactive(c) and (ctag != "span" or "class" not in cattrs):
+            if (
+                not _hidden(cattrs)
+                and CLICK_ATTR not in cattrs
+                and not _has_interactive(c)
+                and (ctag != "span" or "class" not in cattrs)
+            ):
                 run.append(c.text(deep=True) or "")
                 continue
         _flush(run, role, stamp, tag, here, walk)
@@ -312,7 +337,7 @@ class _Common(TypedDict):
 def _interactive(
     node: LexborNode, tag: str, attrs: dict, labels: dict[str, str], tree: LexborHTMLParser, next_id: int
 ) -> Element | None:
-    if tag not in _MAYBE_INTERACTIVE and "role" not in attrs and "contenteditable" not in attrs:
+    if tag not in _MAYBE_INTERACTIVE and not _MARKED_INTERACTIVE.intersection(attrs):
         return None
     disabled = "disabled" in attrs
     readonly = "readonly" in attrs and tag in ("input", "textarea")
@@ -357,6 +382,17 @@ def _interactive(
         return Element(role=role, name=_name(node, labels, tree), checked=checked, **common)
     if attrs.get("contenteditable") in ("", "true"):
         return Element(role="textbox", name=_name(node, labels, tree), value=_collapse(node.text()), **common)
+    click_role = attrs.get(CLICK_ATTR)
+    if click_role in CLICK_ROLES:
+        level = attrs.get(LEVEL_ATTR) or ""
+        expanded = attrs.get(EXPANDED_ATTR)
+        return Element(
+            role=click_role,
+            name=_name(node, labels, tree),
+            level=int(level) if level.isdigit() else None,
+            expanded=None if expanded is None else expanded == "true",
+            **common,
+        )
     return None
 
 

@@ -210,6 +210,7 @@ def _control(el: Element, config: ObservationConfig, ordinals: dict[int, int]) -
         parts.append(f"({len(el.options)} options)")
     if el.checked:
         parts.append("checked")
+    parts += el.tree_state()
     if el.disabled:
         parts.append("disabled")
     return " ".join(parts)

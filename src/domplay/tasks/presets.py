@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from domplay.env.miniwob import MiniWoBConfig
 from domplay.errors import ConfigError
 from domplay.sites.app import SitesApp
+from domplay.tasks.miniwob import SPEC_PREFIX, MiniWoBTasks, eval_tasks
 from domplay.tasks.model import Split, Task
 
 DEFAULT_SITES: tuple[str, ...] = ("shop", "forum", "admin")
@@ -45,8 +47,13 @@ def propose_preset(preset: Preset, site_seed: int = 0) -> list[Task]:
         proposer.close()
 
 
-def resolve_tasks(spec: str, site_seed: int = 0) -> list[Task]:
-    """A task file path, or the name of a preset (see PRESETS)."""
+def resolve_tasks(
+    spec: str, site_seed: int = 0, miniwob: MiniWoBTasks = MiniWoBTasks(), env: MiniWoBConfig = MiniWoBConfig()
+) -> list[Task]:
+    """A task file path, the name of a preset (see PRESETS), or MiniWoB++ tasks on held-out seeds
+    (`miniwob:click-button,enter-text` or `miniwob:all`, `miniwob.eval_seeds_per_task` seeds each)."""
+    if spec.startswith(SPEC_PREFIX):
+        return eval_tasks(spec, miniwob, env)
     path = Path(spec)
     if path.exists():
         from domplay.tasks.files import load_tasks
@@ -54,4 +61,6 @@ def resolve_tasks(spec: str, site_seed: int = 0) -> list[Task]:
         return load_tasks(path)
     if spec in PRESETS:
         return propose_preset(PRESETS[spec], site_seed)
-    raise ConfigError(f"{spec!r} is neither a task file nor a preset; presets: {', '.join(PRESETS)}")
+    raise ConfigError(
+        f"{spec!r} is neither a task file nor a preset nor {SPEC_PREFIX}TASK,...; presets: {', '.join(PRESETS)}"
+    )

@@ -158,7 +158,7 @@ def matches(actual: Any, expected: Any) -> bool:
     return json_equal(actual, expected)
 
 
-Op = Literal["exists", "absent", "equals", "contains", "length_eq", "length_ge", "length_le", "any_match"]
+Op = Literal["exists", "absent", "equals", "contains", "length_eq", "length_ge", "length_le", "any_match", "at_least"]
 
 
 class StateCheck(CheckBase):
@@ -168,6 +168,7 @@ class StateCheck(CheckBase):
     equality. contains: a string contains `expected`, a list has an element that `matches`
     it, a dict has it as a key. length_eq/ge/le: `len(value)` against `expected`.
     any_match: some element of the list `matches` the dict `expected` (partial match).
+    at_least: a number >= the number `expected` (a MiniWoB++ raw reward against its threshold).
     """
 
     kind: Literal["state"] = "state"
@@ -185,6 +186,8 @@ class StateCheck(CheckBase):
     def _valid_expected(self) -> StateCheck:
         if self.op.startswith("length_") and (not isinstance(self.expected, int) or isinstance(self.expected, bool)):
             raise ValueError(f"op {self.op!r} needs an integer expected, got {self.expected!r}")
+        if self.op == "at_least" and not _number(self.expected):
+            raise ValueError(f"op 'at_least' needs a number expected, got {self.expected!r}")
         if self.op == "any_match" and not isinstance(self.expected, dict):
             raise ValueError(f"op 'any_match' needs a dict of field: expected value, got {self.expected!r}")
         if self.op in ("equals", "contains") and self.expected is None and "expected" not in self.model_fields_set:
@@ -208,6 +211,10 @@ class StateCheck(CheckBase):
         shown = f"found {_short(value)}"
         if self.op == "equals":
             return json_equal(value, self.expected), shown
+        if self.op == "at_least":
+            if not _number(value):
+                return False, f"{shown}, which is not a number"
+            return value >= self.expected, shown
         if self.op == "contains":
             if isinstance(value, str):
                 return isinstance(self.expected, str) and self.expected in value, shown
@@ -226,6 +233,10 @@ class StateCheck(CheckBase):
         return {"length_eq": n == self.expected, "length_ge": n >= self.expected, "length_le": n <= self.expected}[
             self.op
         ], shown
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _short(value: Any, limit: int = 120) -> str:
