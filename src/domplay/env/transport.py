@@ -22,8 +22,9 @@ class InProcessTransport(httpx.BaseTransport):
     def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)):
         self.app = app
         self.client = client
-        self._loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None  # made on first use, closed by close()
         self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
 
     def _run(self, coro) -> None:
         """Run `coro` to completion: inline on the private loop, or on a helper thread's loop
@@ -31,13 +32,14 @@ class InProcessTransport(httpx.BaseTransport):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            if self._loop.is_closed():  # used again after close()
+            if self._loop is None or self._loop.is_closed():  # first use, or used again after close()
                 self._loop = asyncio.new_event_loop()
             self._loop.run_until_complete(coro)
             return
         if self._thread_loop is None:
             self._thread_loop = asyncio.new_event_loop()
-            threading.Thread(target=self._thread_loop.run_forever, name="domplay-asgi", daemon=True).start()
+            self._thread = threading.Thread(target=self._thread_loop.run_forever, name="domplay-asgi", daemon=True)
+            self._thread.start()
         asyncio.run_coroutine_threadsafe(coro, self._thread_loop).result()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -109,8 +111,12 @@ class InProcessTransport(httpx.BaseTransport):
         return status, out_headers, b"".join(chunks)
 
     def close(self) -> None:
-        if not self._loop.is_closed():
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
         if self._thread_loop is not None:
             self._thread_loop.call_soon_threadsafe(self._thread_loop.stop)
-            self._thread_loop = None
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            if not self._thread_loop.is_running():
+                self._thread_loop.close()
+            self._thread_loop = self._thread = None
