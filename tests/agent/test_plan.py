@@ -147,7 +147,7 @@ def test_plan_samples_k_candidates_in_one_call_and_picks_the_best_scored(home):
         assert attempt.subtasks == ("Click the Cart link", "Check the cart page")
         assert attempt.candidates[attempt.chosen].total == 5.0
     assert "Open the shopping cart." in model.prompts[0][-1]["content"]
-    assert 'link "Cart (0)"' in model.prompts[0][-1]["content"]
+    assert '"Cart (0)"' in model.prompts[0][-1]["content"]
 
 
 def test_garbage_scores_fall_back_to_the_heuristic_and_say_so(home):
@@ -233,7 +233,7 @@ def agent_model(first_action: str):
             return first_action
         if "/shop/cart" in page.split("Page:\n", 1)[1].splitlines()[0]:
             return "stop()"
-        cart = re.search(r'link "(Cart \(\d+\))"', page)
+        cart = re.search(r'"(Cart \(\d+\))"', page)
         return f'click("{cart.group(1)}")'
 
     return ScriptedModel(respond)

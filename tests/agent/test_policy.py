@@ -60,14 +60,20 @@ def test_in_the_name_form_the_constraint_holds_the_pages_names(env):
     assert not any(isinstance(t, int) for t, _ in c.targets_for("click"))  # every one has a name
 
 
-def test_repeated_names_carry_their_ordinal():
+def test_repeated_names_carry_their_ordinal_unless_they_are_one_link():
     env = DomEnv(DomEnvConfig(observation=ObservationConfig(max_tokens=8192)), SitesApp(seed=0, names=["forum"]))
-    obs, _ = env.reset(options={"start_url": "/forum/"})
+    home, _ = env.reset(options={"start_url": "/forum/"})
+    board, *_ = env.step('goto("/forum/b/gardening")')
     env.close()
-    tags = [e for e in obs.elements if e.name == "#beginner"]
-    assert len(tags) == 3 and obs.cut_note is None
-    clicks = page_constraint(obs, "name").targets_for("click")
-    assert {("#beginner", n) for n in (1, 2, 3)} <= clicks and ("#beginner", None) not in clicks
+    tags = [e for e in home.elements if e.name == "#beginner"]
+    assert len(tags) == 3 and len({e.href for e in tags}) == 1 and home.cut_note is None
+    clicks = page_constraint(home, "name").targets_for("click")
+    assert ("#beginner", None) in clicks and ("#beginner", 1) not in clicks  # any of them does the same
+    threads = [e for e in board.elements if e.name == "Beginner guide to compost"]
+    assert len(threads) == 2 and threads[0].href != threads[1].href and board.cut_note is None
+    clicks = page_constraint(board, "name").targets_for("click")
+    assert {("Beginner guide to compost", n) for n in (1, 2)} <= clicks
+    assert ("Beginner guide to compost", None) not in clicks
 
 
 def test_elements_below_the_budget_and_useless_scrolls_are_excluded(env):

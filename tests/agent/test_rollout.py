@@ -55,7 +55,7 @@ def cart_task(i: int) -> Task:
 def clicker(prompt):
     """Clicks the cart link by name if it can see it, else stops."""
     page = prompt[-1]["content"]
-    m = re.search(r'link "(Cart \(\d+\))"', page)
+    m = re.search(r'"(Cart \(\d+\))"', page)
     return f'click("{m.group(1)}")' if m and "Previous actions" not in page else "stop()"
 
 

@@ -50,7 +50,7 @@ def mumble_then_cart(prompt) -> str:
         return "I am not sure"
     if re.search(r"^click\(", page.split("Page:")[0], re.MULTILINE):
         return "stop()"
-    m = re.search(r'link "(Cart \(\d+\))"', page)
+    m = re.search(r'"(Cart \(\d+\))"', page)
     assert m is not None, page
     return f'click("{m.group(1)}")'
 

@@ -7,6 +7,7 @@ received a request.
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
@@ -229,7 +230,8 @@ def test_compact_and_lines_renderings_match_domenv(sites_server):
                 assert b_obs.text == d_obs.text and b_obs.cut_note is None
                 assert b_obs.elements == d_obs.elements
                 if fmt == "compact":
-                    assert (" · $" if "/shop/" in start else " | ") in b_obs.text  # cards, table rows
+                    card_or_row = r'^"[^"]+" [\w ]+ \$\d' if "/shop/" in start else r" \| "  # name brand $price
+                    assert re.search(card_or_row, b_obs.text, re.MULTILINE)
         finally:
             dom.close()
             browser.close()

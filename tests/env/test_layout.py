@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
+from domplay.env.layout import MAX_BLOCK_ELEMENTS
 from domplay.env.observation import extract_page, stamp_tree
 
 PAGE = """<html><body>
@@ -29,8 +30,7 @@ def lines_of(html: str):
 def test_items_rows_and_text_blocks():
     lines, page = lines_of(PAGE)
     assert lines == [
-        ("single", ["Home"]),
-        ("single", ["Cart"]),
+        ("text", ["Home", "Cart"]),  # the links of one block share a line
         ("single", ["Shoes"]),
         ("item", ["Trail Runner", "Northstar", "$80.00"]),
         ("item", ["Trail Boot", "Trail Boot", "$95.00"]),  # image alt, then the link
@@ -45,3 +45,24 @@ def test_items_rows_and_text_blocks():
     row = page.lines[-1]
     assert row.cells == (row.start, row.start + 2)  # two links in the first cell, then "2"
     assert [line.start for line in page.lines][1:] == [line.end for line in page.lines][:-1]  # contiguous
+
+
+def test_a_block_of_links_and_text_is_one_line_but_form_fields_are_not():
+    lines, _ = lines_of(
+        "<nav><a href='/'>Home</a> <a href='/s'>Search</a> <button>Log out</button> "
+        "<span>Logged in as <a href='/u/vera'>vera</a></span></nav>"
+        "<form><label>Name <input name=n></label> <label>City <input name=c></label><button>Save</button></form>"
+    )
+    assert lines == [
+        ("text", ["Home", "Search", "Log out"]),
+        ("item", ["Logged in as", "vera"]),  # a box of text around one link stays an item
+        ("single", ["Name"]),
+        ("single", ["City"]),
+        ("single", ["Save"]),
+    ]
+
+
+def test_a_long_block_goes_on_in_the_next_line():
+    links = "".join(f"<a href='/t/{i}'>#{i}</a> " for i in range(MAX_BLOCK_ELEMENTS + 3))
+    lines, _ = lines_of(f"<p>{links}</p>")
+    assert [len(names) for _, names in lines] == [MAX_BLOCK_ELEMENTS, 3]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from domplay.env.dom import DomEnv, DomEnvConfig
-from domplay.env.observation import ObservationConfig
+from domplay.env.observation import ObservationConfig, Page, approx_tokens, extract_page, stamp_tree
+from domplay.env.render import render
 from domplay.sites.app import SitesApp
 
 CATEGORY = "/shop/category/electronics"
@@ -43,7 +45,7 @@ def test_category_page_shows_each_product_on_one_line(sites):
     lines = obs.text.split("\n")
     for product_id, texts in products:
         assert len(texts) == 4, texts  # brand, price, rating, stock
-        line = next(x for x in lines if x.startswith(f"[{product_id}] link "))
+        line = next(x for x in lines if x.startswith(f'[{product_id}] "'))  # a link: its quoted name alone
         for text in texts:
             assert text in line, (text, line)
     assert obs.cut_note is None and obs.shown == len(obs.elements)
@@ -59,7 +61,7 @@ def test_both_formats_keep_every_element_and_its_options(sites):
     colour = next(e for e in compact.elements if e.name == "Colour")
     assert len(colour.options) > ObservationConfig().max_options  # too many to list...
     assert f"({len(colour.options)} options)" in compact.text  # ...so the line says how many
-    assert f'[{colour.id}] combobox "Colour" value="Any colour"' in compact.text
+    assert f'[{colour.id}] select "Colour" value="Any colour"' in compact.text
 
 
 def test_long_options_are_cut_to_their_distinguishing_words(sites):
@@ -67,7 +69,7 @@ def test_long_options_are_cut_to_their_distinguishing_words(sites):
     sort = next(e for e in obs.elements if e.name == "Sort by")
     assert "Price: low to high" in sort.options
     line = next(x for x in obs.text.split("\n") if x.startswith(f"[{sort.id}] "))
-    assert '"Price: low…"' in line and '"Price: high…"' in line and "Relevance" in line
+    assert "options=[Price: low…, Price: high…, " in line and "Relevance" in line
 
 
 def test_the_lines_format_is_one_element_per_line(sites):
@@ -97,8 +99,9 @@ def test_table_rows_are_one_line_each(sites):
     obs, _ = observe(sites, "/forum/", max_tokens=WHOLE_PAGE_TOKENS)
     board = next(e for e in obs.elements if e.role == "link" and e.name == "Gardening")
     row = next(x for x in obs.text.split("\n") if x.startswith(f"[{board.id}] "))
-    assert row.count(" | ") == 2  # board | description | threads
+    assert row.count(" |") == 2  # board | description | threads
     assert "Board | Description | Threads" in obs.text
+    assert row.rsplit(" |", 1)[1].isdigit()  # no space between the bar and a number: " |29" (" 29" is two tokens)
 
 
 def test_text_repeating_an_element_is_not_shown_twice():
@@ -114,10 +117,9 @@ def test_text_repeating_an_element_is_not_shown_twice():
     stamp_tree(tree)
     text = render(extract_page(tree, "http://127.0.0.1:8000/shoes"), config=ObservationConfig(ids="all")).text
     assert text.split("\n") == [
-        "URL: /shoes",
-        "Title: ",
-        '[2] link "Trail Boot" · $95.00',
-        'Brand: [5] link "Northstar"',
+        "URL: /shoes",  # no title: no title line
+        '[2] "Trail Boot" $95.00',
+        'Brand: [5] "Northstar"',  # a link is its quoted name
     ]
 
 
@@ -144,8 +146,8 @@ def test_by_default_only_nameless_elements_show_ids_and_repeated_names_their_ord
     assert lines == [
         "URL: /posts",
         "# Posts",
-        'First link "Edit", 1',
-        'Second link "Edit", 2',
+        'First "Edit", 1',
+        'Second "Edit", 2',
         'textbox "Edit"',
         f'[{button.id}] button ""',
     ]
@@ -154,7 +156,7 @@ def test_by_default_only_nameless_elements_show_ids_and_repeated_names_their_ord
     assert 'textbox "Edit"' in lines and f"[{button.id}]" in "\n".join(lines)  # the textbox is fill's, no ordinal
     assert "Title:" not in "\n".join(lines)  # the title repeats the heading
     every = render(page, config=ObservationConfig(ids="all")).text
-    assert f'[{second.id}] link "Edit"' in every and "Title: Posts - Forum" not in every
+    assert f'[{second.id}] "Edit"' in every and "Title: Posts - Forum" not in every
 
 
 def test_a_run_acting_by_id_must_show_ids():
@@ -185,8 +187,56 @@ def test_text_a_script_made_clickable_renders_as_links_and_tree_items():
         "<li><span data-dp-click='treeitem' data-dp-level='1' data-dp-expanded='false'>Music</span></li></ul></body>"
     )
     obs = render(extract_page(LexborHTMLParser(html), "http://127.0.0.1/t"))
-    assert 'link "ipsum"' in obs.text
+    assert 'Lorem "ipsum" dolor' in obs.text  # a link is its quoted name
     assert 'treeitem "Docs" level=1 expanded' in obs.text
     assert 'treeitem "cv.pdf" level=2' in obs.text
     assert 'treeitem "Music" level=1 collapsed' in obs.text
     assert {name for name, _ in page_constraint(obs).targets_for("click")} == {"ipsum", "Docs", "cv.pdf", "Music"}
+
+
+def page_of(html: str, url: str = "http://127.0.0.1:8000/p") -> Page:
+    tree = LexborHTMLParser(html)
+    stamp_tree(tree)
+    return extract_page(tree, url)
+
+
+def test_options_are_listed_bare_unless_one_would_make_the_list_ambiguous():
+    page = page_of(
+        "<select aria-label=Size><option>S</option><option>M</option></select>"
+        "<select aria-label=Ship><option>Standard</option><option>Express, 2 days</option>"
+        "<option>Express, 5 days</option></select>"
+    )
+    lines = render(page).text.split("\n")
+    assert 'select "Size" value="S" options=[M]' in lines
+    assert 'select "Ship" value="Standard" options=["Express, 2 days", "Express, 5 days"]' in lines
+
+
+def test_the_url_drops_empty_parameters_and_the_title_what_headings_and_path_say():
+    url = "http://127.0.0.1:8000/shop/search?q=boots&brand=&color=&sort=price"
+    said = page_of("<title>Search: boots - Shop</title><h1>Results for boots</h1>", url)
+    assert render(said).text.split("\n") == ["URL: /shop/search?q=boots&sort=price", "# Results for boots"]
+    new = page_of("<title>Home - Shop</title><h1>Shop</h1>", "http://127.0.0.1:8000/shop/")
+    assert "Title: Home - Shop" in render(new).text  # "Home" is said nowhere else
+    assert render(said, config=ObservationConfig(format="lines")).text.startswith(f"URL: {url}\nTitle: ")
+
+
+def test_a_page_that_fits_the_budget_needs_no_room_for_a_cut_note():
+    page = page_of("".join(f"<p>Line number {i} of the page</p>" for i in range(20)))
+    whole = render(page, config=ObservationConfig(max_tokens=WHOLE_PAGE_TOKENS))
+    exact = approx_tokens(whole.text) + 1  # every line pays for its newline
+    assert render(page, config=ObservationConfig(max_tokens=exact)).cut_note is None
+    cut = render(page, config=ObservationConfig(max_tokens=exact - 1))
+    assert cut.cut_note is not None and approx_tokens(cut.text) <= exact - 1
+    assert cut.shown < len(page.elements) - 1  # more than the one line over budget gave way to the note
+
+
+def test_the_token_estimate_is_close_to_the_models_tokenizer_on_real_pages(sites):
+    from transformers import AutoTokenizer
+
+    from domplay.llm.embedded import embedded_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
+    for url in [CATEGORY, "/forum/", "/forum/users", "/shop/product/13"]:
+        text = observe(sites, url, max_tokens=WHOLE_PAGE_TOKENS, ids="unnamed")[0].text
+        ratio = approx_tokens(text) / len(tokenizer(text).input_ids)
+        assert 0.9 < ratio < 1.15, (url, ratio)  # characters / 2.2 gave 0.64 on /forum/users (dates, counts)

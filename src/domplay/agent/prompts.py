@@ -9,7 +9,7 @@ from domplay.env.actions import DEFAULT_ACTION_FORM, DEFAULT_ACTION_HELP, Action
 
 Message = dict[str, str]
 
-SYSTEM_PROMPT = "You are a web agent. Reply with one action:\n{actions}"
+SYSTEM_PROMPT = "Reply with one web action:\n{actions}"
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ def system_message(action_form: str = DEFAULT_ACTION_FORM, action_help: ActionHe
 def user_message(
     intent: str, observation: str, history: Sequence[HistoryItem] = (), plan: str | None = None
 ) -> Message:
-    """The per-step user turn: task, (plan,) previous actions with their errors, and the page."""
+    """The per-step user turn: task, (plan,) previous actions with their errors, and the page (the
+    assistant turn that follows is the next action: the prompt does not ask again)."""
     parts = [f"Task: {intent}"]
     if plan:
         parts.append(f"Plan:\n{plan}")
     if history:
         parts.append("Previous actions:\n" + "\n".join(h.line() for h in history))
     parts.append(f"Page:\n{observation}")
-    parts.append("Next action:")
     return {"role": "user", "content": "\n\n".join(parts)}
 
 

@@ -193,7 +193,7 @@ TARGET_HELP: dict[str, str] = {
 }
 """How a prompt tells the model to name elements, per action form."""
 TARGET_HELP_BRIEF: dict[str, str] = {
-    "name": 'Name elements as the page shows them; a repeated name shows its number: click("Edit", 2).',
+    "name": 'Name elements as shown: "Edit", 2 is click("Edit", 2).',
     "id": "Name elements by their [id].",
 }
 """`TARGET_HELP` for the brief action list."""

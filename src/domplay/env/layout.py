@@ -6,7 +6,8 @@ Besides an element alone, a line is one of:
 - an item: an interactive element with the text around it, inside the largest ancestor that
   holds no other interactive element and no heading (a product card: its link, then brand,
   price, rating and stock);
-- a text block: consecutive text runs of one block element (`Price:` and `$5.00` of one `<p>`).
+- a text block: consecutive text runs, links and buttons of one block element (`Price:` and
+  `$5.00` of one `<p>`; the links of a `<nav>`; `Logged in as` and its user's link).
 
 Lines cover consecutive elements in document order, so an observation's window (offset and
 count of elements shown) stays a contiguous range of ids whatever the rendering.
@@ -22,7 +23,12 @@ from typing import Literal
 Place = tuple[tuple[int, str], ...]
 """Where an element sits: (node key, tag) of each ancestor from below `<body>` down to its own node
 (for a text run, the node whose text it is). A node key is any number unique to the node on its page."""
-Kind = Literal["interactive", "heading", "image", "text"]
+Kind = Literal["interactive", "link", "heading", "image", "text"]
+"""What an element is to the layout: `link` is a link or button (a control that reads inline,
+in a text block), `interactive` any other control."""
+CONTROL_KINDS = frozenset({"interactive", "link"})
+BLOCK_KINDS = frozenset({"text", "link"})
+"""Kinds a text block is made of."""
 LineKind = Literal["single", "item", "row", "text"]
 
 ROW_TAG = "tr"
@@ -32,10 +38,12 @@ TEXT_INLINE_TAGS = frozenset(
     | {"cite", "kbd", "var", "bdi", "br"}
 )
 """Tags that format text inside a line: an element's name reads through them."""
-INLINE_TAGS = TEXT_INLINE_TAGS | {"a", "label"}
-"""Tags that stay inside a line when grouping a page into lines: text formatting, links and labels."""
+INLINE_TAGS = TEXT_INLINE_TAGS | {"a", "label", "button"}
+"""Tags that stay inside a line when grouping a page into lines: text formatting, links, labels, buttons."""
 MAX_ITEM_ELEMENTS = 8
 """Most elements an item line gathers: a box with more is a section of the page, not a card."""
+MAX_BLOCK_ELEMENTS = 12
+"""Most elements a text block gathers on one line (a longer block goes on in the next line)."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +74,13 @@ def layout(kinds: Sequence[Kind], places: Sequence[Place]) -> tuple[Line, ...]:
         elif i in items:
             start, head, end = items[i]
             lines.append(Line(start, end, "item", head=head))
-        elif kinds[i] == "text":
+        elif kinds[i] in BLOCK_KINDS:
             block = _block(places[i])
             end = i + 1
             while (
                 end < n
-                and kinds[end] == "text"
+                and end - i < MAX_BLOCK_ELEMENTS
+                and kinds[end] in BLOCK_KINDS
                 and rows[end] is None
                 and end not in items
                 and _block(places[end]) == block
@@ -95,13 +104,13 @@ def _items(
     for kind, place, row in zip(kinds, places, rows, strict=True):
         for node, _ in place:
             members[node] += 1
-            if kind == "interactive":
+            if kind in CONTROL_KINDS:
                 interactive[node] += 1
             elif kind == "heading" or row is not None:
                 blocked.add(node)
     items: dict[int, tuple[int, int, int]] = {}
     for head, (kind, place) in enumerate(zip(kinds, places, strict=True)):
-        if kind != "interactive" or rows[head] is not None:
+        if kind not in CONTROL_KINDS or rows[head] is not None:
             continue
         box = None
         for node, _ in reversed(place):

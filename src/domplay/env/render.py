@@ -7,23 +7,31 @@ Two formats (`ObservationConfig.format`). `lines`, one element per line::
     [18] text "$191.00"
 
 and `compact` (the default), one line per line of `Page.lines` (`domplay.env.layout`): text
-that describes an element rides on its line, a table row is one line (cells split by `|`), a
-text block is one line, headings are marked with `#`, only interactive elements show ids, empty
-values and plain input types are left out, and the URL is shown without its origin. An excerpt::
+that describes an element rides on its line (after it, split by spaces), a table row is one line
+(cells split by `|`), the links of a text block share its line, headings are marked with `#`, a
+link is its quoted name alone and other controls say their role first (`select` for a select),
+options are listed bare (quoted only where a comma or quote would make the list ambiguous), only
+interactive elements show ids (with `ids: unnamed`, only those without a name), empty values and
+plain input types are left out, the URL is shown without its origin and empty query parameters,
+and the title only when the headings and URL path do not say it. An excerpt (`ids: all`)::
 
     URL: /shop/category/electronics
+    [1] "Shop home" [2] "All products" [3] "Cart (0)" [4] "Orders"
     # Electronics
-    [8] combobox "Colour" value="Any colour" (17 options)
-    [13] combobox "Sort by" value="Relevance" options=["Price: low…", "Price: high…", "Rating:…", "Name:…"]
+    [8] select "Colour" value="Any colour" (17 options)
+    [13] select "Sort by" value="Relevance" options=[Price: low…, Price: high…, Rating:…, Name:…]
     Showing 1-20 of 24 products (page 1 of 2)
-    [16] link "Pulse Carbon Power Bank" · Cedar Lane · $191.00 · 1.0/5 (1 review) · In stock (27 left)
+    [16] "Pulse Carbon Power Bank" Cedar Lane $191.00 1.0/5 (1 review) In stock (27 left)
 
 Every element keeps its id in `Observation.elements` whichever format shows it; both formats
-cut whole lines and count the elements they show, so scrolling works alike.
+cut whole lines and count the elements they show, so scrolling works alike. The budget is in
+tokens as `ObservationConfig.count_tokens` counts them; the cut note's room is kept only when
+the page does not fit whole.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
@@ -32,7 +40,7 @@ from urllib.parse import urlsplit
 from domplay.env import actions as A
 from domplay.env.layout import Line
 from domplay.env.observation import Element, Observation, ObservationConfig, Page, quote
-from domplay.env.targets import acts_on
+from domplay.env.targets import acts_on, same_link
 
 NATURAL_ACTIONS: tuple[type, ...] = (A.Fill, A.Select, A.Click)
 """An element's natural action is the first of these that works on it (see `repeated_name_ordinals`)."""
@@ -43,8 +51,13 @@ PLAIN_INPUT_TYPES = frozenset({None, "", "text", "search", "textarea"})
 """Textbox types the compact rendering does not name (they take any text)."""
 MIN_WORDS_CUT = 2
 """Options are cut to their distinguishing words only when that drops at least this many words."""
-RIDER_SEPARATOR = " · "
-CELL_SEPARATOR = " | "
+OPTION_DELIMITERS = frozenset(',"[]')
+"""Characters that make an option list quote its options."""
+WORD = re.compile(r"\w+")
+RIDER_SEPARATOR = " "
+CELL_SEPARATOR = " |"
+"""Between two cells of a row; a space follows before a word (a tokenizer reads \" word\" as one
+token), none before a number or a quoted name (\" 2\" is two tokens)."""
 
 
 def render(
@@ -55,25 +68,17 @@ def render(
     offset = max(0, min(offset, max(0, len(page.elements) - 1)))
     url = page.url if config.format == "lines" else _path(page.url)
     header = [f"URL: {url}"]
-    if config.format == "lines" or not _title_in_heading(page):
+    if config.format == "lines" or not _title_is_said(page):
         header.append(f"Title: {page.title}")
     if error is not None:
         header.append(f"Error: {error}")
     if offset > 0:
         header.append(f'[above: {offset} elements; scroll("up") shows them]')
-    budget = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header) - CUT_NOTE_TOKENS
-    lines: list[str] = []
-    shown = 0
+    room = config.max_tokens - sum(config.count_tokens(h) + 1 for h in header)
     pieces = (
         _compact(page, offset, config, ordinals) if config.format == "compact" else _per_element(page, offset, config)
     )
-    for line, count in pieces:
-        cost = config.count_tokens(line) + 1
-        if cost > budget:
-            break
-        budget -= cost
-        lines.append(line)
-        shown += count
+    lines, shown = _fit(pieces, room, config)
     rest = len(page.elements) - offset - shown
     cut_note = None
     if rest > 0:
@@ -91,6 +96,23 @@ def render(
         shown=shown,
         cut_note=cut_note,
     )
+
+
+def _fit(pieces: Iterator[tuple[str, int]], room: int, config: ObservationConfig) -> tuple[list[str], int]:
+    """The first lines of `pieces` (text, elements it shows) that fit in `room` tokens, and how many
+    elements they show: all of them when they fit, else those that leave room for the cut note."""
+    taken: list[tuple[str, int]] = []
+    before_note = 0  # how many of `taken` fit with the cut note
+    used = 0
+    for line, count in pieces:
+        used += config.count_tokens(line) + 1
+        if used > room:
+            taken = taken[:before_note]
+            break
+        taken.append((line, count))
+        if used <= room - CUT_NOTE_TOKENS:
+            before_note = len(taken)
+    return [line for line, _ in taken], sum(count for _, count in taken)
 
 
 def _per_element(page: Page, offset: int, config: ObservationConfig) -> Iterator[tuple[str, int]]:
@@ -117,7 +139,9 @@ def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationC
     if line.kind == "row":
         bounds = (*line.cells, line.end)
         cells = [" ".join(_inline(e, config, ordinals) for e in elements[a:b]) for a, b in pairwise(bounds)]
-        return CELL_SEPARATOR.join(cells)
+        return "".join(
+            (CELL_SEPARATOR + (" " if cell[:1].isalpha() else "") if i else "") + cell for i, cell in enumerate(cells)
+        )
     if line.kind == "item":
         head = elements[line.head]
         same = head.name.casefold()
@@ -126,23 +150,27 @@ def compact_line(elements: tuple[Element, ...], line: Line, config: ObservationC
         text = " ".join([*before, _control(head, config, ordinals)])
         return RIDER_SEPARATOR.join([text, *after])
     if line.kind == "text":
-        return " ".join(_text(e, config) for e in elements[line.start : line.end])
+        return " ".join(_inline(e, config, ordinals) for e in elements[line.start : line.end])
     return _alone(elements[line.start], config, ordinals)
 
 
-def _title_in_heading(page: Page) -> bool:
-    """The page's title says no more than one of its headings ("Alpine Wool Vest - Shop" over the
-    heading "Alpine Wool Vest"): the compact rendering then leaves the title out."""
-    main = page.title.split(" - ", 1)[0].strip()
-    return bool(main) and any(e.role == "heading" and e.name == main for e in page.elements)
+def _title_is_said(page: Page) -> bool:
+    """The page's title says no more than its headings and URL path ("Alpine Wool Vest - Shop" over
+    the heading "Alpine Wool Vest", "Search: boots - Shop" over 'Results for "boots"' at /shop/search,
+    or no title at all): the compact rendering then leaves the title out."""
+    main = page.title.split(" - ", 1)[0]
+    said = " ".join([urlsplit(page.url).path, *(e.name for e in page.elements if e.role == "heading")])
+    return set(WORD.findall(main.casefold())) <= set(WORD.findall(said.casefold()))
 
 
 def _path(url: str) -> str:
-    """`url` without scheme and host: the agent acts on one site, and `goto` takes paths."""
+    """`url` without scheme and host (the agent acts on one site, and `goto` takes paths) and
+    without empty query parameters (`&brand=&color=` of a form sent with its fields blank)."""
     parts = urlsplit(url)
     if not parts.netloc:
         return url
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    query = "&".join(p for p in parts.query.split("&") if p and not p.endswith("="))
+    return (parts.path or "/") + (f"?{query}" if query else "")
 
 
 def _prefixes(options: list[str]) -> list[str]:
@@ -175,37 +203,61 @@ def _inline(el: Element, config: ObservationConfig, ordinals: dict[int, int]) ->
 
 
 def _text(el: Element, config: ObservationConfig) -> str:
-    name = el.name
-    return name if len(name) <= config.max_name_chars else name[: config.max_name_chars - 1] + "…"
+    return _cut(el.name, config)
+
+
+def _cut(text: str, config: ObservationConfig) -> str:
+    return text if len(text) <= config.max_name_chars else text[: config.max_name_chars - 1] + "…"
 
 
 def repeated_name_ordinals(elements: Sequence[Element]) -> dict[int, int]:
     """Element id -> its ordinal among the elements sharing its name that its natural action (fill a
-    textbox, select a select, click the rest) works on, for names that repeat: what an action by name
-    must add (`click("Edit", 2)`, `env.targets`), shown so it is copied rather than counted."""
-    groups: dict[tuple[type, str], list[int]] = defaultdict(list)
+    textbox, select a select, click the rest) works on, for names that repeat, unless all of them are
+    one link (`same_link`): what an action by name must add (`click("Edit", 2)`, `env.targets`), shown
+    so it is copied rather than counted."""
+    groups: dict[tuple[type, str], list[Element]] = defaultdict(list)
     for el in elements:
         kind = next((k for k in NATURAL_ACTIONS if acts_on(k, el)), None)
         if kind is not None and el.name:
-            groups[(kind, el.name)].append(el.id)
-    return {el_id: i for ids in groups.values() if len(ids) > 1 for i, el_id in enumerate(ids, 1)}
+            groups[(kind, el.name)].append(el)
+    return {
+        el.id: i for same in groups.values() if len(same) > 1 and not same_link(same) for i, el in enumerate(same, 1)
+    }
+
+
+def _role_word(el: Element) -> str:
+    """What the compact rendering calls an element before its quoted name: nothing for a link
+    (the most common control: a quoted name alone is a link), `select` for a select (the action
+    that works on it), the role otherwise."""
+    if el.role == "link":
+        return ""
+    return ("select" if el.tag == "select" else el.role) + " "
+
+
+def _option_list(options: list[str], config: ObservationConfig) -> str:
+    """Options split by commas, quoted only when one of them holds a character that would make
+    the list ambiguous (a comma, quote or bracket)."""
+    if any(c in o for o in options for c in OPTION_DELIMITERS):
+        return ", ".join(quote(o, config.max_name_chars) for o in options)
+    return ", ".join(_cut(o, config) for o in options)
 
 
 def _control(el: Element, config: ObservationConfig, ordinals: dict[int, int]) -> str:
     """An interactive element: id (all of them, or only where it has no name to be called by),
     role and name (with its ordinal where the name repeats), then only the state that says something."""
-    if config.format == "compact" and config.ids == "unnamed" and el.name:
+    said = _role_word(el) + quote(el.name, config.max_name_chars)
+    if config.ids == "unnamed" and el.name:
         ordinal = ordinals.get(el.id)
-        parts = [f"{el.role} {quote(el.name, config.max_name_chars)}" + (f", {ordinal}" if ordinal else "")]
+        parts = [said + (f", {ordinal}" if ordinal else "")]
     else:
-        parts = [f"[{el.id}] {el.role} {quote(el.name, config.max_name_chars)}"]
+        parts = [f"[{el.id}] {said}"]
     if el.role == "textbox" and el.input_type not in PLAIN_INPUT_TYPES:
         parts.append(f"type={el.input_type}")
     if el.value:
         parts.append(f"value={quote(el.value, config.max_name_chars)}")
     others = [o for o in el.options if o != el.value]
     if 0 < len(others) <= config.max_options:
-        parts.append("options=[" + ", ".join(quote(o, config.max_name_chars) for o in _prefixes(others)) + "]")
+        parts.append("options=[" + _option_list(_prefixes(others), config) + "]")
     elif others:
         parts.append(f"({len(el.options)} options)")
     if el.checked:

@@ -12,7 +12,8 @@ Rule for a target, against the current page (all its elements, shown or scrolled
    fill → textboxes, select → selects, press → any interactive element), those whose
    name equals it after whitespace collapsing; if none, those equal ignoring case; if
    none and it ends in "…" (a name the observation cut), those whose name starts with
-   the rest. Several matches need an ordinal (1 = first down the page);
+   the rest. Several matches need an ordinal (1 = first down the page), unless they are
+   links to one address (`same_link`: a tag linked from every row), which act alike;
 3. a string no name matches is a BrowserGym bid when it reads like one ("12", "a12"),
    so a pagination link named "2" is clicked by `click("2")` and element [2] by `click(2)`;
 4. anything else is an `ActionError` that says which names the page has.
@@ -71,6 +72,15 @@ def collapse(name: str) -> str:
     return " ".join(name.split())
 
 
+def same_link(elements: Sequence[Element]) -> bool:
+    """Whether `elements` are links to one address (not a page anchor or a script), so that
+    clicking any of them does the same: a name they share then needs no ordinal."""
+    first = elements[0].href if elements else None
+    if first is None or first.startswith(("#", "javascript:")) or not first.strip():
+        return False
+    return all(e.role == "link" and e.href == first for e in elements)
+
+
 def resolve(action: A.Action, elements: Sequence[Element]) -> Element | None:
     """The element `action` acts on among a page's `elements` (ids are 1-based positions),
     None for actions without a target; ActionError (shown to the agent) when there is none."""
@@ -98,12 +108,13 @@ def resolve(action: A.Action, elements: Sequence[Element]) -> Element | None:
 
 def name_target(el: Element, kind: type, elements: Sequence[Element]) -> tuple[str, int | None] | None:
     """(name, ordinal) that names `el` for an action of type `kind`: the ordinal counts
-    same-named elements the action works on, and is None when the name is unique. None when
+    same-named elements the action works on, and is None when the name is unique or all of
+    them are one link (`same_link`: the name then resolves to the first). None when
     `el` cannot be named so (it has no name, or the action does not work on its role)."""
     if not el.name or not acts_on(kind, el):
         return None
     same = [e for e in elements if e.name == el.name and acts_on(kind, e)]
-    return el.name, (same.index(el) + 1 if len(same) > 1 else None)
+    return el.name, (same.index(el) + 1 if len(same) > 1 and not same_link(same) else None)
 
 
 def in_form(action: A.Action, elements: Sequence[Element], form: str) -> A.Action:
@@ -141,7 +152,7 @@ def _named(kind: type, target: str, elements: Sequence[Element]) -> list[Element
 def _pick(action: A.ElementAction, matches: list[Element]) -> Element:
     kind, target, nth = KINDS[type(action)], action.target, action.nth
     if nth is None:
-        if len(matches) == 1:
+        if len(matches) == 1 or same_link(matches):
             return matches[0]
         raise ActionError(
             f"{len(matches)} {PLURALS[type(action)]} are named {target!r}; say which, counting from 1 "
