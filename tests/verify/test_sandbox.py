@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+import domplay
 from domplay.errors import ConfigError, SandboxError
 from domplay.verify.sandbox import ErrorKind, Sandbox, SandboxLimits, SandboxResult, _Worker, validate_code
 from domplay.verify.snapshot import Snapshot
@@ -211,6 +212,76 @@ def test_infinite_loops_hit_the_cpu_limit(sandbox, code):
     assert_pool_works(sandbox)
 
 
+# Each of these once returned ok=True, score=1.0: the check caught its own limit.
+SWALLOWED_LIMITS = {
+    "cpu_finally_return": (
+        "def check(snapshot):\n    try:\n        while True:\n            pass\n    finally:\n        return True\n",
+        ErrorKind.CPU_TIME,
+    ),
+    "cpu_finally_keeps_looping": (
+        "def check(snapshot):\n    try:\n        while True:\n            pass\n    finally:\n"
+        "        while True:\n            pass\n",
+        ErrorKind.CPU_TIME,
+    ),
+    "cpu_module_level_break": (
+        "for _ in [0]:\n    try:\n        while True:\n            pass\n    finally:\n        break\n"
+        "def check(snapshot):\n    return True\n",
+        ErrorKind.CPU_TIME,
+    ),
+    "output_finally_return": (
+        "def check(snapshot):\n    try:\n        print('x' * 10 ** 6)\n    finally:\n        return True\n",
+        ErrorKind.OUTPUT_LIMIT,
+    ),
+    "memory_except_exception": (
+        "def check(snapshot):\n    try:\n        return len('a' * 2 ** 34) > 0\n    except Exception:\n"
+        "        return True\n",
+        ErrorKind.MEMORY,
+    ),
+    "memory_except_memoryerror": (
+        "def check(snapshot):\n    try:\n        return len('a' * 2 ** 34) > 0\n    except MemoryError:\n"
+        "        return True\n",
+        ErrorKind.MEMORY,
+    ),
+    "memory_nested_finally": (
+        "def check(snapshot):\n    try:\n        try:\n            x = [0] * 10 ** 10\n        except ValueError:\n"
+        "            pass\n    finally:\n        return 1.0\n",
+        ErrorKind.MEMORY,
+    ),
+    "memory_in_a_finalizer": (  # raised while gc closes the generator: Python reports it nowhere
+        "def gen():\n    try:\n        yield 1\n    finally:\n        x = 'a' * 2 ** 34\n"
+        "def check(snapshot):\n    it = gen()\n    next(it)\n    it = None\n    return True\n",
+        ErrorKind.MEMORY,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWALLOWED_LIMITS))
+def test_a_check_cannot_swallow_its_limits(sandbox, name):
+    code, kind = SWALLOWED_LIMITS[name]
+    assert_refused(sandbox.run_check(code, make_snapshot()), kind)
+    assert_pool_works(sandbox)
+
+
+def test_handlers_still_work_for_ordinary_exceptions(sandbox):
+    code = """
+def check(snapshot):
+    seen = []
+    try:
+        int("x")
+    except ValueError as exc:
+        seen.append(str(exc).split(":")[0])
+    finally:
+        seen.append("finally")
+    try:
+        return len(seen) == 2, ",".join(seen)
+    finally:
+        seen.append("after")
+"""
+    result = sandbox.run_check(code, make_snapshot())
+    assert result.ok and result.score == 1.0, result
+    assert result.reason == "invalid literal for int() with base 10,finally"
+
+
 def test_c_level_runaway_is_stopped(sandbox):
     # Catastrophic regex backtracking never returns to the bytecode loop, so the SIGPROF timer
     # cannot interrupt it: RLIMIT_CPU (SIGXCPU) or the wall clock ends it.
@@ -254,6 +325,19 @@ def test_huge_output_is_an_error(sandbox, code):
     result = sandbox.run_check(code, make_snapshot())
     assert_refused(result, ErrorKind.OUTPUT_LIMIT)
     assert len(result.output) <= LIMITS.max_output_bytes
+    assert_pool_works(sandbox)
+
+
+def test_a_crashing_worker_is_an_error(sandbox):
+    # A chain of a million nested iterators overflows the C stack when it is advanced: the worker
+    # dies of SIGSEGV (CPython 3.11). The check gets an error, never a pass, and the pool recovers.
+    code = (
+        "def check(snapshot):\n    it = iter([])\n    for _ in range(10 ** 6):\n        it = map(len, it)\n"
+        "    return next(it, True)\n"
+    )
+    result = sandbox.run_check(code, make_snapshot())
+    assert_refused(result, ErrorKind.WORKER_DIED)
+    assert "SIGSEGV" in result.reason
     assert_pool_works(sandbox)
 
 
@@ -408,12 +492,24 @@ def test_worker_builtins_stop_code_that_skipped_the_ast_check(code, exception):
     assert response["reason"].startswith(exception), response
 
 
-OS_LAYER_PROBE = """
+# The worker's own OS layer, with real builtins (as if every layer above had a hole). `as_user`:
+# "root" keeps the test's uid (root drops to nobody in `harden`); "nobody" gives up root first,
+# after the imports, as a worker started by an unprivileged user would run.
+PROBE_PRELUDE = """
 import json, os, socket, sys
 sys.path.insert(0, sys.argv[1])
 import sandbox_worker as w
 w.preload()
+if sys.argv[2] == "nobody" and os.geteuid() == 0:
+    os.setgroups([])
+    os.setgid(w.NOBODY_ID)
+    os.setuid(w.NOBODY_ID)
+"""
+OS_LAYER_PROBE = (
+    PROBE_PRELUDE
+    + """
 applied = w.harden(memory_mb=128, worker_cpu_budget_s=60)
+os.close(2)  # frees the lowest descriptor number: the fd limit must not count on it
 out = {"applied": applied}
 def attempt(name, fn):
     try:
@@ -421,10 +517,11 @@ def attempt(name, fn):
         out[name] = "allowed"
     except OSError as exc:
         out[name] = type(exc).__name__
-attempt("read", lambda: open(sys.argv[2]).read())
-attempt("write", lambda: open("/tmp/domplay-sandbox-probe", "w"))
-attempt("socket", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[3])), timeout=1))
+attempt("read", lambda: open(sys.argv[3]).read())
+attempt("write", lambda: open(sys.argv[5], "w"))
+attempt("socket", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[4])), timeout=1))
 attempt("pipe", os.pipe)
+attempt("dup", lambda: os.dup(1))
 def fork():
     pid = os.fork()
     if pid == 0:
@@ -433,41 +530,109 @@ def fork():
 attempt("fork", fork)
 os.write(1, json.dumps(out).encode())
 """
+)
+# The network layer alone (no fd limit): `isolate` says whether to apply it, so the same probe
+# shows that without it the listener is reachable.
+NETWORK_PROBE = (
+    PROBE_PRELUDE
+    + """
+how = w.isolate_network(w._libc()) if sys.argv[3] == "isolate" else "none"
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[4])), timeout=5).close()
+    result = "connected"
+except OSError as exc:
+    result = type(exc).__name__
+print(json.dumps({"how": how, "result": result, "uid": os.geteuid()}))
+"""
+)
+AS_USERS = ["root", "nobody"]
 
 
-def test_os_layer_blocks_files_sockets_and_processes(tmp_path):
-    """The rlimits/uid/netns layer alone, with real builtins: nothing gets out."""
-    import socket
-
+def run_probe(probe: str, as_user: str, *args: str) -> dict:
     import domplay.verify.sandbox_worker as worker_module
+
+    if as_user == "root" and os.geteuid() != 0:
+        pytest.skip("the root path needs a test run as root; this run is not (the nobody path is tested)")
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", probe, os.path.dirname(worker_module.__file__), as_user, *args],
+        capture_output=True,
+        timeout=60,
+        cwd="/",
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = json.loads(proc.stdout)
+    return out
+
+
+@pytest.mark.parametrize("as_user", AS_USERS)
+def test_os_layer_blocks_files_sockets_and_processes(tmp_path, as_user):
+    """The rlimits/uid/netns layer alone, with real builtins and stderr closed: nothing gets out."""
+    import socket
 
     secret = tmp_path / "secret.txt"
     secret.write_text("hunter2")
-    listener = socket.create_server(("127.0.0.1", 0))
-    try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-I",
-                "-c",
-                OS_LAYER_PROBE,
-                os.path.dirname(worker_module.__file__),
-                str(secret),
-                str(listener.getsockname()[1]),
-            ],
-            capture_output=True,
-            timeout=60,
-            cwd="/",
+    written = tmp_path / "written.txt"
+    tmp_path.chmod(0o777)  # nobody may read the secret and write here: only the sandbox stops it
+    secret.chmod(0o644)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        out = run_probe(OS_LAYER_PROBE, as_user, str(secret), str(listener.getsockname()[1]), str(written))
+    for name in ("read", "write", "socket", "pipe", "dup"):
+        assert out[name] != "allowed", out
+    assert out["applied"]["uid"] != 0 and out["applied"]["network_isolation"] is not None, out
+    assert out["fork"] != "allowed", out  # RLIMIT_NPROC: the worker never runs as root
+    assert not written.exists()
+
+
+@pytest.mark.parametrize("as_user", AS_USERS)
+def test_network_is_cut_off_with_or_without_root(as_user):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = str(listener.getsockname()[1])
+        control = run_probe(NETWORK_PROBE, as_user, "none", port)
+        isolated = run_probe(NETWORK_PROBE, as_user, "isolate", port)
+    assert control["result"] == "connected", control  # the probe can see a reachable network
+    if isolated["how"] is None and as_user == "nobody":
+        pytest.skip(
+            "this kernel refuses unprivileged user namespaces (kernel.unprivileged_userns_clone or an "
+            "AppArmor policy): a non-root worker relies on RLIMIT_NOFILE=0 alone to block sockets"
         )
-    finally:
-        listener.close()
+    expected_how = "network namespace" if as_user == "root" else "user and network namespaces"
+    assert isolated["how"] == expected_how and (isolated["uid"] == 0) == (as_user == "root"), isolated
+    assert isolated["result"] != "connected", isolated
+
+
+NON_ROOT_SANDBOX = """
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from domplay.verify.sandbox import Sandbox, SandboxLimits
+with Sandbox(workers=1, limits=SandboxLimits(cpu_time_s=0.5, wall_time_s=10.0, memory_mb=256)) as box:
+    results = [box.run_check(code, json.loads(sys.argv[2])) for code in json.loads(sys.argv[1])]
+    print(json.dumps({"hardening": box.hardening, "results": [[r.score, r.error] for r in results]}))
+"""
+
+
+def test_the_sandbox_as_a_non_root_user():
+    """The whole pool started by an unprivileged user: checks score, limits hold, network is cut."""
+    import shutil
+
+    command = [sys.executable, "-I", "-c", NON_ROOT_SANDBOX]
+    if os.geteuid() == 0:  # a user namespace where this uid is 65534: no root, same files readable
+        if shutil.which("unshare") is None:
+            pytest.skip("running as root and util-linux `unshare` is missing: no way to start as non-root")
+        command = ["unshare", "--user", "--map-user=65534", "--map-group=65534", *command]
+    codes = [CART_CHECK, *(SWALLOWED_LIMITS[name][0] for name in ("cpu_finally_return", "memory_except_exception"))]
+    src = os.path.dirname(os.path.dirname(domplay.__file__))  # the checkout's src/
+    proc = subprocess.run(
+        [*command, json.dumps(codes), json.dumps(make_snapshot()), src], capture_output=True, timeout=120, cwd="/"
+    )
+    if proc.returncode != 0 and b"unshare failed" in proc.stderr:
+        pytest.skip(f"this kernel refuses user namespaces: {proc.stderr.decode().strip()}")
     assert proc.returncode == 0, proc.stderr.decode()
     out = json.loads(proc.stdout)
-    for name in ("read", "write", "socket", "pipe"):
-        assert out[name] != "allowed", out
-    if out["applied"]["uid"] != 0:  # RLIMIT_NPROC binds only non-root users
-        assert out["fork"] != "allowed", out
-    assert not os.path.exists("/tmp/domplay-sandbox-probe")
+    assert out["results"] == [[1.0, None], [None, ErrorKind.CPU_TIME], [None, ErrorKind.MEMORY]], out
+    assert out["hardening"]["uid"] != 0 and "setuid_error" not in out["hardening"], out
+    assert out["hardening"]["network_isolation"] == "user and network namespaces", out
 
 
 # ---- the pool ---------------------------------------------------------------------------------

@@ -123,6 +123,23 @@ def test_crashing_code_gives_error_verdict(sandbox):
     assert not v.success and v.error is not None and "KeyError" in v.results[1].reason
 
 
+CODE_SEGFAULT = """
+def check(snapshot):
+    it = iter([])
+    for _ in range(10 ** 6):
+        it = map(len, it)
+    return next(it, True)
+"""
+
+
+def test_a_worker_crash_gives_an_error_verdict(sandbox):
+    # The nested iterators overflow the C stack: the worker dies of SIGSEGV (CPython 3.11).
+    v = verify(checks(PASSES, {"kind": "code", "code": CODE_SEGFAULT}), make_snapshot(), sandbox=sandbox)
+    assert not v.success and v.results[1].score == 0.0, v
+    assert v.error is not None and "worker_died" in v.error and "SIGSEGV" in v.error, v
+    assert verify(checks({"kind": "code", "code": CODE_OK}), make_snapshot(), sandbox=sandbox).success
+
+
 def test_code_is_validated_when_the_check_is_built():
     with pytest.raises(ValidationError):
         CHECK_ADAPTER.validate_python({"kind": "code", "code": "import os\ndef check(s):\n    return True\n"})

@@ -19,11 +19,14 @@ Defence in depth, outermost first:
    (format strings read attributes), no open/exec/eval/getattr/type/... names, no classes, no
    attribute assignment, no `match`, no async, no bare `except`.
 2. The worker (sandbox_worker.py, a separate `python -I` process with an empty environment):
-   restricted builtins, module views instead of modules, per-check CPU timer, RLIMIT_AS,
-   RLIMIT_FSIZE=0, RLIMIT_NPROC=0, RLIMIT_NOFILE=3 (no new files, sockets or pipes), and when run as
-   root a private network namespace and uid `nobody` (see `Sandbox.hardening`).
+   restricted builtins, module views instead of modules, per-check CPU timer, limits a check cannot
+   catch (every `except`/`finally` re-raises them; a limit hit is an error whatever the check
+   returns), RLIMIT_AS, RLIMIT_FSIZE=0, RLIMIT_NPROC=0, RLIMIT_NOFILE=0 (no new files, sockets or
+   pipes, even after closing fd 0-2), an empty network namespace (as root; otherwise in a user
+   namespace where the kernel allows one) and uid `nobody` when root (see `Sandbox.hardening`).
 3. This module: a wall-clock deadline per check (the worker is killed and replaced), a bound on
-   every frame read back, and a fresh worker after any CPU, memory or crash incident.
+   every frame read back, and a fresh worker after any CPU, memory or crash incident; a worker that
+   dies mid-check (a signal, SIGSEGV from a C stack overflow) is a `worker_died` error result.
 """
 
 from __future__ import annotations
@@ -455,7 +458,7 @@ class Sandbox:
             self.close()
             raise
         self.hardening: dict[str, Any] = started[0].hardening
-        """What the OS-level layer could apply (uid, network namespace, memory limit, ...)."""
+        """What the OS-level layer could apply (uid, network_isolation, memory limit, ...)."""
         for worker in started:
             self._idle.put(worker)
 

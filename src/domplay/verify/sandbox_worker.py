@@ -8,13 +8,19 @@ FRAME_HEADER), so the two sides cannot drift apart.
 
 Layers inside this process (the parent's AST allowlist comes first):
 - restricted builtins and an import hook that hands out read-only views of allowlisted modules;
+- limits a check cannot catch: the CPU and output limits are BaseExceptions, recorded when they
+  fire, and every `except` and `finally` block of a check starts by re-raising a limit (or a
+  MemoryError) it is handling (`guard_handlers`), so `finally: return True` cannot make a pass;
 - rlimits: address space, CPU (per check via a SIGPROF timer, lifetime via RLIMIT_CPU), file size 0,
-  no new processes, no new file descriptors (RLIMIT_NOFILE = 3: no open(), socket() or pipe());
-- when started as root: a private empty network namespace, no_new_privs, and uid/gid `nobody`.
+  no new processes, no new file descriptors at all (RLIMIT_NOFILE = 0: no open(), socket() or
+  pipe(), even after closing stdin, stdout or stderr);
+- an empty private network namespace: as root before switching to uid/gid `nobody`, otherwise
+  inside a new user namespace (capabilities dropped); and no_new_privs.
 """
 
 from __future__ import annotations
 
+import ast
 import enum
 import gc
 import json
@@ -24,7 +30,7 @@ import signal
 import struct
 import sys
 import types
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:  # at run time the worker imports selectolax only when a check queries a page
     from selectolax.lexbor import LexborHTMLParser
@@ -35,10 +41,17 @@ FRAME_HEADER = struct.Struct(">I")
 CHECK_FILENAME = "<check>"
 NOBODY_ID = 65534
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PR_SET_NO_NEW_PRIVS = 38
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 MAX_MESSAGE_CHARS = 2000
 """Exception messages and reprs in error reasons are cut to this many characters."""
+LIMIT_REFIRE_S = 0.05
+"""Once a check's CPU limit has fired, the timer fires again this often until the check ends."""
+GUARD_NAME = "__reraise_limits__"
+"""The builtin that starts every handler of a check; `validate_code` refuses names starting with
+`__`, so checks can neither call nor rebind it."""
 
 # Modules importable by checks, and the only names each one exposes. Names that lead elsewhere
 # (module attributes such as `urllib.parse.sys`, string.Formatter's attribute lookups,
@@ -299,12 +312,59 @@ class ErrorKind(enum.StrEnum):
     INTERNAL = "internal"  # the worker itself failed; a bug, not the check's fault
 
 
-class CpuTimeExceeded(BaseException):
-    """Raised by the SIGPROF handler; a BaseException so `except Exception` in checks cannot swallow it."""
+class LimitExceeded(BaseException):
+    """A limit of the running check: a BaseException so `except Exception` cannot catch it, and
+    recorded when raised (`raise_limit`), so a check that swallows it still gets the error."""
+
+    kind: ErrorKind
 
 
-class OutputLimitExceeded(BaseException):
+class CpuTimeExceeded(LimitExceeded):
+    """Raised by the SIGPROF handler."""
+
+    kind = ErrorKind.CPU_TIME
+
+
+class OutputLimitExceeded(LimitExceeded):
     """Raised by `print` when a check prints more than the limit."""
+
+    kind = ErrorKind.OUTPUT_LIMIT
+
+
+OUT_OF_MEMORY = "check ran out of memory"
+_limit_hit: tuple[ErrorKind, str] | None = None
+"""The first limit the running check hit; its result is that error, whatever it returns."""
+
+
+def record_limit(kind: ErrorKind, reason: str) -> None:
+    global _limit_hit
+    if _limit_hit is None:
+        _limit_hit = (kind, reason)
+
+
+def raise_limit(exc: LimitExceeded) -> NoReturn:
+    record_limit(exc.kind, str(exc))
+    raise exc
+
+
+def reraise_limits() -> None:
+    """First statement of every `except` and `finally` block of a check (`guard_handlers`): a limit
+    or MemoryError being handled is recorded and raised again, so no handler can swallow it."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, MemoryError):
+        record_limit(ErrorKind.MEMORY, OUT_OF_MEMORY)
+        raise exc
+    if isinstance(exc, LimitExceeded):
+        raise_limit(exc)
+
+
+def record_unraisable(unraisable: object) -> None:
+    """`sys.unraisablehook`: a limit hit in a finalizer (a generator closed by gc) still counts."""
+    exc = getattr(unraisable, "exc_value", None)
+    if isinstance(exc, MemoryError):
+        record_limit(ErrorKind.MEMORY, OUT_OF_MEMORY)
+    elif isinstance(exc, LimitExceeded):
+        record_limit(exc.kind, str(exc))
 
 
 class BoundedOutput:
@@ -319,7 +379,7 @@ class BoundedOutput:
         text = str(sep).join(str(v) for v in values) + str(end)
         self.size_bytes += len(text.encode("utf-8", "replace"))
         if self.size_bytes > self.max_bytes:
-            raise OutputLimitExceeded(f"printed more than {self.max_bytes} bytes")
+            raise_limit(OutputLimitExceeded(f"printed more than {self.max_bytes} bytes"))
         self.parts.append(text)
 
     def text(self) -> str:
@@ -383,6 +443,7 @@ def fresh_globals(output: BoundedOutput) -> dict:
     safe = {name: getattr(builtins_module, name) for name in SAFE_BUILTIN_NAMES}
     safe["print"] = output.print
     safe["__import__"] = safe_import
+    safe[GUARD_NAME] = reraise_limits
     return {"__builtins__": safe, "__name__": "check", "query": CssQuery()}
 
 
@@ -390,11 +451,36 @@ _compiled: dict[str, types.CodeType] = {}
 COMPILE_CACHE_ENTRIES = 64
 
 
+class GuardHandlers(ast.NodeTransformer):
+    """Start every `except` and `finally` block with a call to `reraise_limits`."""
+
+    @staticmethod
+    def _guarded(body: list[ast.stmt]) -> list[ast.stmt]:
+        call = ast.Expr(ast.Call(ast.Name(GUARD_NAME, ast.Load()), [], []))
+        return [ast.copy_location(call, body[0]), *body]
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        self.generic_visit(node)
+        node.body = self._guarded(node.body)
+        return node
+
+    def visit_Try(self, node: ast.Try) -> ast.Try:
+        self.generic_visit(node)
+        if node.finalbody:
+            node.finalbody = self._guarded(node.finalbody)
+        return node
+
+
+def guard_handlers(code: str) -> ast.Module:
+    return ast.fix_missing_locations(GuardHandlers().visit(ast.parse(code, CHECK_FILENAME)))
+
+
 def compile_check(code: str) -> types.CodeType:
-    """Compile once per distinct source: proposers run one check over many snapshots."""
+    """Compile once per distinct source (proposers run one check over many snapshots), with
+    every handler guarded (`guard_handlers`)."""
     compiled = _compiled.get(code)
     if compiled is None:
-        compiled = compile(code, CHECK_FILENAME, "exec", dont_inherit=True)
+        compiled = compile(guard_handlers(code), CHECK_FILENAME, "exec", dont_inherit=True)
         if len(_compiled) >= COMPILE_CACHE_ENTRIES:
             _compiled.clear()
         _compiled[code] = compiled
@@ -404,11 +490,12 @@ def compile_check(code: str) -> types.CodeType:
 # ---- running one check --------------------------------------------------------------------
 
 _armed = False
+_cpu_time_s = 0.0
 
 
 def _on_sigprof(signum, frame):
     if _armed:
-        raise CpuTimeExceeded()
+        raise_limit(CpuTimeExceeded(f"check used more than {_cpu_time_s} s of CPU time"))
 
 
 def short(text: str) -> str:
@@ -460,13 +547,14 @@ def interpret(value: object) -> tuple[float | None, str, ErrorKind | None]:
 
 def run_check(code: str, snapshot_json: bytes, cpu_time_s: float, max_output_bytes: int) -> dict:
     """Run one check under the per-check CPU timer; never raises for anything the check does."""
-    global _armed
+    global _armed, _cpu_time_s, _limit_hit
     output = BoundedOutput(max_output_bytes)
     score, reason, error = None, "", None
     set_check_cpu_limit(cpu_time_s)
+    _cpu_time_s, _limit_hit = cpu_time_s, None
     try:
         _armed = True
-        signal.setitimer(signal.ITIMER_PROF, cpu_time_s)
+        signal.setitimer(signal.ITIMER_PROF, cpu_time_s, LIMIT_REFIRE_S)
         namespace = fresh_globals(output)
         exec(compile_check(code), namespace)  # noqa: S102 - this is the sandbox
         check = namespace.get("check")
@@ -478,17 +566,17 @@ def run_check(code: str, snapshot_json: bytes, cpu_time_s: float, max_output_byt
         check = None
         namespace.clear()
         gc.collect()
-    except CpuTimeExceeded:
-        reason, error = f"check used more than {cpu_time_s} s of CPU time", ErrorKind.CPU_TIME
-    except OutputLimitExceeded as exc:
-        reason, error = str(exc), ErrorKind.OUTPUT_LIMIT
+    except LimitExceeded as exc:
+        reason, error = str(exc), exc.kind
     except MemoryError:
-        reason, error = "check ran out of memory", ErrorKind.MEMORY
+        reason, error = OUT_OF_MEMORY, ErrorKind.MEMORY
     except Exception as exc:  # noqa: BLE001 - anything the untrusted code raised is its result
         reason, error = describe_exception(exc), ErrorKind.EXCEPTION
     finally:
         _armed = False
         signal.setitimer(signal.ITIMER_PROF, 0)
+    if _limit_hit is not None:  # swallowed by the check (a `finally: return`, a finalizer): still an error
+        error, reason = _limit_hit
     if error is None and len(reason.encode("utf-8", "replace")) > max_output_bytes:
         score, reason, error = None, f"the reason is longer than {max_output_bytes} bytes", ErrorKind.OUTPUT_LIMIT
     return {
@@ -523,25 +611,63 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
+def drop_capabilities(libc) -> bool:
+    """Clear every capability set (the ones a new user namespace grants inside it)."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    data = (Data * 2)()  # two 32-bit halves, all zero
+    return libc.capset(ctypes.byref(Header(LINUX_CAPABILITY_VERSION_3, 0)), data) == 0
+
+
+def isolate_network(libc) -> str | None:
+    """Move into an empty network namespace (only a down loopback); returns how, or None.
+
+    Root can create one directly; any other user creates a user namespace with it (where the
+    kernel allows unprivileged user namespaces) and then drops the capabilities it gains there.
+    """
+    if os.geteuid() == 0:
+        return "network namespace" if libc.unshare(CLONE_NEWNET) == 0 else None
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return None
+    return "user and network namespaces" if drop_capabilities(libc) else None
+
+
+def drop_root(applied: dict[str, object]) -> None:
+    """Become uid/gid `nobody` when running as root."""
+    if os.geteuid() != 0:
+        return
+    try:
+        os.setgroups([])
+        os.setgid(NOBODY_ID)
+        os.setuid(NOBODY_ID)
+    except OSError as exc:
+        applied["setuid_error"] = str(exc)
+
+
 def harden(memory_mb: int, worker_cpu_budget_s: float) -> dict:
-    """Apply every OS-level limit to this process; returns what could be applied."""
+    """Apply every OS-level limit to this process; returns what could be applied.
+
+    `network_isolation` says how the network was cut off (None: it could not be; then the
+    RLIMIT_NOFILE of 0 alone keeps the process from creating a socket).
+    """
     import resource
 
     applied: dict[str, object] = {}
     os.chdir("/")
     libc = _libc()
     applied["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    applied["network_namespace"] = os.geteuid() == 0 and libc.unshare(CLONE_NEWNET) == 0
+    network = isolate_network(libc)  # as root, before root is dropped
     with open("/proc/self/statm") as f:
         baseline_bytes = int(f.read().split()[0]) * PAGE_BYTES
-    if os.geteuid() == 0:
-        try:
-            os.setgroups([])
-            os.setgid(NOBODY_ID)
-            os.setuid(NOBODY_ID)
-        except OSError as exc:
-            applied["setuid_error"] = str(exc)
+    drop_root(applied)
     applied["uid"] = os.getuid()
+    applied["network_isolation"] = network or isolate_network(libc)  # not root now: a user namespace
     memory_bytes = baseline_bytes + memory_mb * 2**20
     limits = {
         resource.RLIMIT_CORE: 0,
@@ -549,7 +675,9 @@ def harden(memory_mb: int, worker_cpu_budget_s: float) -> dict:
         resource.RLIMIT_NPROC: 0,
         resource.RLIMIT_AS: memory_bytes,
         resource.RLIMIT_CPU: math.ceil(cpu_used_s() + worker_cpu_budget_s),
-        resource.RLIMIT_NOFILE: 3,  # stdin, stdout, stderr are open; nothing more can be
+        # No new descriptor of any number: the limit bounds numbers, not counts, so with 3 a check
+        # that closed stderr could open a file or socket as fd 2. The open 0, 1, 2 keep working.
+        resource.RLIMIT_NOFILE: 0,
     }
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
@@ -618,6 +746,7 @@ def main() -> None:
     try:
         preload()
         signal.signal(signal.SIGPROF, _on_sigprof)
+        sys.unraisablehook = record_unraisable
         applied = harden(config["memory_mb"], config["worker_cpu_budget_s"])
     except Exception as exc:  # noqa: BLE001 - report why startup failed instead of dying silently
         write_frame({"type": "fatal", "error": f"{type(exc).__name__}: {exc}"})
@@ -631,11 +760,11 @@ def main() -> None:
         code = json.loads(request)["code"]
         try:
             response = run_check(code, snapshot_json, config["cpu_time_s"], config["max_output_bytes"])
-        except CpuTimeExceeded:  # the timer fired just as the check finished
+        except LimitExceeded as exc:  # the timer fired just as the check finished
             response = {
                 "score": None,
-                "reason": f"check used more than {config['cpu_time_s']} s of CPU time",
-                "error": ErrorKind.CPU_TIME,
+                "reason": str(exc),
+                "error": exc.kind,
                 "output": "",
                 "cpu_total_s": cpu_used_s(),
             }
