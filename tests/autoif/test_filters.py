@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domplay.autoif.config import AutoIFConfig
-from domplay.autoif.filters import balanced_agreement
+from domplay.autoif.filters import majority_agreement
 from domplay.autoif.proposer import AutoIFProposer
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.sites.app import SitesApp
@@ -121,11 +121,22 @@ def test_cross_validation_needs_independent_checks_that_run(world):
     assert rejected(proposal) == ["cross_validation_too_few_independent_checks_run"]
 
 
-def test_balanced_agreement_weighs_successes_like_failures():
-    mine = {"a": True, "b": False, "c": False, "d": False}
-    always_false = dict.fromkeys(mine, False)
-    assert balanced_agreement(mine, [always_false]) == 0.5  # plain agreement would be 0.75
-    assert balanced_agreement(mine, [dict(mine)]) == 1.0
+def test_agreement_counts_only_episodes_some_check_passes():
+    mine = {"a": True, "b": False, "c": False, "d": False, "e": False}
+    loose = {"a": True, "b": True, "c": False, "d": False, "e": False}
+    assert majority_agreement(mine, [loose]) == 0.5  # over a and b; plain agreement would be 0.8
+    assert majority_agreement(mine, [dict(mine), dict(mine), loose]) == 1.0  # the majority says b fails
+    assert majority_agreement(mine, [dict(mine), loose]) == 1.0  # a tie agrees
+
+
+def test_cross_validation_runs_near_misses_of_the_pass_path(world):
+    qty_check = "def check(snapshot):\n    return any(i['qty'] == 2 for i in snapshot['state']['shop']['cart'])"
+    any_qty = "def check(snapshot):\n    return len(snapshot['state']['shop']['cart']) > 0"
+    path = 'click("Rustic Cast Iron French Press"); fill("Quantity", "2"); click("Add to cart")'
+    writer = good(draft=draft("Put 2 Rustic Cast Iron French Press in the cart.", any_qty, [path], [""]))
+    writer.checks = [code_block(qty_check)]
+    proposal, _ = propose(world, writer)  # the mutant with quantity 3 passes the loose draft only
+    assert rejected(proposal) == ["cross_validation_independent_checks_disagree"]
 
 
 def test_backtranslation_rejects_a_check_that_verifies_another_task(world):

@@ -33,8 +33,8 @@ class AutoIFConfig(Settings):
         0.9,
         ge=0.0,
         le=1.0,
-        description="cross-validation: share of (independent check, episode) verdicts that must equal the "
-        "draft check's",
+        description="cross-validation: share of the episodes some check passes on which the draft check "
+        "gives the independent checks' majority verdict",
     )
     min_valid_independent: int = Field(
         1, ge=1, description="cross-validation: independent checks that must pass the sandbox's validation"

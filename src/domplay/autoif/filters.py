@@ -4,8 +4,9 @@
    paths: every PASS path runs and passes, every FAIL path that runs fails, and the check never errors;
 2. **cross-validation** — `independent_checks` checks written for the same intent without seeing
    the draft's code agree with it on the episodes run against it (the test paths and every prefix
-   of them, exploration walks from the page): their balanced agreement (the mean of the agreement
-   on the episodes the draft passes and on those it fails) is at least `min_agreement`;
+   of them, near misses of the PASS paths (`mutate.mutants`), exploration walks from the page): on
+   at least `min_agreement` of the episodes some check passes, the draft gives the independent
+   checks' majority verdict (`majority_agreement`);
 3. **back-translation** — an intent written from the check's code alone is judged (0-10) to ask
    for the same outcome as the draft's intent, at least `min_backtranslation_score`;
 4. **feasibility** — a path (a PASS path, or an exploration walk the check passes) is verified by
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from domplay.autoif.config import AutoIFConfig
+from domplay.autoif.mutate import mutants
 from domplay.autoif.draft import (
     Draft,
     PageView,
@@ -221,6 +223,9 @@ class Filters:
         cfg = self.config
         rng = random.Random(seed)
         for c in candidates:
+            for path in c.draft.pass_paths:
+                for mutant in mutants(path):
+                    self._walk(c, mutant)
             walker = RandomWalker(self.explore, rng, self.env.resolve_url)
             for _ in range(cfg.random_walks):
                 try:
@@ -259,11 +264,11 @@ class Filters:
                 continue
             verdicts = {k: self._verdict(other, s) for k, s in c.episodes.items()}
             if all(v is not None for v in verdicts.values()):
-                others.append(verdicts)
+                others.append({k: bool(v) for k, v in verdicts.items()})
         c.independent = len(others)
         if len(others) < self.config.min_valid_independent:
             return "too few independent checks run"
-        c.agreement = balanced_agreement(c.verdicts, others)
+        c.agreement = majority_agreement(c.verdicts, others)
         if c.agreement < self.config.min_agreement:
             return "independent checks disagree"
         return None
@@ -313,13 +318,16 @@ class Filters:
         return reason
 
 
-def balanced_agreement(mine: dict[str, bool], others: Sequence[dict[str, bool | None]]) -> float:
-    """How often the other checks give the verdict `mine` gives: the mean of the agreement on the
-    episodes `mine` passes and on those it fails (a class without episodes is left out), so a
-    handful of successes weighs as much as many failures."""
-    rates = []
-    for label in (True, False):
-        keys = [k for k, v in mine.items() if v is label]
-        if keys:
-            rates.append(sum(o[k] is label for o in others for k in keys) / (len(keys) * len(others)))
-    return sum(rates) / len(rates) if rates else 0.0
+def majority_agreement(mine: dict[str, bool], others: Sequence[dict[str, bool]]) -> float:
+    """The share of informative episodes on which `mine` gives the independent checks' majority
+    verdict. An episode is informative when some check passes it (episodes every check fails, such
+    as most exploration walks, agree trivially and would hide a disagreement); a tie agrees."""
+    informative = [k for k, v in mine.items() if v or any(o[k] for o in others)]
+    if not informative:
+        return 0.0
+    agree = 0
+    for k in informative:
+        passing = sum(o[k] for o in others)
+        majority = None if 2 * passing == len(others) else 2 * passing > len(others)
+        agree += majority is None or majority == mine[k]
+    return agree / len(informative)

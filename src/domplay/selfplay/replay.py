@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
+from domplay.env.targets import resolve
 from domplay.errors import DomplayError
 from domplay.verify.checks import Check
 from domplay.verify.snapshot import Snapshot
@@ -138,7 +139,8 @@ def _other_clickable(env: WebEnv, start_url: str, prefix: list[str], click: A.Cl
             obs, *_ = env.step(action)
     except DomplayError:
         return None
-    same = {click.target}
+    clicked = resolve(click, obs.elements)  # a click by name names no id
+    same = {click.target, clicked.id if clicked is not None else None}
     for e in obs.elements:
         if e.role in ("link", "button") and not e.disabled and e.id not in same and e.name:
             return e.id
