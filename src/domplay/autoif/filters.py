@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from domplay.autoif.config import AutoIFConfig
-from domplay.autoif.mutate import mutants
 from domplay.autoif.draft import (
     Draft,
     PageView,
@@ -39,6 +38,7 @@ from domplay.autoif.draft import (
     read_intent,
     read_score,
 )
+from domplay.autoif.mutate import mutants
 from domplay.env.base import WebEnv
 from domplay.errors import DomplayError
 from domplay.llm.base import ChatModel, GenerationParams
