@@ -27,7 +27,7 @@ from domplay.settings import Settings
 from domplay.tasks.miniwob import MiniWoBTasks
 from domplay.train.config import TrainConfig, trl_names_in_run
 
-TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum", "miniwob", "autoif")
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum", "miniwob", "autoif", "metrics")
 """Training task sources `stages.TASK_SOURCES` can build."""
 
 

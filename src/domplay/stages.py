@@ -19,7 +19,7 @@ from domplay.agent.episode import Episode
 from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize_episodes
 from domplay.agent.policy import Policy, ReferencePolicy
 from domplay.agent.rollout import DemoPicker, ScreenshotFiles
-from domplay.autoif_sources import autoif_source
+from domplay.autoif_sources import autoif_source, metrics_source
 from domplay.config import RunConfig
 from domplay.data.builders import build_round, build_sft
 from domplay.data.demos import DemoSet, build_demos
@@ -406,9 +406,15 @@ def _autoif_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
     return autoif_source(ctx.config, ctx.store, ctx.sites, model, r, n, seed)
 
 
+def _metrics_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    model = proposer_model(ctx, r, ctx.config.tasks.autoif.model)
+    return metrics_source(ctx.config, ctx.store, ctx.sites, model, ctx.dir, r, n, seed)
+
+
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
     "autoif": _autoif_source,
+    "metrics": _metrics_source,
     "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "miniwob": _miniwob_source,

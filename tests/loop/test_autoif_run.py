@@ -56,3 +56,32 @@ def test_a_run_trains_on_tasks_a_served_proposer_wrote(tmp_path, proposer_url):
     assert sft.rows > 0  # the verified path was replayed through the prompts
     assert sft.yield_numbers["autoif_cross_validation_passed"] == 1  # the yield table of the report
     assert "autoif_drafts" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_metric_library_is_a_task_source_and_fills_the_review_queue(tmp_path):
+    config = load_config(
+        overrides={
+            "model": "random",
+            "tasks": {
+                "sites": ["shop", "forum"],
+                "heldout_tasks": 3,
+                "train_tasks_per_round": 2,
+                "sources": {"metrics": 1.0},
+                "metrics": {"trajectories_per_round": 2},
+            },
+            "rollout": {"samples_per_task": 1, "concurrency": 2, "first_model_round": 1},
+            "env": {"max_steps": 8},
+            "train": {"method": "none"},
+            "stop": {"rounds": 2, "time_budget_min": None},
+        }
+    )
+    run = Run(tmp_path / "run", config)
+    run.execute()
+    rounds = {r: run.store.tasks(split="train", round=r) for r in (1, 2)}
+    # the hand-written examples become tasks, each once per run, their trajectories as references
+    assert {t.provenance.extra["definition"] for t in rounds[1]} == {"shop-cart-kettle", "shop-price-press"}
+    assert [t.provenance.extra["definition"] for t in rounds[2]] == ["forum-board-cooking"]
+    metrics = {(m.round, m.name): m.value for m in run.store.metrics(stage="propose")}
+    # round 2: the random model wrote definitions for round 1's verified trajectories; none was usable
+    assert metrics[(2, "metrics_written")] == 2 and metrics[(2, "metrics_queued")] == 0
+    assert not (tmp_path / "run" / "metrics" / "queue").exists()
