@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from domplay.agent.evaluate import EvalConfig
 from domplay.agent.policy import PolicyConfig
 from domplay.agent.rollout import RolloutConfig
-from domplay.autoif.config import AutoIFConfig, MetricsConfig, PlanTasksConfig
+from domplay.autoif.config import AutoIFConfig, MetricsConfig
 from domplay.data.config import BuildConfig
 from domplay.data.demos import DemoConfig
 from domplay.env.factory import EnvSettings
@@ -51,7 +51,6 @@ class TasksConfig(Settings):
     hindsight: HindsightConfig = HindsightConfig()
     curriculum: CurriculumConfig = CurriculumConfig()
     autoif: AutoIFConfig = AutoIFConfig()
-    plans: PlanTasksConfig = PlanTasksConfig()
     metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("sources")

@@ -518,7 +518,7 @@ def _source_yield(ctx: StageContext, r: int) -> dict[str, float]:
     return out
 
 
-FILTERED_SOURCES = ("autoif_", "plans_", "metrics_")
+FILTERED_SOURCES = ("autoif_", "metrics_")
 """Propose metrics of the model-written sources that join the yield table: drafts, and each filter's
 passed and rejected counts."""
 

@@ -1,5 +1,4 @@
-"""Configs of the model-written task sources (sections `tasks.autoif`, `tasks.plans`,
-`tasks.metrics` of a run config)."""
+"""Configs of the model-written task sources (sections `tasks.autoif` and `tasks.metrics` of a run config)."""
 
 from __future__ import annotations
 
@@ -50,20 +49,6 @@ class AutoIFConfig(Settings):
         description="back-translation: judged match (0-1) of the intent written from the check alone",
     )
     max_replays: int = Field(30, ge=4, description="feasibility: replays spent verifying and shortening a path")
-
-
-class PlanTasksConfig(Settings):
-    """The `plans` source: high-level intents planned by the Actor, scored and merged by Infer into subtasks."""
-
-    intents: tuple[str, ...] = Field(
-        (), description="high-level intents, each 'START_URL | intent'; empty: the model writes one per start page"
-    )
-    candidates: int = Field(3, ge=1, description="plans the Actor writes per intent")
-    merge_margin: float = Field(
-        0.5, ge=0.0, description="plans within this total score (1-5 scale) of the best are merged into it"
-    )
-    max_subtasks: int = Field(6, ge=1, description="subtasks of a merged plan at most")
-    max_replans: int = Field(1, ge=0, description="replans of an intent whose subtasks all failed verification")
 
 
 class MetricsConfig(Settings):
