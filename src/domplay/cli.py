@@ -283,6 +283,7 @@ def run_command(config_path, preset, out_dir, resume_dir, model, rounds, overwri
 
 
 def _register() -> None:
+    from domplay.autoif.cli import metrics
     from domplay.report.cli import report
     from domplay.tasks.cli import tasks
     from domplay.train.cli import train
@@ -290,6 +291,7 @@ def _register() -> None:
     main.add_command(tasks)
     main.add_command(train)
     main.add_command(report)
+    main.add_command(metrics)
 
 
 _register()

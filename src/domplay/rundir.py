@@ -6,6 +6,7 @@ RUN/summary.json                one RoundSummary per round
 RUN/round<r>/data/              the round's datasets (sft, pairs, demos.json)
 RUN/round<r>/sft|dpo|spin/      the round's checkpoints
 RUN/screenshots/                browser screenshots of episode steps
+RUN/metrics/                    metric definitions: library/, queue/ (for review), rejected/
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
 DEMOS_FILE = "demos.json"
+METRICS_DIR = "metrics"
 STAGES_ROUND0 = ("heldout", "eval")
 """Round 0 fixes the held-out tasks and evaluates the starting model."""
 STAGES = ("propose", "rollout", "build", "train", "eval")

@@ -19,6 +19,7 @@ from domplay.agent.episode import Episode
 from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize_episodes
 from domplay.agent.policy import Policy, ReferencePolicy
 from domplay.agent.rollout import DemoPicker, ScreenshotFiles
+from domplay.autoif_sources import autoif_source, metrics_source
 from domplay.config import RunConfig
 from domplay.data.builders import build_round, build_sft
 from domplay.data.demos import DemoSet, build_demos
@@ -392,8 +393,28 @@ def _miniwob_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
     return MiniWoBProposer(c.tasks.miniwob, c.env.miniwob).propose(n, "train", seed)
 
 
+def proposer_model(ctx: StageContext, r: int, spec: str | None) -> ChatModel:
+    """The model that writes round `r`'s tasks: `spec` (a strong proposer) or the run's current model."""
+    c = ctx.config
+    if spec is None:
+        return ctx.models.get(ctx.model_after(r - 1), c.rollout.dtype, c.rollout.concurrency)
+    return load_model(spec, dtype=local_dtype(spec, c.rollout.dtype), batch_size=c.rollout.concurrency)
+
+
+def _autoif_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    model = proposer_model(ctx, r, ctx.config.tasks.autoif.model)
+    return autoif_source(ctx.config, ctx.store, ctx.sites, model, r, n, seed)
+
+
+def _metrics_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    model = proposer_model(ctx, r, ctx.config.tasks.autoif.model)
+    return metrics_source(ctx.config, ctx.store, ctx.sites, model, ctx.dir, r, n, seed)
+
+
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
+    "autoif": _autoif_source,
+    "metrics": _metrics_source,
     "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "miniwob": _miniwob_source,
@@ -490,9 +511,16 @@ def _source_yield(ctx: StageContext, r: int) -> dict[str, float]:
     for m in ctx.store.metrics(round=r):
         if m.stage == "propose" and m.name.endswith("_tasks"):
             out[f"tasks_{m.name.removesuffix('_tasks')}"] = m.value
+        elif m.stage == "propose" and m.name.startswith(FILTERED_SOURCES) and "_rejected_" not in m.name:
+            out[m.name] = m.value  # a model-written source's filter yield (reasons stay in the metrics)
         elif m.stage == "hindsight" and m.name == "tasks":
             out["tasks_hindsight"] = m.value
     return out
+
+
+FILTERED_SOURCES = ("autoif_", "metrics_")
+"""Propose metrics of the model-written sources that join the yield table: drafts, and each filter's
+passed and rejected counts."""
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:

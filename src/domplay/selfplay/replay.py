@@ -14,13 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
+from domplay.env.targets import resolve
 from domplay.errors import DomplayError
 from domplay.verify.checks import Check
 from domplay.verify.snapshot import Snapshot
 from domplay.verify.verdict import verify
+
+if TYPE_CHECKING:
+    from domplay.verify.sandbox import Sandbox
 
 ALTERED_ANSWER = "__not the answer__"
 MAX_DROP = 3
@@ -49,24 +54,34 @@ def run_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> Snapshot | 
         return None
 
 
-def passes(env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str]) -> bool:
-    """True if running `actions` from `start_url` in a fresh episode passes `checks` (see `run_path`)."""
+def passes(
+    env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str], sandbox: Sandbox | None = None
+) -> bool:
+    """True if running `actions` from `start_url` in a fresh episode passes `checks` (see `run_path`);
+    `code` checks run in `sandbox` (else in one started for the call)."""
     snapshot = run_path(env, start_url, actions)
     if snapshot is None:
         return False
-    verdict = verify(list(checks), snapshot)
+    verdict = verify(list(checks), snapshot, sandbox)
     return verdict.success and verdict.error is None
 
 
 def verified_path(
-    env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str], max_replays: int, log: PathCheck
+    env: WebEnv,
+    checks: Sequence[Check],
+    start_url: str,
+    actions: Sequence[str],
+    max_replays: int,
+    log: PathCheck,
+    sandbox: Sandbox | None = None,
 ) -> list[str] | None:
     """The shortest path the replays found for `checks` from `start_url`, or None (with
-    `log.reason`) when the candidate fails any of the module's four tests."""
+    `log.reason`) when the candidate fails any of the module's four tests. `code` checks run in
+    `sandbox` when one is given (model-written checks: one worker for every replay)."""
 
     def ok(path: Sequence[str]) -> bool:
         log.replays += 1
-        return passes(env, checks, start_url, path)
+        return passes(env, checks, start_url, path, sandbox)
 
     path = list(actions)
     if not ok(path):
@@ -124,7 +139,8 @@ def _other_clickable(env: WebEnv, start_url: str, prefix: list[str], click: A.Cl
             obs, *_ = env.step(action)
     except DomplayError:
         return None
-    same = {click.target}
+    clicked = resolve(click, obs.elements)  # a click by name names no id
+    same = {click.target, clicked.id if clicked is not None else None}
     for e in obs.elements:
         if e.role in ("link", "button") and not e.disabled and e.id not in same and e.name:
             return e.id

@@ -1,0 +1,66 @@
+"""Configs of the model-written task sources (sections `tasks.autoif` and `tasks.metrics` of a run config)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from domplay.settings import Settings
+
+
+class AutoIFConfig(Settings):
+    """The `autoif` source: a model writes an intent, a check and its test paths; four filters keep some."""
+
+    model: str | None = Field(
+        None,
+        description="the proposer model (openai:MODEL@URL for a strong one); None: the run's current model "
+        "(self-alignment)",
+    )
+    start_urls: tuple[str, ...] = Field(
+        (), description="pages the model writes tasks for; empty: the start page of every site of the run"
+    )
+    drafts_per_page: int = Field(4, ge=1, description="tasks the model writes for each page per round")
+    temperature: float = Field(0.8, ge=0.0, description="sampling temperature of every writing step")
+    judge_temperature: float = Field(0.0, ge=0.0, description="temperature of the back-translation judge")
+    max_new_tokens: int = Field(512, ge=16, description="length cap of a written task, check or intent")
+    page_chars: int = Field(2500, ge=100, description="characters of the page text shown to the model")
+    max_test_paths: int = Field(4, ge=1, description="test paths of each kind (pass, fail) read from one draft")
+    max_path_actions: int = Field(12, ge=1, description="actions of one test path at most")
+    independent_checks: int = Field(
+        3, ge=1, description="cross-validation: checks written independently for the same intent"
+    )
+    min_agreement: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="cross-validation: share of the episodes some check passes on which the draft check "
+        "gives the independent checks' majority verdict",
+    )
+    min_valid_independent: int = Field(
+        1, ge=1, description="cross-validation: independent checks that must pass the sandbox's validation"
+    )
+    random_walks: int = Field(
+        6, ge=0, description="exploration walks from the page among the cross-validation episodes"
+    )
+    walk_steps: int = Field(4, ge=1, description="actions per exploration walk")
+    min_backtranslation_score: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="back-translation: judged match (0-1) of the intent written from the check alone",
+    )
+    max_replays: int = Field(30, ge=4, description="feasibility: replays spent verifying and shortening a path")
+
+
+class MetricsConfig(Settings):
+    """The `metrics` source: accepted metric definitions become tasks; new verified trajectories get
+    definitions written few-shot into the review queue."""
+
+    library: str | None = Field(
+        None, description="a user folder of metric definitions (added to the built-in examples and the run's own)"
+    )
+    shots: int = Field(3, ge=0, description="library definitions shown as few-shot examples")
+    trajectories_per_round: int = Field(
+        4, ge=0, description="verified trajectories of the last round that get a definition written"
+    )
+    max_new_tokens: int = Field(400, ge=16, description="length cap of a written definition")
+    temperature: float = Field(0.3, ge=0.0)

@@ -1,0 +1,105 @@
+"""The model-written task sources of a run (`tasks.sources: {autoif: ..., plans: ..., metrics: ...}`),
+built from the run's config, store and sites and the model `stages` hands them.
+
+`stages.TASK_SOURCES` calls these; the model is `tasks.<source>.model` when set (a strong
+proposer, e.g. `openai:MODEL@URL`), else the run's current model (self-alignment).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domplay.autoif.library import MetricLibrary, definition_task, few_shot_pool
+from domplay.autoif.metrics import Trajectory, write_definitions
+from domplay.autoif.proposer import AutoIFProposer, intent_key
+from domplay.config import RunConfig
+from domplay.data.store import RunStore
+from domplay.env.base import origin_of
+from domplay.env.factory import EnvFactory
+from domplay.llm.base import ChatModel, GenerationParams
+from domplay.rundir import METRICS_DIR
+from domplay.selfplay.replay import passes
+from domplay.sites.app import SitesApp
+from domplay.sources import site_of
+from domplay.tasks.model import Task
+from domplay.tasks.sources import Proposal
+from domplay.verify.sandbox import Sandbox
+
+
+def start_pages(config: RunConfig, sites: SitesApp) -> list[str]:
+    """The pages the model writes tasks for: `tasks.autoif.start_urls`, else every site's start page."""
+    return list(config.tasks.autoif.start_urls) or [f"/{name}/" for name in sites.sites]
+
+
+def autoif_source(
+    config: RunConfig, store: RunStore, sites: SitesApp, model: ChatModel, r: int, n: int, seed: int
+) -> Proposal:
+    """Up to `n` tasks the model writes for the run's start pages, kept by the four filters."""
+    with EnvFactory(config.env, sites) as make:
+        env = make()
+        local = origin_of(env.resolve_url("/"))
+        proposer = AutoIFProposer(
+            env,
+            model,
+            config.tasks.autoif,
+            start_pages(config, sites),
+            site_of=lambda u: site_of(env.resolve_url(u), sites, local),
+            explore=config.tasks.explore,
+            seen={intent_key(t.intent) for t in store.tasks()},
+            round=r,
+        )
+        try:
+            return proposer.propose(n, "train", seed)
+        finally:
+            proposer.close()
+
+
+def _trajectories(store: RunStore, r: int, sites: SitesApp, limit: int) -> list[Trajectory]:
+    """Round `r`'s verified successful training episodes on built-in sites, one per task."""
+    tasks = {t.id: t for t in store.tasks(split="train", round=r)}
+    out: dict[str, Trajectory] = {}
+    for e in sorted(store.episodes(round=r), key=lambda e: e.id):
+        task = tasks.get(e.task_id)
+        if task is None or not e.success or e.snapshot is None or task.site not in sites.sites or task.id in out:
+            continue
+        actions = tuple(s.action for s in e.steps if s.action is not None and s.error is None and s.action != "stop()")
+        out[task.id] = Trajectory(task.site, sites.seed, task.intent, task.start_url, actions, e.snapshot)
+    return list(out.values())[:limit]
+
+
+def metrics_source(
+    config: RunConfig, store: RunStore, sites: SitesApp, model: ChatModel, run_dir: Path, r: int, n: int, seed: int
+) -> Proposal:
+    """The model writes definitions for round `r - 1`'s verified trajectories into the run's review queue
+    (`RUN/metrics/queue`); up to `n` accepted definitions (built-in examples, the user's library, the
+    run's library) not yet in the run become tasks, their trajectories verified by replay."""
+    m = config.tasks.metrics
+    run_library = MetricLibrary(run_dir / METRICS_DIR)
+    libraries = [run_library] + ([MetricLibrary(m.library)] if m.library is not None else [])
+    pool = [d for d in few_shot_pool(libraries) if d.site in sites.sites and d.site_seed == sites.seed]
+    seen = {intent_key(t.intent) for t in store.tasks()}
+    params = GenerationParams(temperature=m.temperature, max_new_tokens=m.max_new_tokens, seed=seed)
+    with EnvFactory(config.env, sites) as make, Sandbox(workers=1) as sandbox:
+        env = make()
+        written, tally = write_definitions(
+            model,
+            pool[-m.shots :] if m.shots else [],
+            _trajectories(store, r - 1, sites, m.trajectories_per_round),
+            env,
+            sandbox,
+            params,
+        )
+        for d in written:
+            run_library.put("queue", d)
+        tasks: list[Task] = []
+        unverified = 0
+        for d in pool:
+            if len(tasks) >= n or intent_key(d.intent) in seen:
+                continue
+            if not passes(env, d.checks, d.start_url, d.actions, sandbox):
+                unverified += 1
+                continue
+            seen.add(intent_key(d.intent))
+            tasks.append(definition_task(d, r, seed))
+    stats = {**tally.as_dict(), "library": float(len(pool)), "unverified": float(unverified)}
+    return Proposal(tasks=tasks, stats=stats)
