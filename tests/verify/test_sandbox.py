@@ -328,17 +328,19 @@ def test_huge_output_is_an_error(sandbox, code):
     assert_pool_works(sandbox)
 
 
-def test_a_crashing_worker_is_an_error(sandbox):
+def test_a_crashing_worker_is_an_error():
     # A chain of a million nested iterators overflows the C stack when it is advanced: the worker
     # dies of SIGSEGV (CPython 3.11). The check gets an error, never a pass, and the pool recovers.
+    # Building the chain takes ~0.3 s of CPU, more on a loaded box: this sandbox allows 10 s.
     code = (
         "def check(snapshot):\n    it = iter([])\n    for _ in range(10 ** 6):\n        it = map(len, it)\n"
         "    return next(it, True)\n"
     )
-    result = sandbox.run_check(code, make_snapshot())
-    assert_refused(result, ErrorKind.WORKER_DIED)
-    assert "SIGSEGV" in result.reason
-    assert_pool_works(sandbox)
+    with Sandbox(workers=1, limits=SandboxLimits(cpu_time_s=10.0, wall_time_s=30.0, memory_mb=256)) as box:
+        result = box.run_check(code, make_snapshot())
+        assert_refused(result, ErrorKind.WORKER_DIED)
+        assert "SIGSEGV" in result.reason
+        assert_pool_works(box)
 
 
 def test_worker_killed_mid_check():
