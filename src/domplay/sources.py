@@ -18,6 +18,7 @@ from domplay.env.actions import parse_action
 from domplay.env.base import WebEnv, origin_of
 from domplay.env.factory import EnvFactory
 from domplay.errors import DomplayError
+from domplay.selfplay.config import Account, ExploreConfig
 from domplay.selfplay.curriculum import CurriculumProposer
 from domplay.selfplay.explore import ExplorationProposer
 from domplay.selfplay.harvest import Harvester
@@ -90,6 +91,18 @@ def _harvester(
     )
 
 
+def with_site_accounts(e: ExploreConfig, sites: SitesApp) -> ExploreConfig:
+    """`e` with the built-in sites' test accounts added to its own (`explore.site_accounts`)."""
+    if not e.site_accounts:
+        return e
+    lent = [
+        Account(url_prefix=f"/{name}/", username=user, password=password)
+        for name, site in sites.sites.items()
+        for user, password in site.accounts()
+    ]
+    return e.model_copy(update={"accounts": (*e.accounts, *lent)})
+
+
 def explore_source(config: RunConfig, store: RunStore, sites: SitesApp, r: int, n: int, seed: int) -> Proposal:
     """`n` tasks from exploration walks (random walker) relabelled in hindsight."""
     e = config.tasks.explore
@@ -101,7 +114,7 @@ def explore_source(config: RunConfig, store: RunStore, sites: SitesApp, r: int, 
         proposer = ExplorationProposer(
             env,
             _harvester(config, store, sites, env, relabellers, "explore", r),
-            e,
+            with_site_accounts(e, sites),
             starts,
             goal_starts=goal_starts if not e.start_urls else (),
         )

@@ -82,3 +82,44 @@ def test_exploration_needs_a_start_and_proposes_training_tasks_only():
         ExplorationProposer(env, harvester(env, []), ExploreConfig(), [])
     with pytest.raises(ConfigError, match="training tasks only"):
         ExplorationProposer(env, harvester(env, []), ExploreConfig(), ["/shop"]).propose(3, "heldout", seed=0)
+
+
+def test_tasks_are_taken_family_by_family_from_a_larger_pool():
+    import random
+
+    from domplay.selfplay.explore import by_family
+    from domplay.tasks.model import Provenance, Task
+    from domplay.verify.value_checks import UrlCheck
+
+    def task(family: str, k: int) -> Task:
+        return Task(
+            id=f"web.explore.{family}.{k}",
+            intent=f"{family} {k}",
+            site="shop",
+            start_url="/shop",
+            difficulty="easy",
+            checks=[UrlCheck(expected="/shop")],
+            provenance=Provenance(proposer="explore", split="train", extra={"family": family}),
+        )
+
+    pool = [task("common", k) for k in range(20)] + [task("rare", k) for k in range(2)] + [task("odd", 0)]
+    picked = by_family(pool, 9, random.Random(0))
+    counts = {f: sum(t.provenance.extra["family"] == f for t in picked) for f in ("common", "rare", "odd")}
+    assert counts == {"common": 6, "rare": 2, "odd": 1} and len({t.id for t in picked}) == 9
+    assert len(by_family(pool, 50, random.Random(0))) == len(pool)
+
+
+def test_a_round_of_exploration_reaches_the_admin_site_through_its_lent_login():
+    from domplay.sources import with_site_accounts
+
+    sites = SitesApp(0, names=["admin"])
+    env = DomEnv(DomEnvConfig(max_steps=12), sites=sites)
+    tr = TemplateRelabeller(sites, all_templates(), HindsightConfig(drafts_per_template=200), seed=0)
+    config = ExploreConfig(max_walks=200, pool_factor=1.0)
+    assert with_site_accounts(config.model_copy(update={"site_accounts": False}), sites).accounts == ()
+    found = ExplorationProposer(
+        env, harvester(env, [tr]), with_site_accounts(config, sites), ["/admin"], goal_starts=tr.start_urls()
+    ).propose(4, "train", seed=1)
+    assert found.tasks and all(t.provenance.extra["family"].startswith("admin_") for t in found.tasks)
+    for t in found.tasks:  # each path signs in, and replaying it passes the task's checks
+        assert any("admin-" in a for a in t.reference or []) and passes(env, t.checks, t.start_url, t.reference)

@@ -69,3 +69,39 @@ def test_dom_goals_name_the_page_reached_and_values_read_there():
     # the price is on the category page already: reading it there is not a goal of this click
     assert not [g for g in goals if g.params.get("label") == "Price"]
     assert DomRelabeller(HindsightConfig()).goals(before, before) == []
+
+
+def test_a_walk_started_behind_a_login_redirect_is_relabelled_by_where_it_started():
+    sites = SitesApp(0, names=["admin"])
+    tr = TemplateRelabeller(sites, all_templates(), HindsightConfig(drafts_per_template=200), seed=0)
+    ((username, password),) = sites.sites["admin"].accounts()
+    env = DomEnv(DomEnvConfig(max_steps=20), sites=sites)
+    obs, _ = env.reset(options={"start_url": "/admin/"})
+    before = env.snapshot()
+    assert "/admin/login" in before.url  # the start page redirected
+    box = {e.name: e.id for e in obs.elements}
+    for step in (f'fill({box["Username"]}, "{username}")', f'fill({box["Password"]}, "{password}")'):
+        env.step(step)
+    env.step(f"click({next(e.id for e in obs.elements if e.role == 'button')})")
+    now = env.snapshot()
+    assert tr.goals(before, now) == []  # keyed by the login page, no goal starts there
+    goals = [g for g in tr.goals(before, now, "/admin/") if g.family == "admin_dashboard_stat"]
+    assert goals and all(g.answer and g.answer in now.html for g in goals)
+
+
+def test_a_number_is_a_goal_only_on_a_page_about_what_the_intent_names():
+    tr = relabeller()
+    start, (_, draft) = next(
+        (s, td) for s, drafts in tr._by_start.items() for td in drafts if td[0].name == "product_rating"
+    )
+    env = DomEnv(DomEnvConfig(max_steps=20), sites=SITES)
+    obs, _ = env.reset(options={"start_url": start})
+    page = env.snapshot()
+    # the product page answers its rating question: a goal with no step but the answer
+    goals = [g for g in tr.goals(page, page, start) if g.checks == tuple(draft.checks)]
+    assert len(goals) == 1 and goals[0].answer and goals[0].answer in page.html
+    # the same number read on a page that names another product is no goal
+    other = next(e for e in obs.elements if e.role == "link" and "/shop/category/" in (e.href or ""))
+    env.step(f"click({other.id})")
+    elsewhere = env.snapshot()
+    assert not [g for g in tr.goals(elsewhere, elsewhere) if g.family == "product_rating"]

@@ -40,3 +40,36 @@ def test_a_walk_records_a_snapshot_per_step_and_replays_the_same():
     assert walk.pages[0].endswith("/shop/") and set(visited) >= {p.split("#")[0] for p in walk.pages}
     again = replay_walk(env, "/shop", walk.actions)
     assert again.pages == walk.pages and again.errors == walk.errors
+
+
+def test_a_login_form_gets_an_account_lent_for_its_pages_and_the_walk_signs_in():
+    from domplay.selfplay.config import Account
+
+    sites = SitesApp(0, names=["admin"])
+    ((username, password),) = sites.sites["admin"].accounts()
+    lent = (Account(url_prefix="/admin/", username=username, password=password),)
+    config = ExploreConfig(form_probability=1.0, back_probability=0.0, login_probability=1.0, accounts=lent)
+    env = DomEnv(DomEnvConfig(max_steps=20), sites=sites)
+    signed_in = 0
+    for seed in range(30):
+        walk = record_walk(env, "/admin/", RandomWalker(config, random.Random(seed), env.resolve_url), 4, set())
+        typed = [a for a in walk.actions if a.startswith("fill(")]
+        if any(f'"{password}"' in a for a in typed):  # the username goes in first, whichever box was touched
+            assert f'"{username}"' in typed[0] and f'"{password}"' in typed[1], walk.actions
+        signed_in += walk.snapshots[-1].state["admin"]["logged_in"] is True
+    assert signed_in >= 10
+    # an account for other pages, or none, and the form gets words read on the page
+    elsewhere = config.model_copy(update={"accounts": (lent[0].model_copy(update={"url_prefix": "/forum/"}),)})
+    for seed in range(30):
+        walk = record_walk(env, "/admin/", RandomWalker(elsewhere, random.Random(seed), env.resolve_url), 3, set())
+        assert not any(f'"{password}"' in a for a in walk.actions)
+
+
+def test_account_prefixes_match_paths_or_whole_urls():
+    from domplay.selfplay.walk import _applies
+
+    assert _applies("/admin/", "http://127.0.0.1:8000/admin/login?next=/admin/")
+    assert _applies("/admin/", "http://127.0.0.1:8000/admin")
+    assert not _applies("/admin/", "http://127.0.0.1:8000/administrator/")
+    assert _applies("http://127.0.0.1:9000/app", "http://127.0.0.1:9000/app/login")
+    assert not _applies("http://127.0.0.1:9000/app", "http://127.0.0.1:8000/app/login")

@@ -31,6 +31,14 @@ class HindsightConfig(Settings):
     max_goals_per_episode: int = Field(3, ge=1, description="verified goals kept from one episode")
 
 
+class Account(Settings):
+    """A login a walk may use: the site's own test account, as a user of the tool has one."""
+
+    url_prefix: str = Field(description="pages it is for: a path prefix (/admin/) or a URL prefix")
+    username: str
+    password: str
+
+
 class ExploreConfig(Settings):
     """The exploration proposer: walks from a frontier of discovered pages."""
 
@@ -40,6 +48,12 @@ class ExploreConfig(Settings):
     walk_steps: int = Field(6, ge=1, description="actions per walk (an answer may be added when relabelled)")
     max_walks: int = Field(4000, ge=1, description="walks per round at most (a DomEnv walk takes ~25 ms)")
     max_seconds: float = Field(180.0, gt=0, description="time per round at most")
+    pool_factor: float = Field(
+        3.0,
+        ge=1.0,
+        description="walks go on until this many times the tasks asked for are verified (or the walk and "
+        "time limits); the tasks are then taken family by family in turn",
+    )
     max_per_family: int = Field(
         16, ge=1, description="tasks of one goal family (template or DOM goal kind) per round, for diversity"
     )
@@ -59,6 +73,15 @@ class ExploreConfig(Settings):
     back_probability: float = Field(0.05, ge=0.0, le=1.0, description="chance a step goes back")
     fill_values: tuple[str, ...] = Field(
         ("1", "2", "3"), description="values a walk may type besides words it reads on the page"
+    )
+    accounts: tuple[Account, ...] = Field(
+        (), description="logins walks may type into a form with a password field (external sites)"
+    )
+    site_accounts: bool = Field(
+        True, description="built-in sites lend their test accounts to walks (as a site's testers would)"
+    )
+    login_probability: float = Field(
+        0.9, ge=0.0, le=1.0, description="chance that a form with a password field is filled with an account"
     )
 
 

@@ -59,15 +59,16 @@ class ExplorationProposer:
         tasks: list[Task] = []
         began = self.clock()
         walks = unopenable = 0
-        while len(tasks) < n and walks < c.max_walks and self.clock() - began < c.max_seconds:
-            pool = goal_starts if goal_starts and rng.random() < c.goal_start_share else frontier
-            least = min(pool.values())
-            start = rng.choice(sorted(u for u, k in pool.items() if k == least))
-            pool[start] += 1
+        pool = max(n, round(n * c.pool_factor))  # verified tasks to choose `n` from, family by family
+        while len(tasks) < pool and walks < c.max_walks and self.clock() - began < c.max_seconds:
+            starts = goal_starts if goal_starts and rng.random() < c.goal_start_share else frontier
+            least = min(starts.values())
+            start = rng.choice(sorted(u for u, k in starts.items() if k == least))
+            starts[start] += 1
             try:
                 walk = record_walk(self.env, start, choose, c.walk_steps, visited)
             except DomplayError:
-                del pool[start]  # reached by a form post, it cannot be opened by its URL
+                del starts[start]  # reached by a form post, it cannot be opened by its URL
                 unopenable += 1
                 if not frontier:
                     break
@@ -77,8 +78,10 @@ class ExplorationProposer:
                 if self.env.allowed(url):
                     frontier.setdefault(page_url(url), 0)
             origin = "random" if isinstance(choose, RandomWalker) else "model"
-            tasks += self.harvester.harvest(walk, rng, origin, n - len(tasks))
+            tasks += self.harvester.harvest(walk, rng, origin, pool - len(tasks))
         seconds = max(self.clock() - began, 1e-9)
+        verified = len(tasks)
+        tasks = by_family(tasks, n, rng)
         stats = self.harvester.stats.as_dict()
         stats.update(
             {
@@ -87,10 +90,26 @@ class ExplorationProposer:
                 "unopenable_pages": float(unopenable),
                 "seconds": seconds,
                 "pages_per_min": 60.0 * len(visited) / seconds,
-                "goals_per_min": 60.0 * len(tasks) / seconds,
+                "goals_per_min": 60.0 * verified / seconds,
+                "families": float(len({t.provenance.extra.get("family") for t in tasks})),
             }
         )
         return Proposal(tasks=tasks, stats=stats)
 
     def close(self) -> None:
         self.env.close()
+
+
+def by_family(tasks: Sequence[Task], n: int, rng: random.Random) -> list[Task]:
+    """`n` of `tasks`, taken one family at a time in turn (shuffled within a family), so a round
+    trains on every goal family exploration reached, not on the ones it reaches most often."""
+    families: dict[str, list[Task]] = {}
+    for task in tasks:
+        families.setdefault(str(task.provenance.extra.get("family")), []).append(task)
+    queues = [rng.sample(members, len(members)) for _, members in sorted(families.items())]
+    out: list[Task] = []
+    while len(out) < n and any(queues):
+        for queue in queues:
+            if queue and len(out) < n:
+                out.append(queue.pop())
+    return out

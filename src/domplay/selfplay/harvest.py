@@ -87,12 +87,12 @@ class Harvester:
         self.stats.walks += 1
         candidates: list[tuple[Goal, list[str]]] = []
         intents: set[str] = set()
-        for i in range(1, len(walk.snapshots)):
-            if walk.errors[i - 1] is not None:
+        for i in range(len(walk.snapshots)):  # 0: what the start page alone answers
+            if i and walk.errors[i - 1] is not None:
                 continue  # the page did not change; the prefix before it already counted
             prefix = [a for a, e in zip(walk.actions[:i], walk.errors[:i], strict=True) if e is None]
             for relabeller in self.relabellers:
-                for goal in relabeller.goals(walk.snapshots[0], walk.snapshots[i]):
+                for goal in relabeller.goals(walk.snapshots[0], walk.snapshots[i], walk.start_url):
                     if goal.intent in intents or goal.intent in self.seen:
                         continue
                     intents.add(goal.intent)  # the shortest prefix that achieved it

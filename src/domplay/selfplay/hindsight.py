@@ -57,8 +57,10 @@ class Goal:
 class Relabeller(Protocol):
     name: str
 
-    def goals(self, start: Snapshot, now: Snapshot) -> list[Goal]:
-        """Goals achieved by going from the page `start` shows to the state `now` holds."""
+    def goals(self, start: Snapshot, now: Snapshot, start_url: str | None = None) -> list[Goal]:
+        """Goals achieved by going from the page `start` shows to the state `now` holds (`now`
+        is `start` for what the start page alone answers). `start_url` is where the walk was
+        started, when a redirect (a login page) moved `start` elsewhere."""
         ...
 
 
@@ -122,10 +124,12 @@ class TemplateRelabeller:
         """Where this relabeller's goals start (exploration starts walks there)."""
         return sorted(self._by_start)
 
-    def goals(self, start: Snapshot, now: Snapshot) -> list[Goal]:
-        candidates = self._by_start.get(url_path(start.url), [])
+    def goals(self, start: Snapshot, now: Snapshot, start_url: str | None = None) -> list[Goal]:
+        keys = dict.fromkeys(url_path(u) for u in (start_url, start.url) if u is not None)
+        candidates = [c for key in keys for c in self._by_start.get(key, [])]
         if not candidates:
             return []
+        zero = now is start  # the start page alone: only what a question reads on it
         ctx = CheckContext(now)
         text: str | None = None
         start_text: str | None = None
@@ -133,18 +137,23 @@ class TemplateRelabeller:
         for template, draft in candidates:
             answers = [c for c in draft.checks if isinstance(c, AnswerCheck)]
             others = [c for c in draft.checks if not isinstance(c, AnswerCheck)]
-            if len(answers) > 1 or (others and not passes(others, now, ctx)):
+            if len(answers) > 1 or (zero and (others or not answers)) or (others and not passes(others, now, ctx)):
                 continue
             answer = None
             if answers:
                 text = page_text(now) if text is None else text
-                shown = [a for a in alternatives(answers[0].expected) if self._readable(a) and a in text]
+                shown = [a for a in alternatives(answers[0].expected) if a in text]
+                if zero:  # read on the start page: a page about what the intent names
+                    shown = [a for a in shown if _whole_token(a, text) and _names(now, draft.intent)]
+                elif not others:  # nothing but the answer: it must be read on a page the walk reached
+                    start_text = page_text(start) if start_text is None else start_text
+                    worded = [a for a in shown if self._readable(a) and _has_letters(a) and a not in start_text]
+                    # a number is read only on a page about what the intent names (its heading)
+                    shown = worded or [a for a in shown if _whole_token(a, text) and _about(now, start, draft.intent)]
+                else:
+                    shown = [a for a in shown if self._readable(a)]
                 if not shown:
                     continue
-                if not others:  # nothing but the answer: it must be read on a page the walk reached
-                    start_text = page_text(start) if start_text is None else start_text
-                    if shown[0] in start_text or not _has_letters(shown[0]):
-                        continue
                 answer = shown[0]
                 with_answer = now.model_copy(update={"answer": answer})
                 if not passes(draft.checks, with_answer):
@@ -172,6 +181,23 @@ def _has_letters(value: str) -> bool:
     return any(ch.isalpha() for ch in value)
 
 
+def _whole_token(value: str, text: str) -> bool:
+    """`value` occurs in `text` not as part of a longer number or word (3 is not in 31 or x3)."""
+    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
+
+
+def _names(page: Snapshot, intent: str) -> bool:
+    """Whether `page` is about what `intent` names: its heading (3+ characters) is in the intent."""
+    heading = _heading(LexborHTMLParser(page.html))
+    return len(heading) >= 3 and heading.casefold() in intent.casefold()
+
+
+def _about(now: Snapshot, start: Snapshot, intent: str) -> bool:
+    """Whether the page a walk reached is about what `intent` names and the start page is not
+    (the walk went there)."""
+    return _names(now, intent) and not _names(start, intent)
+
+
 _LABELLED = re.compile(r"^([A-Z][a-z]+(?: [A-Za-z]+){0,2}):\s+(\S.{0,60})$")
 
 
@@ -183,7 +209,7 @@ class DomRelabeller:
     def __init__(self, config: HindsightConfig):
         self.config = config
 
-    def goals(self, start: Snapshot, now: Snapshot) -> list[Goal]:
+    def goals(self, start: Snapshot, now: Snapshot, start_url: str | None = None) -> list[Goal]:
         path = url_path(now.url)
         if path == url_path(start.url):
             return []

@@ -12,7 +12,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
@@ -111,16 +111,34 @@ class RandomWalker:
         return A.format_action(self._act(el, obs))
 
     def _form_from(self, first: Element, usable: list[Element], obs: Observation) -> list[str]:
-        """Actions filling every field from `first` to the next button, then clicking it."""
-        out: list[str] = []
+        """Actions filling every field from `first` to the next button, then clicking it; a form
+        with a password field gets an account's login (`login_probability`) where one is known."""
+        fields: list[Element] = []
         for e in usable:
             if e.id < first.id:
                 continue
             if e.role == "button":
+                login = self._login(fields, usable, obs)
+                before = [f for f in usable if f.id in login and f not in fields]  # a username box above `first`
+                out = [A.format_action(login.get(f.id) or self._act(f, obs)) for f in (*before, *fields)]
                 return [*out, A.format_action(A.Click(e.id))]
             if e.role in FIELD_ROLES:
-                out.append(A.format_action(self._act(e, obs)))
+                fields.append(e)
         return []  # no button after the fields: not a form to submit
+
+    def _login(self, fields: list[Element], usable: list[Element], obs: Observation) -> dict[int, A.Action]:
+        """Fills of a login form (the text box before the first password field gets the
+        username, every password field the password), or none."""
+        secret = [f for f in fields if f.role == "textbox" and f.input_type == "password"]
+        accounts = [a for a in self.config.accounts if _applies(a.url_prefix, obs.url)]
+        if not secret or not accounts or self.rng.random() >= self.config.login_probability:
+            return {}
+        account = self.rng.choice(accounts)
+        fills: dict[int, A.Action] = {f.id: A.Fill(f.id, account.password) for f in secret}
+        names = [f for f in usable if f.role == "textbox" and f.input_type != "password" and f.id < secret[0].id]
+        if names:
+            fills[names[-1].id] = A.Fill(names[-1].id, account.username)
+        return fills
 
     def _weight(self, el: Element, visited: set[str]) -> float:
         if el.role == "link" and el.href:
@@ -141,3 +159,11 @@ class RandomWalker:
 
 
 FIELD_ROLES = frozenset({"textbox", "combobox", "listbox"})
+
+
+def _applies(prefix: str, url: str) -> bool:
+    """Whether an account's `url_prefix` (a path or a whole URL) covers `url`."""
+    if "://" in prefix:
+        return url.startswith(prefix)
+    path = urlsplit(url).path or "/"
+    return path.startswith(prefix) or path + "/" == prefix

@@ -188,6 +188,10 @@ class Site(ABC):
     def routes(self) -> list[BaseRoute]:
         """The site's routes, relative to its mount point `/{name}`."""
 
+    def accounts(self) -> list[tuple[str, str]]:
+        """(username, password) of the logins the site's data defines, as its testers have them."""
+        return []
+
     # -- state -------------------------------------------------------------------------
     def state(self, ns: str) -> SiteState:
         """The state of namespace `ns`, created on first use."""

@@ -46,6 +46,9 @@ class AdminSite(Site):
     name = "admin"
     data: AdminData
 
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(self.data.admin.username, self.data.admin.password)]
+
     def generate(self, seed: int) -> AdminData:
         return generate_admin(seed)
 

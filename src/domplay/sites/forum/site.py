@@ -31,6 +31,9 @@ class ForumSite(Site):
     name = "forum"
     data: ForumData
 
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(u.username, u.password) for u in self.data.users]
+
     def generate(self, seed: int) -> ForumData:
         return generate_forum(seed)
 
