@@ -14,11 +14,14 @@ def relabeller(**kw):
     return TemplateRelabeller(SITES, all_templates(), HindsightConfig(drafts_per_template=60, **kw), seed=0)
 
 
+def first_draft(tr: TemplateRelabeller, family: str):
+    """(start page, draft) of the first goal of `family` the relabeller drew."""
+    return next((start, d) for start, drafts in tr._by_start.items() for t, d in drafts if t.name == family)
+
+
 def test_a_template_family_recognises_its_goal_after_the_click_that_reached_it():
     tr = relabeller()
-    start, (_, draft) = next(
-        (s, td) for s, drafts in tr._by_start.items() for td in drafts if td[0].name == "product_price"
-    )
+    start, draft = first_draft(tr, "product_price")
     env = DomEnv(DomEnvConfig(max_steps=20), sites=SITES)
     obs, _ = env.reset(options={"start_url": start})
     before = env.snapshot()
@@ -91,9 +94,7 @@ def test_a_walk_started_behind_a_login_redirect_is_relabelled_by_where_it_starte
 
 def test_a_number_is_a_goal_only_on_a_page_about_what_the_intent_names():
     tr = relabeller()
-    start, (_, draft) = next(
-        (s, td) for s, drafts in tr._by_start.items() for td in drafts if td[0].name == "product_rating"
-    )
+    start, draft = first_draft(tr, "product_rating")
     env = DomEnv(DomEnvConfig(max_steps=20), sites=SITES)
     obs, _ = env.reset(options={"start_url": start})
     page = env.snapshot()
