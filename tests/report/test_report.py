@@ -411,3 +411,17 @@ def test_report_renders_in_chromium(built, tmp_path):
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(_test_report_renders_in_chromium_body, built, tmp_path).result()
+
+
+def test_the_viewer_shows_the_intent_an_env_stated_at_reset(tmp_path):
+    make_run(tmp_path, rounds=0)
+    with RunStore(tmp_path) as store:
+        store.add_tasks([train_task(1, 0)], round=1)
+        stated = make_episode("r1t0", ["click(1)"], True, policy="base", round=1).model_copy(
+            update={"intent": 'Click on the "Submit" button.'}
+        )
+        store.add_episode(stated)
+    episodes = viewer_json(build_report(tmp_path).read_text(encoding="utf-8"))["episodes"]
+    shown = next(e for e in episodes if e["task_id"] == "r1t0")
+    assert shown["intent"] == 'Click on the "Submit" button.'
+    assert all(e["intent"] is None for e in episodes if e["task_id"] != "r1t0")

@@ -69,7 +69,7 @@
     var ep = state.episode;
     if (!ep) { view.appendChild(el("p", "empty", "no episode selected")); return; }
     var t = tasks[ep.task_id] || {};
-    view.appendChild(el("div", "ep-head", el("strong", null, t.intent || ep.task_id),
+    view.appendChild(el("div", "ep-head", el("strong", null, ep.intent || t.intent || ep.task_id),
       badge(ep.success, ep.success ? "success" : "failure"),
       ep.verdict ? el("span", null, "score " + ep.verdict.score.toFixed(2)) : el("span", "badge warn", "no verdict"),
       el("span", "meta", ep.task_id + " \u00b7 " + (t.site || "?") + " \u00b7 " + (t.difficulty || "?") +

@@ -133,6 +133,7 @@ def episode_dict(ep: Episode, kind: str, run_dir: Path, config: ViewerConfig, da
         "kind": kind,
         "round": ep.round,
         "task_id": ep.task_id,
+        "intent": ep.intent,  # what the env stated at reset (MiniWoB++), None when the task's own
         "policy": ep.policy,
         "sample": ep.sample,
         "env": ep.env,
