@@ -176,6 +176,29 @@ def test_heuristic_infer_makes_no_scoring_call_and_empty_plans_fall_back_to_the_
     assert {c.source for c in empty.attempts[0].candidates} == {"empty"}
 
 
+def test_merge_mode_adds_the_step_a_well_scored_candidate_covers_and_records_who_gave_it(home):
+    intent = "Open the Kitchen category and tell me the price of its first product."
+    best = "1. Click the Kitchen category\n2. Open its first product"
+    other = "1. Open Kitchen\n2. Read the price"
+    poor = "1. Go to the cart\n2. Read the total price"
+
+    def scores(plan_text):
+        if "Click the Kitchen" in plan_text:
+            return "relevance: 5\nfeasibility: 5\nefficiency: 5\ncoverage: 5"
+        if "Read the price" in plan_text:
+            return "relevance: 5\nfeasibility: 5\nefficiency: 5\ncoverage: 4"
+        return "relevance: 1\nfeasibility: 1\nefficiency: 1\ncoverage: 1"
+
+    def plan(merge: bool):
+        model = scripted_planner_model([best, poor, other], scores)
+        return Planner(model, PlanConfig(candidates=3, merge=merge)).plan([PlanRequest(intent, home)])[0]
+
+    merged, alone = plan(True).attempts[0], plan(False).attempts[0]
+    assert merged.subtasks == ("Click the Kitchen category", "Open its first product", "Read the price")
+    assert merged.chosen == 0 and merged.merged_from == (0, 2)  # the poor plan (total 1) gives nothing
+    assert alone.subtasks == ("Click the Kitchen category", "Open its first product") and alone.merged_from == ()
+
+
 # -- following and replanning ----------------------------------------------------------------
 def planned(home, config: PlanConfig | None = None):
     model = scripted_planner_model([CART_PLAN], lambda plan: "relevance: 5 feasibility: 5 efficiency: 5 coverage: 5")

@@ -1,10 +1,11 @@
-"""Plan mode: an Actor proposes k plans, an Infer step scores them and picks one, the policy follows it.
+"""Plan mode: an Actor proposes k plans, an Infer step scores them and picks (or merges) one, the policy follows it.
 
 One `Planner.plan(requests)` call plans for many episodes with two batched `generate` calls:
 the Actor's (one prompt per episode, `n = candidates` samples) and the Infer step's (one prompt
 per distinct candidate, four 1-5 scores each: relevance, feasibility, efficiency, coverage).
 A reply without the four scores falls back to `heuristic_scores` and the candidate records
-`source="heuristic"`. The chosen plan is shown in the policy prompt with the current subtask
+`source="heuristic"`. With `merge`, steps of other well-scored candidates that cover task words
+the best one lacks join it (`plan_merge`). The chosen plan is shown in the policy prompt with the current subtask
 marked; the rollout engine reports each step (`after_step`) and asks for a replan when a
 trigger fires (repeated errors, a stalled page, stop() while subtasks remain). Everything —
 candidates, scores, the choice, each replan — ends up in `Episode.plan` via `record`.
@@ -23,6 +24,8 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeFloat, field_validator
 
+from domplay.agent.plan_merge import merge_subtasks
+from domplay.agent.plan_words import ACTION_VERBS, WORD, keywords
 from domplay.agent.prompts import HistoryItem
 from domplay.env import actions as A
 from domplay.env.observation import Observation
@@ -47,104 +50,6 @@ INFER_SYSTEM = (
 )
 _STEP_LINE = re.compile(r"^\s*(?:step\s*)?(?:\d{1,2}\s*[.):]|[-*\u2022])\s*(.+?)\s*$", re.IGNORECASE)
 _SCORE = re.compile(r"\b(" + "|".join(CRITERIA) + r")\b\W{0,4}([1-5])(?:\.\d+)?\b(?!-)", re.IGNORECASE)
-_WORD = re.compile(r"[a-z0-9$][a-z0-9$.'-]*")
-_STOPWORDS = frozenset(
-    (
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "from",
-        "by",
-        "at",
-        "is",
-        "are",
-        "be",
-        "it",
-        "its",
-        "this",
-        "that",
-        "what",
-        "which",
-        "how",
-        "many",
-        "much",
-        "do",
-        "does",
-        "you",
-        "your",
-        "me",
-        "my",
-        "find",
-        "show",
-        "tell",
-        "give",
-        "get",
-        "then",
-        "there",
-        "their",
-        "as",
-        "into",
-        "than",
-        "all",
-        "any",
-    )
-)
-ACTION_VERBS = frozenset(
-    (
-        "click",
-        "open",
-        "go",
-        "navigate",
-        "search",
-        "type",
-        "fill",
-        "enter",
-        "select",
-        "choose",
-        "pick",
-        "press",
-        "submit",
-        "add",
-        "read",
-        "find",
-        "look",
-        "check",
-        "answer",
-        "report",
-        "note",
-        "sort",
-        "filter",
-        "scroll",
-        "view",
-        "visit",
-        "return",
-        "back",
-        "browse",
-        "compare",
-        "count",
-        "set",
-        "log",
-        "sign",
-        "buy",
-        "checkout",
-        "order",
-        "reply",
-        "post",
-        "edit",
-        "update",
-        "save",
-        "stop",
-    )
-)
-"""Words that make a plan step look executable (the heuristic's feasibility)."""
 
 
 class PlanConfig(Settings):
@@ -162,6 +67,14 @@ class PlanConfig(Settings):
     max_subtask_chars: int = Field(160, ge=1)
     page_chars: int = Field(
         1500, ge=1, description="characters of the current page shown to the Actor and the Infer step"
+    )
+    merge: bool = Field(
+        False,
+        description="merge the best-scored plan with steps of other well-scored plans that cover task words "
+        "it lacks (agent.plan_merge); False: take the best plan as it is",
+    )
+    merge_margin: float = Field(
+        0.5, ge=0, description="merging: plans whose total score is within this of the best one's may add steps"
     )
     infer: Literal["model", "heuristic"] = Field(
         "model", description="'model' asks the model for the four scores; 'heuristic' scores without a model call"
@@ -237,6 +150,8 @@ class PlanAttempt:
     """Index of the chosen candidate; None when none had steps and the intent became the plan."""
     subtasks: tuple[str, ...]
     model_seconds: float
+    merged_from: tuple[int, ...] = ()
+    """With `merge`: the candidates whose steps the plan holds (the chosen one first); () otherwise."""
 
 
 @dataclass(frozen=True)
@@ -304,12 +219,6 @@ def parse_scores(reply: str) -> Scores | None:
     return Scores(**found)
 
 
-def keywords(text: str) -> set[str]:
-    """Content words of a text (lower case, no stopwords, at least 3 characters or a number)."""
-    words = (w.strip(".'-") for w in _WORD.findall(text.lower()))
-    return {w for w in words if w and w not in _STOPWORDS and (len(w) >= 3 or any(c.isdigit() for c in w))}
-
-
 def heuristic_scores(intent: str, subtasks: Sequence[str], page: Observation, efficient_subtasks: int) -> Scores:
     """Scores without a model, each mapped linearly onto [1, 5]:
 
@@ -330,7 +239,7 @@ def heuristic_scores(intent: str, subtasks: Sequence[str], page: Observation, ef
 
     coverage = len(intent_words & plan_words) / len(intent_words) if intent_words else 1.0
     relevant = sum(1 for w in step_words if w & (intent_words | page_words)) / len(subtasks)
-    feasible = sum(1 for s in subtasks if set(_WORD.findall(s.lower())) & ACTION_VERBS) / len(subtasks)
+    feasible = sum(1 for s in subtasks if set(WORD.findall(s.lower())) & ACTION_VERBS) / len(subtasks)
     efficiency = max(1.0, 5.0 - max(0, len(subtasks) - efficient_subtasks))
     return Scores(
         relevance=scale(relevant), feasibility=scale(feasible), efficiency=efficiency, coverage=scale(coverage)
@@ -416,9 +325,15 @@ class Planner:
 
     def _choose(self, request: PlanRequest, cands: list[Candidate], seconds: float) -> PlanState:
         """Highest total wins; ties go to the shorter plan, then the earlier sample."""
+        cfg = self.config
         usable = [i for i, c in enumerate(cands) if c.subtasks]
         chosen = max(usable, key=lambda i: (cands[i].total, -len(cands[i].subtasks), -i)) if usable else None
         subtasks = cands[chosen].subtasks if chosen is not None else (request.intent,)
+        merged_from: tuple[int, ...] = ()
+        if cfg.merge and chosen is not None:
+            plans = [(c.subtasks, c.total) for c in cands]
+            merged = merge_subtasks(request.intent, plans, chosen, cfg.merge_margin, cfg.max_subtasks)
+            subtasks, merged_from = merged.subtasks, merged.contributors
         prev = request.previous
         attempt = PlanAttempt(
             step=prev.steps if prev is not None else 0,
@@ -427,6 +342,7 @@ class Planner:
             chosen=chosen,
             subtasks=subtasks,
             model_seconds=seconds,
+            merged_from=merged_from,
         )
         if prev is None:
             return PlanState(attempts=(attempt,))
