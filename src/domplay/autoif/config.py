@@ -1,9 +1,13 @@
-"""Configs of the model-written task sources (sections `tasks.autoif` and `tasks.metrics` of a run config)."""
+"""Configs of the model-written task sources (sections `tasks.autoif`, `tasks.plans` and `tasks.metrics`
+of a run config)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
 
+from pydantic import Field, field_validator
+
+from domplay.agent.plan import PlanConfig
 from domplay.settings import Settings
 
 
@@ -64,3 +68,57 @@ class MetricsConfig(Settings):
     )
     max_new_tokens: int = Field(400, ge=16, description="length cap of a written definition")
     temperature: float = Field(0.3, ge=0.0)
+
+
+class PlanIntent(Settings):
+    """A high-level intent and the page its plans start from."""
+
+    intent: str = Field(min_length=1, description="what the user wants done, in several steps")
+    start_url: str = Field(description="a path on a built-in site ('/shop/') or an absolute http(s) URL")
+
+    @field_validator("start_url")
+    @classmethod
+    def _a_page(cls, v: str) -> str:
+        if v.startswith(("/", "http://", "https://")):
+            return v
+        raise ValueError(f"start_url {v!r} must be a path starting with '/' or an absolute http(s) URL")
+
+
+class PlansConfig(Settings):
+    """The `plans` source: for each high-level intent the Actor writes plans, Infer scores and merges
+    them, and each subtask of the plan becomes a task once it has checks (autoif's filters or the DOM);
+    a subtask without checks makes the Planner replan from its page."""
+
+    model: str | None = Field(
+        None, description="the planner and proposer model (openai:MODEL@URL for a strong one); None: the run's model"
+    )
+    intents: tuple[PlanIntent, ...] = Field((), description="high-level intents, each with its start page")
+    intents_file: str | None = Field(None, description="a YAML or JSON list of {intent, start_url} added to `intents`")
+    start_urls: tuple[str, ...] = Field(
+        (), description="without intents: pages the model writes intents for; empty: every site's start page"
+    )
+    intents_per_page: int = Field(2, ge=1, description="without intents: high-level intents written per page")
+    intent_temperature: float = Field(0.8, ge=0.0, description="temperature of writing high-level intents")
+    intent_max_new_tokens: int = Field(200, ge=16, description="length cap of the reply listing intents")
+    plan: PlanConfig = Field(
+        PlanConfig(merge=True),
+        description="the Planner's config (candidates, scores, merging, max_subtasks, max_replans: replans per intent)",
+    )
+    checks: tuple[Literal["autoif", "dom"], ...] = Field(
+        ("autoif", "dom"),
+        min_length=1,
+        description="where a subtask's checks come from, tried in order: autoif (the model writes a check, "
+        "kept by the four filters of tasks.autoif) and dom (a path reaches a page the DOM relabeller describes)",
+    )
+    walks_per_subtask: int = Field(
+        6, ge=0, description="dom: exploration walks from the subtask's page besides the model's own test paths"
+    )
+    walk_steps: int = Field(3, ge=1, description="dom: actions per exploration walk")
+    min_dom_match: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="dom: share of the subtask's content words the reached page must name (heading, URL, label)",
+    )
+    dom_goals: int = Field(3, ge=1, description="dom: best-matching goals verified by replay per subtask at most")
+    max_replays: int = Field(30, ge=4, description="dom: replays spent verifying and shortening one goal's path")
