@@ -7,28 +7,33 @@ proposer, e.g. `openai:MODEL@URL`), else the run's current model (self-alignment
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from domplay.autoif.config import PlanIntent, PlansConfig
 from domplay.autoif.library import MetricLibrary, definition_task, few_shot_pool
 from domplay.autoif.metrics import Trajectory, write_definitions
+from domplay.autoif.plans import PlanProposer
 from domplay.autoif.proposer import AutoIFProposer, intent_key
 from domplay.config import RunConfig
 from domplay.data.store import RunStore
 from domplay.env.base import origin_of
 from domplay.env.factory import EnvFactory
+from domplay.errors import ConfigError
 from domplay.llm.base import ChatModel, GenerationParams
+from domplay.loading import load_yaml
 from domplay.rundir import METRICS_DIR
 from domplay.selfplay.replay import passes
 from domplay.sites.app import SitesApp
-from domplay.sources import site_of
+from domplay.sources import site_of, start_of
 from domplay.tasks.model import Task
 from domplay.tasks.sources import Proposal
 from domplay.verify.sandbox import Sandbox
 
 
-def start_pages(config: RunConfig, sites: SitesApp) -> list[str]:
-    """The pages the model writes tasks for: `tasks.autoif.start_urls`, else every site's start page."""
-    return list(config.tasks.autoif.start_urls) or [f"/{name}/" for name in sites.sites]
+def start_pages(start_urls: Sequence[str], sites: SitesApp) -> list[str]:
+    """The pages the model writes tasks (or intents) for: `start_urls`, else every site's start page."""
+    return list(start_urls) or [f"/{name}/" for name in sites.sites]
 
 
 def autoif_source(
@@ -42,10 +47,61 @@ def autoif_source(
             env,
             model,
             config.tasks.autoif,
-            start_pages(config, sites),
+            start_pages(config.tasks.autoif.start_urls, sites),
             site_of=lambda u: site_of(env.resolve_url(u), sites, local),
             explore=config.tasks.explore,
             seen={intent_key(t.intent) for t in store.tasks()},
+            round=r,
+        )
+        try:
+            return proposer.propose(n, "train", seed)
+        finally:
+            proposer.close()
+
+
+def plan_intents(config: PlansConfig) -> list[PlanIntent]:
+    """`tasks.plans.intents`, then those of `tasks.plans.intents_file` (a YAML or JSON list of
+    {intent, start_url} mappings)."""
+    out = list(config.intents)
+    path = config.intents_file
+    if path is None:
+        return out
+    data = load_yaml(path, ConfigError)
+    if not isinstance(data, list):
+        raise ConfigError(
+            f"tasks.plans.intents_file {path}: must be a list of {{intent, start_url}} mappings, "
+            f"got {type(data).__name__}"
+        )
+    for i, item in enumerate(data):
+        try:
+            out.append(PlanIntent.model_validate(item))
+        except ConfigError as exc:
+            raise ConfigError(f"tasks.plans.intents_file {path}: item {i}: {exc}") from None
+    return out
+
+
+def plans_source(
+    config: RunConfig, store: RunStore, sites: SitesApp, model: ChatModel, r: int, n: int, seed: int
+) -> Proposal:
+    """Up to `n` tasks from the subtasks of plans for the run's high-level intents (configured, or
+    written by the model for the start pages), each with checks from autoif's filters or the DOM."""
+    p = config.tasks.plans
+    intents = plan_intents(p)
+    with EnvFactory(config.env, sites) as make:
+        env = make()
+        local = origin_of(env.resolve_url("/"))
+        proposer = PlanProposer(
+            env,
+            model,
+            p,
+            autoif=config.tasks.autoif,
+            explore=config.tasks.explore,
+            hindsight=config.tasks.hindsight,
+            intents=intents,
+            pages=start_pages(p.start_urls, sites),
+            site_of=lambda u: site_of(env.resolve_url(u), sites, local),
+            start_of=lambda u: start_of(env.resolve_url(u), sites, local),
+            tasks=store.tasks(),
             round=r,
         )
         try:

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from domplay.agent.evaluate import EvalConfig
 from domplay.agent.policy import PolicyConfig
 from domplay.agent.rollout import RolloutConfig
-from domplay.autoif.config import AutoIFConfig, MetricsConfig
+from domplay.autoif.config import AutoIFConfig, MetricsConfig, PlansConfig
 from domplay.data.config import BuildConfig
 from domplay.data.demos import DemoConfig
 from domplay.env.factory import EnvSettings
@@ -27,7 +27,7 @@ from domplay.settings import Settings
 from domplay.tasks.miniwob import MiniWoBTasks
 from domplay.train.config import TrainConfig, trl_names_in_run
 
-TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum", "miniwob", "autoif", "metrics")
+TASK_SOURCE_NAMES: tuple[str, ...] = ("template", "explore", "curriculum", "miniwob", "autoif", "plans", "metrics")
 """Training task sources `stages.TASK_SOURCES` can build."""
 
 
@@ -51,6 +51,7 @@ class TasksConfig(Settings):
     hindsight: HindsightConfig = HindsightConfig()
     curriculum: CurriculumConfig = CurriculumConfig()
     autoif: AutoIFConfig = AutoIFConfig()
+    plans: PlansConfig = PlansConfig()
     metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("sources")

@@ -19,7 +19,7 @@ from domplay.agent.episode import Episode
 from domplay.agent.evaluate import EvalReport, evaluate, run_episodes, summarize_episodes
 from domplay.agent.policy import Policy, ReferencePolicy
 from domplay.agent.rollout import DemoPicker, ScreenshotFiles
-from domplay.autoif_sources import autoif_source, metrics_source
+from domplay.autoif_sources import autoif_source, metrics_source, plans_source
 from domplay.config import RunConfig
 from domplay.data.builders import build_round, build_sft
 from domplay.data.demos import DemoSet, build_demos
@@ -406,6 +406,11 @@ def _autoif_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
     return autoif_source(ctx.config, ctx.store, ctx.sites, model, r, n, seed)
 
 
+def _plans_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
+    model = proposer_model(ctx, r, ctx.config.tasks.plans.model)
+    return plans_source(ctx.config, ctx.store, ctx.sites, model, r, n, seed)
+
+
 def _metrics_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
     model = proposer_model(ctx, r, ctx.config.tasks.autoif.model)
     return metrics_source(ctx.config, ctx.store, ctx.sites, model, ctx.dir, r, n, seed)
@@ -414,6 +419,7 @@ def _metrics_source(ctx: StageContext, r: int, n: int, seed: int) -> Proposal:
 TASK_SOURCES: dict[str, Callable[[StageContext, int, int, int], Proposal]] = {
     "template": _template_source,
     "autoif": _autoif_source,
+    "plans": _plans_source,
     "metrics": _metrics_source,
     "explore": lambda ctx, r, n, seed: explore_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
     "curriculum": lambda ctx, r, n, seed: curriculum_source(ctx.config, ctx.store, ctx.sites, r, n, seed),
@@ -518,9 +524,9 @@ def _source_yield(ctx: StageContext, r: int) -> dict[str, float]:
     return out
 
 
-FILTERED_SOURCES = ("autoif_", "metrics_")
+FILTERED_SOURCES = ("autoif_", "plans_", "metrics_")
 """Propose metrics of the model-written sources that join the yield table: drafts, and each filter's
-passed and rejected counts."""
+passed and rejected counts; for plans, also plans written and merged, subtasks, their checks and replans."""
 
 
 def _over_max_steps(ctx: StageContext, r: int) -> int:

@@ -5,11 +5,27 @@ from __future__ import annotations
 
 import pytest
 
-from domplay.config import load_config
+from domplay.config import RunConfig, load_config
 from domplay.llm.serve import create_app
 from domplay.loop import Run
 from tests.autoif.writer import Writer, code_block, draft
 from tests.env.browser_support import serve
+
+
+def short_run(tasks: dict, rounds: int = 1) -> RunConfig:
+    """`rounds` rounds of a random learner that trains nothing on the shop, with `tasks` (sources and
+    their sections): what these runs test is the tasks."""
+    return load_config(
+        overrides={
+            "model": "random",
+            "tasks": {"sites": ["shop"], "heldout_tasks": 3, **tasks},
+            "rollout": {"samples_per_task": 1, "concurrency": 2, "first_model_round": 1},
+            "env": {"max_steps": 8},
+            "train": {"method": "none"},
+            "stop": {"rounds": rounds, "time_budget_min": None},
+        }
+    )
+
 
 KITCHEN = "def check(snapshot):\n    return snapshot['url'].rstrip('/').endswith('/shop/category/kitchen')"
 
@@ -28,20 +44,11 @@ def proposer_url():
 
 
 def test_a_run_trains_on_tasks_a_served_proposer_wrote(tmp_path, proposer_url):
-    config = load_config(
-        overrides={
-            "model": "random",
-            "tasks": {
-                "sites": ["shop"],
-                "heldout_tasks": 3,
-                "train_tasks_per_round": 2,
-                "sources": {"autoif": 1.0},
-                "autoif": {"model": proposer_url, "drafts_per_page": 2, "random_walks": 2},
-            },
-            "rollout": {"samples_per_task": 1, "concurrency": 2, "first_model_round": 1},
-            "env": {"max_steps": 8},
-            "train": {"method": "none"},
-            "stop": {"rounds": 1, "time_budget_min": None},
+    config = short_run(
+        {
+            "train_tasks_per_round": 2,
+            "sources": {"autoif": 1.0},
+            "autoif": {"model": proposer_url, "drafts_per_page": 2, "random_walks": 2},
         }
     )
     run = Run(tmp_path / "run", config)
@@ -59,21 +66,14 @@ def test_a_run_trains_on_tasks_a_served_proposer_wrote(tmp_path, proposer_url):
 
 
 def test_the_metric_library_is_a_task_source_and_fills_the_review_queue(tmp_path):
-    config = load_config(
-        overrides={
-            "model": "random",
-            "tasks": {
-                "sites": ["shop", "forum"],
-                "heldout_tasks": 3,
-                "train_tasks_per_round": 2,
-                "sources": {"metrics": 1.0},
-                "metrics": {"trajectories_per_round": 2},
-            },
-            "rollout": {"samples_per_task": 1, "concurrency": 2, "first_model_round": 1},
-            "env": {"max_steps": 8},
-            "train": {"method": "none"},
-            "stop": {"rounds": 2, "time_budget_min": None},
-        }
+    config = short_run(
+        {
+            "sites": ["shop", "forum"],
+            "train_tasks_per_round": 2,
+            "sources": {"metrics": 1.0},
+            "metrics": {"trajectories_per_round": 2},
+        },
+        rounds=2,
     )
     run = Run(tmp_path / "run", config)
     run.execute()
