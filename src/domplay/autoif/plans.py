@@ -244,12 +244,37 @@ class PlanProposer:
         """Checks for the current subtask of each of `work`: followed and proposed when found, a
         replan (or the intent given up) when not."""
         self.tally.subtasks += len(work)
+        found, reasons = self._checks(work, split, seed, rng)
+        tasks: list[Task] = []
+        failures: list[ProposalFailure] = []
+        for k, p in enumerate(work):
+            if k in found:
+                task, origin = found[k]
+                assert task.reference is not None
+                end = run_path(self.env, p.page, task.reference)
+                if end is not None:
+                    made = self._follow(p, task, origin, end.url)
+                    tasks += [made] if made is not None else []
+                    continue
+                reasons[k].append(f"{origin}: its verified path does not replay")
+            self.tally.without_checks += 1
+            assert p.state is not None
+            why = f"subtask {p.state.current + 1} ({p.subtask!r}) got no checks: " + "; ".join(reasons[k])
+            failures.append(ProposalFailure(PROPOSER, seed, why))
+            self._fail(p, why)
+        return tasks, failures
+
+    def _checks(
+        self, work: Sequence[Progress], split: Split, seed: int, rng: random.Random
+    ) -> tuple[dict[int, tuple[Task, str]], dict[int, list[str]]]:
+        """A task with checks for the current subtask of `work[k]` and where its checks came from
+        (a `plans` task of the run, autoif, the DOM), by k; why not, for the others."""
         found: dict[int, tuple[Task, str]] = {}
-        reasons: dict[int, list[str]] = {k: [] for k in range(len(work))}
         for k, p in enumerate(work):
             known = self.known.get(self._key(p.page, p.subtask))
             if known is not None and known.reference is not None:
                 found[k] = (known, "reused")
+        reasons: dict[int, list[str]] = {k: [] for k in range(len(work))}
         paths: dict[int, list[tuple[str, ...]]] = {k: [] for k in range(len(work))}
         for source in self.config.checks:
             todo = [k for k in range(len(work)) if k not in found]
@@ -264,25 +289,7 @@ class PlanProposer:
                         reasons[k].append(result)
                     else:
                         found[k] = (self._dom_task(p, result, split, seed), "dom")
-        tasks: list[Task] = []
-        failures: list[ProposalFailure] = []
-        for k, p in enumerate(work):
-            if k in found:
-                task, origin = found[k]
-                assert task.reference is not None
-                end = run_path(self.env, p.page, task.reference)
-                if end is not None:
-                    made = self._follow(p, task, origin, end.url)
-                    tasks += [made] if made is not None else []
-                    continue
-                reasons[k].append(f"{origin}: its verified path does not replay")
-            self.tally.without_checks += 1
-            why = f"subtask {p.state.current + 1 if p.state else 0} ({p.subtask!r}) got no checks: " + "; ".join(
-                reasons[k]
-            )
-            failures.append(ProposalFailure(PROPOSER, seed, why))
-            self._fail(p, why)
-        return tasks, failures
+        return found, reasons
 
     def _autoif(
         self,
