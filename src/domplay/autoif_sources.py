@@ -7,7 +7,8 @@ proposer, e.g. `openai:MODEL@URL`), else the run's current model (self-alignment
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from domplay.autoif.config import PlanIntent, PlansConfig
@@ -17,7 +18,7 @@ from domplay.autoif.plans import PlanProposer
 from domplay.autoif.proposer import AutoIFProposer, intent_key
 from domplay.config import RunConfig
 from domplay.data.store import RunStore
-from domplay.env.base import origin_of
+from domplay.env.base import WebEnv, origin_of
 from domplay.env.factory import EnvFactory
 from domplay.errors import ConfigError
 from domplay.llm.base import ChatModel, GenerationParams
@@ -36,19 +37,31 @@ def start_pages(start_urls: Sequence[str], sites: SitesApp) -> list[str]:
     return list(start_urls) or [f"/{name}/" for name in sites.sites]
 
 
+@contextmanager
+def site_env(config: RunConfig, sites: SitesApp) -> Iterator[tuple[WebEnv, Callable[[str], str], Callable[[str], str]]]:
+    """An env of the run, with `site_of(url)` and `start_of(url)`: a task's site and start URL for a
+    URL the env reaches (`sources.site_of`, `sources.start_of`)."""
+    with EnvFactory(config.env, sites) as make:
+        env = make()
+        local = origin_of(env.resolve_url("/"))
+        yield (
+            env,
+            lambda u: site_of(env.resolve_url(u), sites, local),
+            lambda u: start_of(env.resolve_url(u), sites, local),
+        )
+
+
 def autoif_source(
     config: RunConfig, store: RunStore, sites: SitesApp, model: ChatModel, r: int, n: int, seed: int
 ) -> Proposal:
     """Up to `n` tasks the model writes for the run's start pages, kept by the four filters."""
-    with EnvFactory(config.env, sites) as make:
-        env = make()
-        local = origin_of(env.resolve_url("/"))
+    with site_env(config, sites) as (env, task_site, _):
         proposer = AutoIFProposer(
             env,
             model,
             config.tasks.autoif,
             start_pages(config.tasks.autoif.start_urls, sites),
-            site_of=lambda u: site_of(env.resolve_url(u), sites, local),
+            site_of=task_site,
             explore=config.tasks.explore,
             seen={intent_key(t.intent) for t in store.tasks()},
             round=r,
@@ -87,9 +100,7 @@ def plans_source(
     written by the model for the start pages), each with checks from autoif's filters or the DOM."""
     p = config.tasks.plans
     intents = plan_intents(p)
-    with EnvFactory(config.env, sites) as make:
-        env = make()
-        local = origin_of(env.resolve_url("/"))
+    with site_env(config, sites) as (env, task_site, task_start):
         proposer = PlanProposer(
             env,
             model,
@@ -99,8 +110,8 @@ def plans_source(
             hindsight=config.tasks.hindsight,
             intents=intents,
             pages=start_pages(p.start_urls, sites),
-            site_of=lambda u: site_of(env.resolve_url(u), sites, local),
-            start_of=lambda u: start_of(env.resolve_url(u), sites, local),
+            site_of=task_site,
+            start_of=task_start,
             tasks=store.tasks(),
             round=r,
         )
