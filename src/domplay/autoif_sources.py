@@ -26,7 +26,7 @@ from domplay.loading import load_yaml
 from domplay.rundir import METRICS_DIR
 from domplay.selfplay.replay import passes
 from domplay.sites.app import SitesApp
-from domplay.sources import site_of, start_of
+from domplay.sources import site_of, start_of, with_site_accounts
 from domplay.tasks.model import Task
 from domplay.tasks.sources import Proposal
 from domplay.verify.sandbox import Sandbox
@@ -106,7 +106,7 @@ def plans_source(
             model,
             p,
             autoif=config.tasks.autoif,
-            explore=config.tasks.explore,
+            explore=with_site_accounts(config.tasks.explore, sites),  # DOM walks log in as exploration's do
             hindsight=config.tasks.hindsight,
             intents=intents,
             pages=start_pages(p.start_urls, sites),
