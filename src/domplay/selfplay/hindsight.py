@@ -130,6 +130,8 @@ class TemplateRelabeller:
         if not candidates:
             return []
         zero = now is start  # the start page alone: only what a question reads on it
+        now_heading = _heading(LexborHTMLParser(now.html))  # a number is read on a page its intent names
+        start_heading = _heading(LexborHTMLParser(start.html))
         ctx = CheckContext(now)
         text: str | None = None
         start_text: str | None = None
@@ -144,12 +146,13 @@ class TemplateRelabeller:
                 text = page_text(now) if text is None else text
                 shown = [a for a in alternatives(answers[0].expected) if a in text]
                 if zero:  # read on the start page: a page about what the intent names
-                    shown = [a for a in shown if _whole_token(a, text) and _names(now, draft.intent)]
+                    shown = [a for a in shown if _whole_token(a, text) and _names(now_heading, draft.intent)]
                 elif not others:  # nothing but the answer: it must be read on a page the walk reached
                     start_text = page_text(start) if start_text is None else start_text
                     worded = [a for a in shown if self._readable(a) and _has_letters(a) and a not in start_text]
                     # a number is read only on a page about what the intent names (its heading)
-                    shown = worded or [a for a in shown if _whole_token(a, text) and _about(now, start, draft.intent)]
+                    about = _names(now_heading, draft.intent) and not _names(start_heading, draft.intent)
+                    shown = worded or [a for a in shown if about and _whole_token(a, text)]
                 else:
                     shown = [a for a in shown if self._readable(a)]
                 if not shown:
@@ -186,16 +189,10 @@ def _whole_token(value: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
 
 
-def _names(page: Snapshot, intent: str) -> bool:
-    """Whether `page` is about what `intent` names: its heading (3+ characters) is in the intent."""
-    heading = _heading(LexborHTMLParser(page.html))
+def _names(heading: str, intent: str) -> bool:
+    """Whether a page with `heading` is about what `intent` names: the heading (3+ characters)
+    is in the intent."""
     return len(heading) >= 3 and heading.casefold() in intent.casefold()
-
-
-def _about(now: Snapshot, start: Snapshot, intent: str) -> bool:
-    """Whether the page a walk reached is about what `intent` names and the start page is not
-    (the walk went there)."""
-    return _names(now, intent) and not _names(start, intent)
 
 
 _LABELLED = re.compile(r"^([A-Z][a-z]+(?: [A-Za-z]+){0,2}):\s+(\S.{0,60})$")
