@@ -3,7 +3,10 @@
 1. replaying the path in a fresh env passes the checks;
 2. the empty path fails them: the goal is not true of the start page already;
 3. the path is shortened until dropping any one step (or a run of up to `MAX_DROP`) fails, so
-   every kept step matters (the "mutated replay fails" test) and SFT data has no detours;
+   every kept step matters (the "mutated replay fails" test) and SFT data has no detours. It is
+   shortened in name form (`click("Log in")`, not `click(4)`) when that replays too: ids shift
+   when a page changes (an error message above a form after a premature submit), so a dropped
+   detour would leave the later ids pointing at other elements and the detour would stay;
 4. an altered path fails: the answer changed, or the last click moved to another element.
 
 Every replay starts a fresh episode (a new state namespace), so state changes of one replay
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from domplay.env import actions as A
 from domplay.env.base import WebEnv
-from domplay.env.targets import resolve
+from domplay.env.targets import in_form, resolve
 from domplay.errors import DomplayError
 from domplay.verify.checks import Check
 from domplay.verify.snapshot import Snapshot
@@ -50,6 +53,22 @@ def run_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> Snapshot | 
             if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
                 return None
         return env.snapshot()
+    except DomplayError:
+        return None
+
+
+def named_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> list[str] | None:
+    """`actions` with each element named as the page it acts on shows it (`click("Log in")`;
+    an element without a name keeps its id), or None when the path does not run."""
+    try:
+        obs, _ = env.reset(options={"start_url": start_url})
+        out = []
+        for i, text in enumerate(actions):
+            out.append(A.format_action(in_form(A.parse_action(text), obs.elements, "name")))
+            obs, _, terminated, truncated, _ = env.step(text)
+            if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
+                return None
+        return out
     except DomplayError:
         return None
 
@@ -90,6 +109,9 @@ def verified_path(
     if ok([]):
         log.reason = "trivially true"
         return None
+    named = named_path(env, start_url, path)
+    if named is not None and named != path and ok(named):
+        path = named
     answer = [a for a in path[-1:] if A.parse_action(a).name == "answer"]
     changed = True
     while changed and log.replays < max_replays:
