@@ -70,7 +70,7 @@ def test_a_detour_that_shifts_ids_is_dropped_in_name_form():
         f"click({submit})",
         f'fill({ids["Username"]}, "admin")',
         f'fill({ids["Password"]}, "admin-7311")',
-        f'click({ids["Log in"]})',
+        f"click({ids['Log in']})",
     ]
     log = PathCheck()
     found = verified_path(e, [UrlCheck(expected="/admin")], "/admin", path, 40, log)
