@@ -93,6 +93,14 @@ def plan_intents(config: PlansConfig) -> list[PlanIntent]:
     return out
 
 
+def read_inputs(config: RunConfig) -> None:
+    """Read the files the run's model-written sources take (the plans source's intents file), so
+    that a missing or malformed one is a ConfigError when the run starts, not in round 1 after
+    round 0's evaluation."""
+    if config.tasks.sources.get("plans", 0) > 0:
+        plan_intents(config.tasks.plans)
+
+
 def plans_source(
     config: RunConfig, store: RunStore, sites: SitesApp, model: ChatModel, r: int, n: int, seed: int
 ) -> Proposal:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domplay.autoif_sources import read_inputs
 from domplay.config import RunConfig, dump_config, load_config
 from domplay.data.store import STORE_FILE, RunStore
 from domplay.errors import ConfigError
@@ -124,6 +125,7 @@ class Run:
         self.dir = Path(run_dir)
         self.config = config
         self.echo = echo
+        read_inputs(config)  # a bad intents file fails here, before anything is written
         _claim(self.dir, config, overwrite)
         self.dir.mkdir(parents=True, exist_ok=True)
         dump_config(config, self.dir / CONFIG_FILE)

@@ -159,6 +159,23 @@ def test_feasibility_rejects_a_check_that_ignores_the_answer(world):
     assert rejected(proposal) == ["feasibility_an_altered_path_passes_too"]
 
 
+def test_feasibility_rejects_a_blind_spot_every_check_shares(world):
+    """The intent asks for a sort; neither the draft's check nor the independent one looks at it,
+    so cross-validation agrees. The PASS path still passes with the sort dropped: refused."""
+    intent = (
+        "Sort the Kitchen category by price from high to low, then open the Rustic Cast Iron French Press: its price?"
+    )
+    sorted_pass = 'select("Sort by", "Price: high to low"); click("Apply"); ' + PASS
+    writer = good(draft=draft(intent, PRICE_CHECK, [sorted_pass], [FAIL]))
+    proposal, _ = propose(world, writer)
+    assert rejected(proposal) == ["feasibility_passes_with_a_step_of_its_PASS_path_dropped"]
+    assert proposal.stats["cross_validation_passed"] == 1  # the shared blind spot got through
+    proposal, _ = propose(
+        world, good(draft=draft(intent, PRICE_CHECK, [sorted_pass], [FAIL])), every_pass_step_matters=False
+    )
+    assert [t.reference for t in proposal.tasks] == [['click("Rustic Cast Iron French Press")', 'answer("$111.95")']]
+
+
 def test_a_given_intent_is_kept_and_duplicates_are_skipped(world):
     proposal, proposer = propose(world, good())
     assert proposal.tasks

@@ -69,3 +69,13 @@ def test_an_intents_file_is_read_within_limits_and_bad_items_are_named(tmp_path)
     bad.write_text("intent: Open the cart\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be a list of"):
         plan_intents(PlansConfig(intents_file=str(bad)))
+
+
+def test_a_run_with_a_bad_intents_file_fails_before_it_writes_anything(tmp_path):
+    """The plans source reads its file in round 1; the run reads it at the start instead, so a
+    typo does not cost round 0's evaluation and leaves no half-made run directory."""
+    missing = tmp_path / "no-such-intents.yaml"
+    config = short_run({"sources": {"plans": 1.0}, "plans": {"intents_file": str(missing)}})
+    with pytest.raises(ConfigError, match=r"no-such-intents\.yaml"):
+        Run(tmp_path / "run", config)
+    assert not (tmp_path / "run").exists()

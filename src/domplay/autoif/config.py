@@ -53,6 +53,11 @@ class AutoIFConfig(Settings):
         description="back-translation: judged match (0-1) of the intent written from the check alone",
     )
     max_replays: int = Field(30, ge=4, description="feasibility: replays spent verifying and shortening a path")
+    every_pass_step_matters: bool = Field(
+        True,
+        description="feasibility: refuse a check that still passes when a step of the model's own PASS path is "
+        "dropped (it ignores part of what the intent asks, e.g. the sort in 'sort by price and name the cheapest')",
+    )
 
 
 class MetricsConfig(Settings):

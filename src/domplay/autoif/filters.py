@@ -11,7 +11,10 @@
    for the same outcome as the draft's intent, at least `min_backtranslation_score`;
 4. **feasibility** — a path (a PASS path, or an exploration walk the check passes) is verified by
    replay (`selfplay.replay.verified_path`): it passes in a fresh episode, the start page fails
-   (the check is not trivially true), it is shortened, and an altered path fails.
+   (the check is not trivially true), it is shortened, and an altered path fails. A PASS path
+   of the model's own must not shorten (`every_pass_step_matters`): each of its steps is part of
+   the task as the model understood it, so a check that passes without one ignores that part — a
+   blind spot every independent check may share, which cross-validation cannot see.
 
 The model's code runs only in the sandbox; the model's replies are only read (`draft.py`).
 """
@@ -302,6 +305,7 @@ class Filters:
 
     def _feasible(self, c: Candidate) -> str | None:
         assert c.check is not None
+        own = set(c.draft.pass_paths)
         tried = list(c.draft.pass_paths) + [c.paths[k] for k, ok in c.verdicts.items() if ok and c.paths[k]]
         reason = "no path passes"
         for path in dict.fromkeys(tried):  # in order, each once
@@ -309,6 +313,8 @@ class Filters:
             found = verified_path(
                 self.env, [c.check], c.page.start_url, list(path), self.config.max_replays, log, self.sandbox
             )
+            if found is not None and path in own and len(found) < len(path) and self.config.every_pass_step_matters:
+                return "passes with a step of its PASS path dropped"
             if found is not None:
                 c.reference = found
                 return None
