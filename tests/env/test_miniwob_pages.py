@@ -68,3 +68,45 @@ def test_enter_text_is_solved_by_fill_then_submit(seed):
     box = next(e for e in obs.elements if e.role == "textbox")
     *_, (_, last) = play("enter-text", seed, f'fill({box.id}, "{word}")', 'click("Submit")')
     assert last["success"] and last["reward"] == 1.0
+
+
+@pytest.mark.parametrize("task", ["click-button", "enter-text", "click-checkboxes", "navigate-tree"])
+def test_a_reused_page_poses_the_same_problem_as_a_fresh_one(task):
+    """Resets on the loaded task page start the next episode without a reload (MiniWoB++'s own env
+    does so); a seed still decides the problem, whatever episodes the page played before."""
+    (fresh, fresh_info), *_ = play(task, 5)
+    env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(), task=task)
+    try:
+        env.reset(seed=1)
+        env.page.evaluate("() => { window.__loadedOnce = true; }")
+        env.step("noop()")  # an episode in play when the next reset comes
+        obs, info = env.reset(seed=5)
+        assert env.page.evaluate("() => window.__loadedOnce === true")  # not reloaded
+        assert (obs.text, info["intent"]) == (fresh.text, fresh_info["intent"])
+        _, reward, terminated, _, info = env.step("noop()")
+        assert (reward, terminated, info["raw_reward"], info["success"]) == (0.0, False, 0.0, False)
+    finally:
+        env.close()
+
+
+def test_the_episode_on_a_reused_page_is_played_to_its_end():
+    env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(), task="click-button")
+    try:
+        for seed in (1, 2, 3):
+            _, info = env.reset(seed=seed)
+            word = re.search(r'"(.+)"', info["intent"]).group(1)
+            _, reward, terminated, _, info = env.step(f'click("{word}")')
+            assert (reward, terminated, info["raw_reward"]) == (1.0, True, 1.0)
+    finally:
+        env.close()
+
+
+def test_reload_every_one_reloads_the_page_at_each_reset():
+    env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(reload_every=1), task="click-button")
+    try:
+        env.reset(seed=1)
+        env.page.evaluate("() => { window.__loadedOnce = true; }")
+        env.reset(seed=2)
+        assert not env.page.evaluate("() => window.__loadedOnce === true")
+    finally:
+        env.close()

@@ -156,9 +156,7 @@ class BrowserEnv(WebEnv):
     def _begin(self, ns: str, url: str) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
-        if self._prev_ns and self.sites is not None:
-            self.sites.drop(self._prev_ns)
-        self._prev_ns = ns
+        self._switch_namespace(ns)
         origins = self.allowed_origins()
         self._ensure_context(origins)
         assert self._guard is not None
@@ -187,6 +185,12 @@ class BrowserEnv(WebEnv):
                 f"start URL {url} did not load a page inside the allowed origins "
                 f"{sorted(origins)}: {self._explain_failures() or 'no page'}"
             )
+
+    def _switch_namespace(self, ns: str) -> None:
+        """Drop the last episode's backend state namespace; `ns` is the episode's."""
+        if self._prev_ns and self.sites is not None:
+            self.sites.drop(self._prev_ns)
+        self._prev_ns = ns
 
     def _tree(self) -> tuple[LexborHTMLParser, str]:
         if self._cached is None:

@@ -13,7 +13,10 @@ score display (last reward, ticking timer, episode count: as BrowserGym does) an
 instruction in `info[INTENT_INFO_KEY]`; the episode ends when the page says it is done, and the
 page's raw reward is the backend state `{"miniwob": {"raw_reward": r, "done": d, ...}}` that the
 task's state checks read (`domplay.tasks.miniwob`), so a stored episode re-verifies offline.
-Any other task runs as in BrowserEnv. Bare gymnasium use binds one task name:
+Like MiniWoB++'s own env, a reset on the task page already loaded does not reload it: it ends the
+episode in play (`core.endEpisode(0)`), seeds and starts the next (`MiniWoBConfig.reload_every`
+reloads the page every n episodes instead; BrowserGym reloads it every time). Any other task runs
+as in BrowserEnv. Bare gymnasium use binds one task name:
 
     env = MiniWoBEnv(BrowserEnvConfig(), task="click-button")
     obs, info = env.reset(seed=3)      # info["intent"]: 'Click on the "Submit" button.'
@@ -36,7 +39,6 @@ from domplay.env.base import INTENT_INFO_KEY
 from domplay.env.browser import BrowserEnv, BrowserEnvConfig
 from domplay.env.browser_pool import BrowserPool
 from domplay.env.dom import InProcessSites
-from domplay.env.render import render
 from domplay.errors import ActionError, ConfigError, PageError
 from domplay.settings import Settings
 from domplay.sites.server import SiteServer
@@ -51,15 +53,25 @@ HIDDEN_DISPLAY_IDS = ("reward-display", "click-canvas", "sync-task-cover")
 """MiniWoB++'s human display (scores, timer, click canvas, START cover): not part of any task."""
 _START_JS = """([seed, maxTimeMs, hide]) => {
   if (typeof Math.seedrandom !== "function" || typeof core === "undefined") return null;
+  if (window.__dpMiniwobEpisode === true) {  // a page reused: end the episode in play, as MiniWoB++'s env does
+    core.endEpisode(0);
+    if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  }
   Math.seedrandom(seed);
   core.EPISODE_MAX_TIME = maxTimeMs;
   core.startEpisodeReal();
   window.__dpMiniwobEpisode = true;
-  const style = document.createElement("style");
-  style.textContent = hide.map((id) => "#" + id).join(", ") + " { display: none !important; }";
-  document.head.appendChild(style);
+  if (!document.getElementById("__dp-hide")) {
+    const style = document.createElement("style");
+    style.id = "__dp-hide";
+    style.textContent = hide.map((id) => "#" + id).join(", ") + " { display: none !important; }";
+    document.head.appendChild(style);
+  }
   return String(core.getUtterance());
 }"""
+_REUSABLE_JS = (
+    '() => window.__dpMiniwobEpisode === true && typeof core !== "undefined" && typeof Math.seedrandom === "function"'
+)
 _RESULT_JS = """() => window.__dpMiniwobEpisode !== true ? null
   : [Number(window.WOB_RAW_REWARD_GLOBAL || 0), window.WOB_DONE_GLOBAL === true]"""
 LEFT_PAGE_ERROR = "the task's page was left or reloaded, which ends a MiniWoB++ episode: its problem is gone"
@@ -95,6 +107,12 @@ class MiniWoBConfig(Settings):
         gt=0,
         description="`core.EPISODE_MAX_TIME`: the page ends the episode (raw reward -1) after this long; "
         "BrowserGym's default, so a slow model is not timed out by the page",
+    )
+    reload_every: int = Field(
+        0,
+        ge=0,
+        description="reload the task page every n episodes (1: every reset, as BrowserGym does); 0: only when "
+        "another task's page is needed or the page was left (MiniWoB++'s own env: its refresh_freq default)",
     )
     success_threshold: float = Field(
         1.0,
@@ -185,6 +203,10 @@ class MiniWoBEnv(BrowserEnv):
         self._episode: dict[str, Any] | None = None
         """The MiniWoB++ episode in play (task, seed, utterance, raw reward, done), None for other tasks."""
         self.utterance = ""
+        self._starting: tuple[str, int | None] | None = None
+        """(task name, page seed or None) while a reset starts a MiniWoB++ episode."""
+        self._page_episodes = 0
+        """Episodes started on the page now loaded (`reload_every`)."""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         options = dict(options or {})
@@ -197,10 +219,26 @@ class MiniWoBEnv(BrowserEnv):
             return super().reset(seed=seed, options=options)
         check_task_name(name)
         url = f"{self._pages.base_url}/miniwob/{name}.html"
-        super().reset(seed=seed, options={**options, "start_url": url})
+        self._episode = None
         page_seed = task.provenance.seed if task is not None else None
+        self._starting = (name, page_seed if page_seed is not None else seed)
+        try:  # WebEnv.reset opens the page through _begin, which starts the episode
+            return super().reset(seed=seed, options={**options, "start_url": url})
+        finally:
+            self._starting = None
+
+    def _begin(self, ns: str, url: str) -> None:
+        if self._starting is None:
+            return super()._begin(ns, url)
+        name, page_seed = self._starting
+        if self._reusable(url):
+            self._switch_namespace(ns)
+            self._page_episodes += 1
+        else:
+            super()._begin(ns, url)
+            self._page_episodes = 1
         if page_seed is None:
-            page_seed = seed if seed is not None else int(self.np_random.integers(0, SEED_RANGE))
+            page_seed = int(self.np_random.integers(0, SEED_RANGE))
         hide = list(HIDDEN_DISPLAY_IDS)
         utterance = self.page.evaluate(_START_JS, [page_seed, self.miniwob.episode_max_time_ms, hide])
         if utterance is None:
@@ -210,11 +248,17 @@ class MiniWoBEnv(BrowserEnv):
             )
         self.utterance = utterance
         self._episode = {"task": name, "seed": page_seed, "utterance": utterance, "raw_reward": 0.0, "done": False}
-        self._cached = None
-        self._refresh()
-        assert self._page is not None  # set by _refresh
-        self._obs = render(self._page, config=self.config.observation)
-        return self._obs, self._with_screenshot(self._info())
+        self._cached = None  # WebEnv.reset observes the started episode
+
+    def _reusable(self, url: str) -> bool:
+        """Whether the page loaded is `url`'s MiniWoB++ page, in the context this reset would use,
+        and may start another episode without a reload (`reload_every`)."""
+        every = self.miniwob.reload_every
+        if self._page_obj is None or self._guard is None or (every and self._page_episodes >= every):
+            return False
+        if self._guard.origins != self.allowed_origins() or self.page.url.split("#")[0] != url:
+            return False
+        return bool(self.page.evaluate(_REUSABLE_JS))
 
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
