@@ -2,6 +2,9 @@
 
 Per task, every episode is a reset (open the page, seed it, start the episode, observe) and one step
 (click the first control of the task's area, observe); the medians are over all tasks' episodes.
+domplay runs twice: at its defaults (a reset on the loaded task page starts the next episode there,
+as MiniWoB++'s own env does) and reloading the page at every reset (`reload_every: 1`, as
+BrowserGym does).
 BrowserGym runs twice: at its defaults (slow_mo 100 ms, pre_observation_delay 0.5 s) and without
 those delays. Both serve the same `miniwob` package pages over one 127.0.0.1 server.
 
@@ -13,7 +16,7 @@ system Chromium (the bench makes one); without that venv it says so and times do
     python bench/miniwob_speed.py --episodes 20
 
 Last line: JSON with the medians (ms) and `step_ratio`, `reset_ratio` = BrowserGym without delays over
-domplay (null without BrowserGym).
+domplay at its defaults, `reset_ratio_reloading` over domplay reloading (null without BrowserGym).
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ CHROMIUM_ARGS = "--disable-gpu --no-first-run --disable-background-networking --
 WORKER_TIMEOUT_S = 1800
 
 
-def time_domplay(tasks: list[str], episodes: int, warmup: int, pages: MiniWoBPages) -> dict[str, list[float]]:
+def time_domplay(
+    tasks: list[str], episodes: int, warmup: int, pages: MiniWoBPages, reload_every: int = 0
+) -> dict[str, list[float]]:
     resets, steps = [], []
     for task in tasks:
-        env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(), task=task, pages=pages)
+        env = MiniWoBEnv(BrowserEnvConfig(), MiniWoBConfig(reload_every=reload_every), task=task, pages=pages)
         for seed in range(warmup + episodes):
             t0 = time.perf_counter()
             obs, _ = env.reset(seed=seed)
@@ -106,6 +111,7 @@ def main(tasks: str, episodes: int, warmup: int, bgym_python: str, chromium: str
     try:
         print(f"tasks: {', '.join(names)}; {episodes} timed episodes each (after {warmup} warm-up)")
         results["domplay"] = time_domplay(names, episodes, warmup, pages)
+        results["domplay_reloading"] = time_domplay(names, episodes, warmup, pages, reload_every=1)
         if Path(bgym_python).is_file():
             with tempfile.TemporaryDirectory() as tmp:
                 browsers = browsers_folder(Path(tmp), chromium)
@@ -124,7 +130,10 @@ def main(tasks: str, episodes: int, warmup: int, bgym_python: str, chromium: str
     fast = results.get("browsergym_no_delays")
     out["step_ratio"] = round(_ms(fast["step"]) / _ms(results["domplay"]["step"]), 2) if fast else None
     out["reset_ratio"] = round(_ms(fast["reset"]) / _ms(results["domplay"]["reset"]), 2) if fast else None
+    reloading = results["domplay_reloading"]
+    out["reset_ratio_reloading"] = round(_ms(fast["reset"]) / _ms(reloading["reset"]), 2) if fast else None
     print(f"BrowserGym without delays / domplay: step {out['step_ratio']}x, reset {out['reset_ratio']}x")
+    print(f"  (domplay reloading the page at every reset, as BrowserGym does: reset {out['reset_ratio_reloading']}x)")
     print(json.dumps(out))
 
 
