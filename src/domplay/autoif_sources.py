@@ -137,6 +137,8 @@ def _trajectories(store: RunStore, r: int, sites: SitesApp, limit: int) -> list[
         task = tasks.get(e.task_id)
         if task is None or not e.success or e.snapshot is None or task.site not in sites.sites or task.id in out:
             continue
+        if task.setup:  # a definition is validated by replays from the start page, which a setup changes
+            continue
         actions = tuple(s.action for s in e.steps if s.action is not None and s.error is None and s.action != "stop()")
         out[task.id] = Trajectory(task.site, sites.seed, task.intent, task.start_url, actions, e.snapshot)
     return list(out.values())[:limit]

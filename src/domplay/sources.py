@@ -177,6 +177,8 @@ def hindsight_tasks(
                 ]
                 if not actions:
                     continue
+                if tasks[e.task_id].setup:  # walks start on a page, not in the state a setup leaves
+                    continue
                 try:
                     walk = replay_walk(env, tasks[e.task_id].start_url, actions)
                 except DomplayError:  # the start page no longer opens

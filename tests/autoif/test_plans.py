@@ -7,7 +7,7 @@ import pytest
 
 from domplay.agent.plan import PlanConfig
 from domplay.autoif.config import AutoIFConfig, PlanIntent, PlansConfig
-from domplay.autoif.plans import PlanProposer
+from domplay.autoif.plans import PlanProposer, page_of
 from domplay.env.base import origin_of
 from domplay.env.factory import EnvFactory, EnvSettings
 from domplay.selfplay.config import ExploreConfig, HindsightConfig
@@ -76,8 +76,8 @@ def verified(world, proposal: Proposal) -> bool:
     """Every task's reference passes its checks in a fresh episode, and the start page fails them."""
     _, env, sandbox = world
     return all(
-        passes(env, t.checks, t.start_url, t.reference or [], sandbox)
-        and not passes(env, t.checks, t.start_url, [], sandbox)
+        passes(env, t.checks, t.start_url, t.reference or [], sandbox, t.setup or ())
+        and not passes(env, t.checks, t.start_url, [], sandbox, t.setup or ())
         for t in proposal.tasks
     )
 
@@ -89,7 +89,14 @@ def test_merged_plan_becomes_verified_subtasks_each_starting_where_the_last_ends
     proposal = proposer(world, writer).propose(5, "train", seed=3)
     plan = ["Open the Kitchen category", "Open the Rustic Cast Iron French Press", "Read the price"]
     assert [t.intent for t in proposal.tasks] == plan  # the best plan, merged with the price step
-    assert [t.start_url for t in proposal.tasks] == ["/shop", "/shop/category/kitchen", "/shop/product/158"]
+    # each opens where the intent starts and replays the subtasks done, so it begins where the last ended
+    assert [page_of(t) for t in proposal.tasks] == ["/shop", "/shop/category/kitchen", "/shop/product/158"]
+    assert {t.start_url for t in proposal.tasks} == {"/shop"}
+    assert [t.setup for t in proposal.tasks] == [
+        None,
+        ['click("Kitchen")'],
+        ['click("Kitchen")', 'click("Rustic Cast Iron French Press")'],
+    ]
     assert [t.provenance.extra["checks_from"] for t in proposal.tasks] == ["autoif", "dom", "autoif"]
     assert [[c.kind for c in t.checks] for t in proposal.tasks] == [["code"], ["url"], ["code"]]
     assert [t.reference for t in proposal.tasks] == [
@@ -114,6 +121,42 @@ def test_merged_plan_becomes_verified_subtasks_each_starting_where_the_last_ends
     )
     assert s["checks_dom"] == 1 and s["autoif_execution_rejected"] == 1 and s["intents_done"] == 1
     assert not proposal.failures
+
+
+CART_INTENT = "Put the Rustic Cast Iron French Press in the cart, then tell me the cart's total."
+CART_PLAN = "1. Add the French press to the cart\n2. Read the cart total"
+IN_CART = "def check(snapshot):\n    return any(i['product_id'] == 158 for i in snapshot['state']['shop']['cart'])"
+CART_TOTAL = (
+    "def check(snapshot):\n    return snapshot['url'].endswith('/shop/cart') and '111.95' in (snapshot['answer'] or '')"
+)
+
+
+def test_a_subtask_is_checked_and_proposed_in_the_state_the_earlier_ones_left(world):
+    """The cart total can only be read once the first subtask has put the press in the cart: the
+    second subtask's checks are found by replaying the first one's path, which its task keeps as
+    setup (without it, the cart is empty and its PASS path cannot even find the cart link)."""
+    writer = PlanWriter(
+        plans={CART_INTENT: [CART_PLAN]},
+        drafts={
+            "Add the French press to the cart": draft("-", IN_CART, ['click("Add to cart")'], [""]),
+            "Read the cart total": draft("-", CART_TOTAL, ['click("Cart (1)"); answer("$111.95")'], [""]),
+        },
+        checks={
+            "Add the French press to the cart": code_block(IN_CART),
+            "Read the cart total": code_block(CART_TOTAL),
+        },
+    )
+    _, env, sandbox = world
+    p = proposer(world, writer, intents=(CART_INTENT,), plan=PlanConfig(candidates=1, max_replans=0))
+    p.intents = [PlanIntent(intent=CART_INTENT, start_url="/shop/product/158")]
+    proposal = p.propose(5, "train", seed=3)
+    _, total = proposal.tasks
+    assert total.intent == "Read the cart total" and total.start_url == "/shop/product/158"
+    assert total.setup == ['click("Add to cart")'] and total.reference == ['click("Cart (1)")', 'answer("$111.95")']
+    assert verified(world, proposal)
+    assert not passes(env, total.checks, total.start_url, total.reference, sandbox)  # not without its setup
+    obs, _ = env.reset(options={"task": total})
+    assert "Cart (1)" in obs.text and env.snapshot().actions == ()
 
 
 def test_a_subtask_without_checks_makes_the_planner_replan_from_its_page(world):

@@ -3,9 +3,11 @@
 For each intent (given with its start page, or written by the model for a page) the Planner's Actor
 writes `plan.candidates` plans, its Infer step scores them and merges them (`agent.plan_merge`).
 Each subtask of the plan becomes a task on the page where the previous subtask's verified path
-ends. Its checks come, in the order of `checks`, from autoif (the model writes check code and test
-paths for the subtask; only what passes the four filters is kept) or from the DOM (`subtask_dom`,
-from the model's test paths or exploration walks). A subtask without checks makes the Planner
+ends, in the state the earlier subtasks left: the task opens the intent's first page and replays
+their paths as its `setup`, and the proposer checks the subtask the same way (`StartStates`). Its
+checks come, in the order of `checks`, from autoif (the model writes check code and test paths for
+the subtask; only what passes the four filters is kept) or from the DOM (`subtask_dom`, from the
+model's test paths or exploration walks). A subtask without checks makes the Planner
 replan from its page with the failure as the reason, at most `plan.max_replans` times per intent;
 the subtasks already done stay. Intents are planned in one batch and their current subtasks
 checked in one batch per step, so a local model generates for all of them at once.
@@ -18,6 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from typing import Any, cast
 
 from domplay.agent.plan import Planner, PlanRequest, PlanState, parse_subtasks
 from domplay.agent.prompts import HistoryItem
@@ -106,6 +109,32 @@ class Progress:
         return self.state.subtasks[self.state.current]
 
 
+def page_of(task: Task) -> str:
+    """The page a task's episode begins on, after its setup (a `plans` task records it)."""
+    return str(task.provenance.extra.get("page", task.start_url)) if task.setup else task.start_url
+
+
+class StartStates:
+    """The proposer's env, where a subtask's page opens in the state the earlier subtasks left: a
+    reset to a registered page (`starts[page] = (origin, prefix)`) opens `origin` and runs `prefix`
+    as setup. Everything that replays or walks from a subtask's page (autoif's filters, the DOM
+    checks, the planner's view) then sees that state without knowing of it."""
+
+    def __init__(self, env: WebEnv):
+        self.env = env
+        self.starts: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        options = dict(options or {})
+        found = self.starts.get(options.get("start_url") or "") if not {"task", "setup"} & set(options) else None
+        if found is not None:
+            options.update(start_url=found[0], setup=list(found[1]))
+        return self.env.reset(seed=seed, options=options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.env, name)
+
+
 def intents_prompt(obs: Observation, n: int, page_chars: int) -> list[Message]:
     user = f"Start page: {obs.url}\n{obs.text[:page_chars]}\n\nGoals:"
     return [{"role": "system", "content": INTENTS_SYSTEM.format(n=n)}, {"role": "user", "content": user}]
@@ -138,7 +167,8 @@ class PlanProposer:
         round: int = 0,
         sandbox: Sandbox | None = None,
     ):
-        self.env = env
+        self.states = StartStates(env)
+        self.env = cast(WebEnv, self.states)
         self.model = model
         self.config = config
         self.explore = explore
@@ -152,15 +182,27 @@ class PlanProposer:
         self._own_sandbox = sandbox is None
         self.sandbox = sandbox if sandbox is not None else Sandbox(workers=1)
         self.autoif = AutoIFProposer(
-            env, model, autoif, (), site_of=site_of, explore=explore, round=round, sandbox=self.sandbox
+            self.env, model, autoif, (), site_of=site_of, explore=explore, round=round, sandbox=self.sandbox
         )
-        self.taken = {self._key(t.start_url, t.intent) for t in tasks}
-        self.known = {self._key(t.start_url, t.intent): t for t in tasks if t.provenance.proposer == PROPOSER}
+        self.taken = {self._key(page_of(t), t.intent) for t in tasks}
+        self.known = {self._key(page_of(t), t.intent): t for t in tasks if t.provenance.proposer == PROPOSER}
         self.tally = PlanYield()
 
     @staticmethod
     def _key(start_url: str, intent: str) -> str:
         return f"{start_url}\n{intent_key(intent)}"
+
+    def _one_state_per_page(self, active: Sequence[Progress]) -> list[Progress]:
+        """`active` but those whose page another one reaches in another state (they wait for the
+        next step); the pages of the others are registered with the states they open in."""
+        states: dict[str, tuple[str, tuple[str, ...]]] = {}
+        out = []
+        for p in active:
+            state = (p.origin, p.prefix)
+            if states.setdefault(p.page, state) == state:
+                out.append(p)
+        self.states.starts = {page: state for page, state in states.items() if state[1]}
+        return out
 
     def propose(self, n: int, split: Split, seed: int) -> Proposal:
         self.tally = PlanYield()
@@ -171,10 +213,11 @@ class PlanProposer:
         rng = random.Random(seed)
         step = 0
         while len(tasks) < n:
-            self._plan([p for p in work if p.active and self.planner.needs_plan(p.state)], seed * 100 + step)
-            current = [p for p in work if p.active]
+            current = self._one_state_per_page([p for p in work if p.active])
             if not current:
                 break
+            self._plan([p for p in current if self.planner.needs_plan(p.state)], seed * 100 + step)
+            current = [p for p in current if p.active]
             made, failed = self._subtasks(current, split, seed * 100 + step, rng)
             tasks += made
             failures += failed
@@ -381,11 +424,15 @@ class PlanProposer:
             "merged_from": list(attempt.merged_from),
             "plan_start_url": p.origin,
             "prefix": list(p.prefix),
+            "page": p.page,
             "checks_from": source,
             "model": self.model.name,
         }
         provenance = Provenance(proposer=PROPOSER, seed=task.provenance.seed, split=task.provenance.split, extra=extra)
-        return task.model_copy(update={"id": f"{PROPOSER}-r{self.round}-{digest}", "provenance": provenance})
+        update: dict[str, Any] = {"id": f"{PROPOSER}-r{self.round}-{digest}", "provenance": provenance}
+        if p.prefix:  # opens where the intent starts and replays the subtasks done: their state too
+            update.update(start_url=p.origin, setup=list(p.prefix))
+        return task.model_copy(update=update)
 
     def close(self) -> None:
         if self._own_sandbox:

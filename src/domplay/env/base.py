@@ -101,7 +101,8 @@ def _detail(exc: Exception) -> str:
 
 
 class WebEnv(gym.Env[Observation, "str | A.Action"]):
-    """A web page as a gymnasium env. `reset(options={"task": task})` or `{"start_url": ...}`.
+    """A web page as a gymnasium env. `reset(options={"task": task})` or `{"start_url": ...}`, with
+    `"setup": [actions]` (or the task's `setup`) run before the first observation.
 
     Observations are `Observation` values (`obs.text` is what the agent reads); actions are
     strings such as `click("Log in")` or `click(12)`, or action dataclasses. Reward is 1.0 on
@@ -193,10 +194,13 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         options = dict(options or {})
         self.task = options.pop("task", None)
         start = options.pop("start_url", None)
+        setup = options.pop("setup", None)
         if options:
-            raise ConfigError(f"unknown reset options {sorted(options)}; use 'task' or 'start_url'")
+            raise ConfigError(f"unknown reset options {sorted(options)}; use 'task', 'start_url' or 'setup'")
         if start is None:
             start = self.task.start_url if self.task is not None else self.config.start_url
+            if setup is None and self.task is not None:
+                setup = getattr(self.task, "setup", None)
         self.ns = new_namespace()
         self._log, self._answer, self._steps, self._done, self._offset = [], None, 0, False, 0
         self._page = None
@@ -215,7 +219,22 @@ class WebEnv(gym.Env[Observation, "str | A.Action"]):
         if self._page.requires_js and not self.supports_js:
             raise PageError(f"{self._page.url}: {REQUIRES_JS_ERROR}")
         self._obs = render(self._page, config=self.config.observation)
+        if setup:
+            self._setup(list(setup))
         return self._obs, self._info()
+
+    def _setup(self, actions: list[str]) -> None:
+        """Run `actions` as the start of the episode (a Task's `setup`): they must all succeed and
+        leave the episode open; the steps, action log and answer then start afresh."""
+        task, self.task = self.task, None  # nothing is verified during setup
+        try:
+            for i, action in enumerate(actions):
+                obs, _, terminated, truncated, _ = self.step(action)
+                if obs.error is not None or terminated or truncated:
+                    raise PageError(f"setup action #{i} {action!r} failed: {obs.error or 'it ended the episode'}")
+        finally:
+            self.task = task
+        self._log, self._answer, self._steps, self._done = [], None, 0, False
 
     def step(self, action: str | A.Action):
         if self._obs is None or self._page is None:

@@ -43,8 +43,11 @@ class CurriculumProposer:
         start_of: Callable[[str], str],
     ):
         self.env = env
-        self.failed = [t for t in failed if t.reference and len(t.reference) >= config.min_reference_steps]
-        self.solved = [t for t in solved if t.reference]
+        # a task that starts after setup (a plan's later subtask) is not varied: its start is a state, not a page
+        self.failed = [
+            t for t in failed if t.reference and not t.setup and len(t.reference) >= config.min_reference_steps
+        ]
+        self.solved = [t for t in solved if t.reference and not t.setup]
         self.config = config
         self.hindsight = hindsight
         self.seen = seen

@@ -43,11 +43,11 @@ class PathCheck:
     reason: str | None = None
 
 
-def run_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> Snapshot | None:
-    """The snapshot after running `actions` from `start_url` in a fresh episode; None when an
-    action errors, the episode ends before the last one, or a page fails to load."""
+def run_path(env: WebEnv, start_url: str, actions: Sequence[str], setup: Sequence[str] = ()) -> Snapshot | None:
+    """The snapshot after running `actions` from `start_url` (after `setup`, a Task's) in a fresh
+    episode; None when an action errors, the episode ends before the last one, or a page fails to load."""
     try:
-        env.reset(options={"start_url": start_url})
+        env.reset(options={"start_url": start_url, **({"setup": list(setup)} if setup else {})})
         for i, action in enumerate(actions):
             obs, _, terminated, truncated, _ = env.step(action)
             if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
@@ -74,11 +74,16 @@ def named_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> list[str]
 
 
 def passes(
-    env: WebEnv, checks: Sequence[Check], start_url: str, actions: Sequence[str], sandbox: Sandbox | None = None
+    env: WebEnv,
+    checks: Sequence[Check],
+    start_url: str,
+    actions: Sequence[str],
+    sandbox: Sandbox | None = None,
+    setup: Sequence[str] = (),
 ) -> bool:
-    """True if running `actions` from `start_url` in a fresh episode passes `checks` (see `run_path`);
-    `code` checks run in `sandbox` (else in one started for the call)."""
-    snapshot = run_path(env, start_url, actions)
+    """True if running `actions` from `start_url` (after `setup`) in a fresh episode passes `checks`
+    (see `run_path`); `code` checks run in `sandbox` (else in one started for the call)."""
+    snapshot = run_path(env, start_url, actions, setup)
     if snapshot is None:
         return False
     verdict = verify(list(checks), snapshot, sandbox)

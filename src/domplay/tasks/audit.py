@@ -31,7 +31,7 @@ MUTATION_KINDS: tuple[MutationKind, ...] = ("wrong_item", "skipped_step", "wrong
 
 def replay(task: Task, actions: list[str], env: WebEnv) -> Verdict:
     """Run `actions` from the task's start page and verify the final state."""
-    env.reset(options={"start_url": task.start_url})
+    env.reset(options={"start_url": task.start_url, "setup": task.setup})
     for action in actions:
         env.step(action)
     return verify(task.checks, env.snapshot())
@@ -50,7 +50,7 @@ def mutate(task: Task, kind: MutationKind, env: WebEnv, rng: random.Random) -> l
     if not candidates:
         return None
     at = rng.choice(candidates)
-    env.reset(options={"start_url": task.start_url})
+    env.reset(options={"start_url": task.start_url, "setup": task.setup})
     for a in ref[:at]:
         env.step(a)
     obs = env.observation

@@ -10,7 +10,7 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from domplay.env.actions import format_action, parse_action
 from domplay.errors import ActionError
@@ -53,6 +53,10 @@ class Task(BaseModel):
     checks: list[Check] = Field(min_length=1)
     reference: list[str] | None = None
     """Oracle actions, e.g. ['click(12)', 'fill(7, "shirt")'], stored in canonical form."""
+    setup: list[str] | None = None
+    """Actions the env runs at reset, after opening `start_url` and before the first observation:
+    the state an earlier step of a larger task left (signed in, an item in the cart). They are not
+    the agent's: not in its steps, its action log or its training data."""
     provenance: Provenance = Provenance()
 
     @field_validator("id")
@@ -89,9 +93,9 @@ class Task(BaseModel):
             return v
         raise ValueError(f"start_url {v!r} must be a path starting with '/' or an absolute http(s) URL")
 
-    @field_validator("reference")
+    @field_validator("reference", "setup")
     @classmethod
-    def _valid_reference(cls, v: list[str] | None) -> list[str] | None:
+    def _valid_actions(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
         if v is None:
             return v
         out = []
@@ -99,7 +103,9 @@ class Task(BaseModel):
             try:
                 out.append(format_action(parse_action(text)))
             except ActionError as exc:
-                raise ValueError(f"reference action #{i} {text!r}: {exc}") from None
+                raise ValueError(f"{info.field_name} action #{i} {text!r}: {exc}") from None
+        if info.field_name == "setup" and any(parse_action(a).name in ENDING_ACTIONS for a in out):
+            raise ValueError(f"setup {v!r} ends the episode (answer or stop): setup only prepares the start")
         return out
 
     @property
