@@ -171,9 +171,7 @@ class BrowserEnv(WebEnv):
                 page.evaluate("() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }")
             self._context.clear_cookies()
             self._context.add_cookies([{"name": NS_COOKIE, "value": ns, "url": o + "/"} for o in sorted(origins)])
-            self._guard.take()
-            self._failures.clear()
-            self._downloads.clear()
+            self._forget_page_events()
             page.goto(url, wait_until="domcontentloaded")
             self._cdp.send("Page.resetNavigationHistory")
         except PlaywrightError as exc:
@@ -185,6 +183,14 @@ class BrowserEnv(WebEnv):
                 f"start URL {url} did not load a page inside the allowed origins "
                 f"{sorted(origins)}: {self._explain_failures() or 'no page'}"
             )
+
+    def _forget_page_events(self) -> None:
+        """Forget what the last episode's page was refused (blocked requests, popups, failed
+        navigations, downloads), so the new episode's first observation does not report it."""
+        assert self._guard is not None
+        self._guard.take()
+        self._failures.clear()
+        self._downloads.clear()
 
     def _switch_namespace(self, ns: str) -> None:
         """Drop the last episode's backend state namespace; `ns` is the episode's."""

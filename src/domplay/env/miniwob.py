@@ -233,6 +233,7 @@ class MiniWoBEnv(BrowserEnv):
         name, page_seed = self._starting
         if self._reusable(url):
             self._switch_namespace(ns)
+            self._forget_page_events()
             self._page_episodes += 1
         else:
             super()._begin(ns, url)

@@ -46,29 +46,31 @@ class PathCheck:
 def run_path(env: WebEnv, start_url: str, actions: Sequence[str], setup: Sequence[str] = ()) -> Snapshot | None:
     """The snapshot after running `actions` from `start_url` (after `setup`, a Task's) in a fresh
     episode; None when an action errors, the episode ends before the last one, or a page fails to load."""
-    try:
-        env.reset(options={"start_url": start_url, **({"setup": list(setup)} if setup else {})})
-        for i, action in enumerate(actions):
-            obs, _, terminated, truncated, _ = env.step(action)
-            if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
-                return None
-        return env.snapshot()
-    except DomplayError:
-        return None
+    ran = _run(env, start_url, actions, setup, named=False)
+    return ran[0] if ran is not None else None
 
 
 def named_path(env: WebEnv, start_url: str, actions: Sequence[str]) -> list[str] | None:
     """`actions` with each element named as the page it acts on shows it (`click("Log in")`;
     an element without a name keeps its id), or None when the path does not run."""
+    ran = _run(env, start_url, actions, (), named=True)
+    return ran[1] if ran is not None else None
+
+
+def _run(
+    env: WebEnv, start_url: str, actions: Sequence[str], setup: Sequence[str], named: bool
+) -> tuple[Snapshot, list[str]] | None:
+    """Run `actions` in a fresh episode: the final snapshot and, when `named`, the actions in name form."""
     try:
-        obs, _ = env.reset(options={"start_url": start_url})
-        out = []
-        for i, text in enumerate(actions):
-            out.append(A.format_action(in_form(A.parse_action(text), obs.elements, "name")))
-            obs, _, terminated, truncated, _ = env.step(text)
+        obs, _ = env.reset(options={"start_url": start_url, **({"setup": list(setup)} if setup else {})})
+        names = []
+        for i, action in enumerate(actions):
+            if named:
+                names.append(A.format_action(in_form(A.parse_action(action), obs.elements, "name")))
+            obs, _, terminated, truncated, _ = env.step(action)
             if obs.error is not None or ((terminated or truncated) and i < len(actions) - 1):
                 return None
-        return out
+        return env.snapshot(), names
     except DomplayError:
         return None
 
