@@ -53,6 +53,8 @@ def outside():
 def inside(outside):
     out = outside.base_url
 
+    later = "document.getElementById('later').textContent"
+
     async def home(request: Request) -> Response:
         return HTMLResponse(f"""<!doctype html><html><head><title>Home</title>
 <style>.gone {{ display: none }}</style></head><body>
@@ -70,6 +72,10 @@ def inside(outside):
   f.src = '{out}/frame'; document.body.append(f)">Add frame</button>
 <button id="fetch-out" onclick="fetch('{out}/fetch').catch(() => {{}})">Fetch outside</button>
 <p class="gone">Hidden by stylesheet</p>
+<button onclick="setTimeout(() => {{ {later} = 'Timer ran'; }})">Defer by timer</button>
+<button onclick="requestAnimationFrame(() => {{ {later} = 'Frame ran'; }})">Defer by frame</button>
+<button onclick="clearTimeout(setTimeout(() => {{ {later} = 'Cleared ran'; }}, 0))">Defer and cancel</button>
+<p id="later">Nothing ran</p>
 <form method="post" action="/echo">
 <label for="name">Name</label> <input id="name" name="name">
 <label for="size">Size</label> <select id="size" name="size"><option>Small</option><option>Large</option></select>
@@ -173,6 +179,19 @@ def test_actions_by_name_and_a_missing_name_as_an_observation(env):
     obs, *_ = env.step('click("Send")')
     fields = {e.name for e in obs.elements if e.role == "text"}
     assert obs.title == "Echo" and {"name=Ada", "size=Large", "gift=yes", "note=hi"} <= fields
+
+
+@pytest.mark.parametrize(
+    ("button", "shown"),
+    [("Defer by timer", "Timer ran"), ("Defer by frame", "Frame ran"), ("Defer and cancel", "Nothing ran")],
+)
+def test_observation_shows_updates_a_click_deferred(env, button, shown):
+    # the observe script waits for the zero-delay timeouts and animation frames queued before it
+    # started, and not for a cleared one
+    obs, _ = env.reset(options={"start_url": "/"})
+    obs, *_ = env.step(f'click("{button}")')
+    assert obs.error is None and shown in obs.text, obs.text
+    assert env.page.evaluate("window.__dpSoon.size") == 0  # nothing left for the next observation to wait for
 
 
 def test_target_blank_link_opens_in_the_same_tab(env):

@@ -58,6 +58,16 @@ def test_steps_before_done_give_no_reward(env):
     assert (reward, terminated, info["success"]) == (0.0, False, False)
 
 
+@pytest.mark.parametrize("action", ["noop()", 'scroll("down")'])
+def test_the_outcome_is_read_whether_or_not_the_action_observed_the_page(env, action):
+    # noop() observes the page and reads the outcome in the same round trip; a scroll with nothing to
+    # scroll to does not observe, so the outcome is read on its own (the episode's time ran out meanwhile)
+    env.reset(seed=1)
+    env.page.evaluate("() => core.endEpisode(-1)")
+    _, reward, terminated, _, info = env.step(action)
+    assert (reward, terminated, info["success"], info["raw_reward"]) == (0.0, True, False, -1.0)
+
+
 def test_score_display_is_hidden_from_the_observation(env):
     env.reset(seed=1)
     env.page.evaluate("() => { document.getElementById('reward-display').textContent = 'Last reward: 0.50'; }")

@@ -1,7 +1,10 @@
 // One round trip per observation (BrowserEnv._tree): settle, stamp, reflect, mark hidden, serialize.
 // - waits (at most settleMs) for the document to be parsed, for fetch/XHR calls counted by
-//   browser_pending.js (so content a page loads by fetch is in the observation), and for a
-//   navigation that has started (so the observation never shows the page being left);
+//   browser_pending.js (so content a page loads by fetch is in the observation), for the zero-delay
+//   timeouts and animation frames queued before it started (so an update a click deferred that way
+//   is in it), and for a navigation that has started (so the observation never shows the page being
+//   left). It does not yield to the event loop otherwise: after an input event Chromium renders a
+//   frame before running the next task, and an unconditional yield cost ~10 ms per step;
 // - stamps every element with data-dp = its index in document order, counting comments, exactly as
 //   domplay.env.observation.stamp_tree numbers a lexbor tree (so both envs agree on plain pages);
 // - reflects live form state into attributes (value, checked, selected) for the extractor;
@@ -13,10 +16,15 @@
 //   its depth (data-dp-level) and, when it holds a list, whether that list shows (data-dp-expanded).
 async (settleMs) => {
   const deadline = performance.now() + settleMs;
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  await sleep(0);  // let tasks the last action queued (e.g. a form submission) start first
+  const setTimeout0 = window.__dpSetTimeout || setTimeout;
+  const sleep = (ms) => new Promise((resolve) => setTimeout0(resolve, ms));
+  // A form submission navigates in a later task: browser_pending.js flagged it (__dpLeaving) already.
+  const soon = window.__dpSoon;
+  const queued = soon ? [...soon] : [];
+  const busy = () => document.readyState === "loading" || (window.__dpPending || 0) > 0 ||
+    queued.some((key) => soon.has(key));
   let waited = false;
-  while ((document.readyState === "loading" || (window.__dpPending || 0) > 0) && performance.now() < deadline) {
+  while (busy() && performance.now() < deadline) {
     waited = true;
     await sleep(2);
   }

@@ -1,6 +1,7 @@
 // Init script (runs before any page script): count fetch/XHR calls still in flight in
-// window.__dpPending and flag a starting navigation in window.__dpLeaving (so an observation
-// can wait for both), count blocked window.open calls in window.__dpPopups, and keep the elements
+// window.__dpPending, keep the zero-delay timeouts and animation frames not yet run in
+// window.__dpSoon, and flag a starting navigation in window.__dpLeaving (so an observation
+// can wait for all three), count blocked window.open calls in window.__dpPopups, and keep the elements
 // that have click listeners in window.__dpClickTargets (as d3 and jQuery bind them), so the observe
 // script can show text a script made clickable (links drawn as spans, tree items).
 (() => {
@@ -14,7 +15,38 @@
     const method = ((ev.submitter && ev.submitter.getAttribute("formmethod")) || ev.target.method || "").toLowerCase();
     if (!ev.defaultPrevented && method !== "dialog") window.__dpLeaving = true;
   });
-  const done = () => { setTimeout(() => { window.__dpPending -= 1; }, 0); };
+  // Work an action queued for "as soon as possible" (setTimeout(f) or setTimeout(f, 0), and
+  // requestAnimationFrame(f)): the observe script waits for what was queued before it started, so a
+  // page that updates itself in such a callback is observed updated. Keys: "t"+timeout id, "f"+frame id.
+  const setTimeout0 = window.setTimeout;
+  window.__dpSetTimeout = setTimeout0;  // the observe script's own sleeps are not the page's work
+  const soon = new Set();
+  window.__dpSoon = soon;
+  const track = (key, callback) => function (...args) { soon.delete(key()); return callback.apply(this, args); };
+  window.setTimeout = function (handler, delay, ...args) {
+    if (typeof handler !== "function" || Number(delay) > 0) return setTimeout0(handler, delay, ...args);
+    let id;
+    id = setTimeout0(track(() => "t" + id, handler), delay, ...args);
+    soon.add("t" + id);
+    return id;
+  };
+  for (const name of ["clearTimeout", "clearInterval"]) {  // either clears a timeout (one id pool)
+    const clear0 = window[name];
+    window[name] = function (id) { soon.delete("t" + id); return clear0(id); };
+  }
+  const frame0 = window.requestAnimationFrame;
+  const cancelFrame0 = window.cancelAnimationFrame;
+  if (typeof frame0 === "function") {
+    window.requestAnimationFrame = function (callback) {
+      if (typeof callback !== "function") return frame0(callback);  // let the browser refuse it
+      let id;
+      id = frame0(track(() => "f" + id, callback));
+      soon.add("f" + id);
+      return id;
+    };
+    window.cancelAnimationFrame = function (id) { soon.delete("f" + id); return cancelFrame0(id); };
+  }
+  const done = () => { setTimeout0(() => { window.__dpPending -= 1; }, 0); };
   const fetch0 = window.fetch;
   if (typeof fetch0 === "function") {
     window.fetch = function (...args) {

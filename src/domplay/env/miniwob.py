@@ -272,10 +272,15 @@ class MiniWoBEnv(BrowserEnv):
         return obs, reward, terminated, truncated, info
 
     # -- WebEnv hooks -----------------------------------------------------------------------
+    def _observe_probe(self) -> str | None:
+        return _RESULT_JS if self._episode is not None else None
+
     def _episode_over(self) -> tuple[bool, str | None]:
         if self._episode is None:
             return super()._episode_over()
-        result = self.page.evaluate(_RESULT_JS)
+        read, result = self._probed()  # the step's observation read the outcome with the page
+        if not read:
+            result = self.page.evaluate(_RESULT_JS)
         if result is None:
             self._episode.update(done=True, raw_reward=-1.0, left_page=True)
             return True, LEFT_PAGE_ERROR
