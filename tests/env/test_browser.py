@@ -76,6 +76,9 @@ def inside(outside):
 <button onclick="requestAnimationFrame(() => {{ {later} = 'Frame ran'; }})">Defer by frame</button>
 <button onclick="clearTimeout(setTimeout(() => {{ {later} = 'Cleared ran'; }}, 0))">Defer and cancel</button>
 <p id="later">Nothing ran</p>
+<label for="when">When</label> <input id="when" type="date">
+<label for="count">Count</label> <input id="count" type="number">
+<label for="code">Code</label> <input id="code">
 <form method="post" action="/echo">
 <label for="name">Name</label> <input id="name" name="name">
 <label for="size">Size</label> <select id="size" name="size"><option>Small</option><option>Large</option></select>
@@ -192,6 +195,21 @@ def test_observation_shows_updates_a_click_deferred(env, button, shown):
     obs, *_ = env.step(f'click("{button}")')
     assert obs.error is None and shown in obs.text, obs.text
     assert env.page.evaluate("window.__dpSoon.size") == 0  # nothing left for the next observation to wait for
+
+
+def test_fill_sets_typed_and_valued_inputs_and_refuses_what_the_page_refuses(env):
+    obs, _ = env.reset(options={"start_url": "/"})
+    obs, *_ = env.step('fill("When", " 2026-12-05 ")')  # a date takes its value (trimmed), not keystrokes
+    assert obs.error is None and obs.element(one(obs, "textbox", "When")).value == "2026-12-05"
+    obs, *_ = env.step('fill("Count", "three")')
+    assert "cannot type text into a number input" in obs.error
+    obs, *_ = env.step('fill("Count", "3")')
+    assert obs.error is None and obs.element(one(obs, "textbox", "Count")).value == "3"
+    obs, *_ = env.step('fill("Code", "A1")')
+    assert obs.error is None and obs.element(one(obs, "textbox", "Code")).value == "A1"
+    env.page.evaluate("() => { document.getElementById('code').readOnly = true; }")  # as a page script would
+    obs, *_ = env.step('fill("Code", "B2")')  # read-only now, though the last observation did not say so
+    assert "is read-only" in obs.error and obs.element(one(obs, "textbox", "Code")).value == "A1"
 
 
 def test_target_blank_link_opens_in_the_same_tab(env):

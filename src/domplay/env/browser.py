@@ -4,9 +4,12 @@ Per observation there is one `page.evaluate` of `browser_observe.js`: it waits f
 page to settle, stamps elements (`data-dp`), reflects live form values into attributes,
 marks what the browser does not render (`data-dp-hidden`) and returns the HTML, which
 `observation.extract_page` turns into the same Observation DomEnv would build. Actions
-find their element by stamp (`[data-dp="17"]`) and use Playwright's input events (a
-click is a real mouse click at the centre of the element's first box, found by
-`browser_click_point.js`, without the slow actionability waits).
+find their element by stamp (`[data-dp="17"]`) and use trusted input events through
+Playwright's mouse and keyboard: a click is a real mouse click at the centre of the
+element's first box (`browser_click_point.js`); fill, select and press are prepared by
+`browser_input.js` as Playwright's forced actions prepare them. Neither waits for
+actionability nor needs Playwright's injected script (40-80 ms to set up on each new
+document).
 
 One Chromium per thread is shared (`browser_pool.shared_pool`); each env owns one
 context and one page, reused across episodes: reset clears cookies and storage, sets a
@@ -226,9 +229,10 @@ class BrowserEnv(WebEnv):
         return super().snapshot()
 
     def _click(self, el: Element) -> None:
-        def click(_locator) -> None:
+        def click() -> None:
             # One round trip for the point and one for the mouse: Playwright's forced click makes the
-            # same trusted mouse events at the same point, with ~4 ms more of protocol round trips.
+            # same trusted mouse events at the same point, with more protocol round trips and, on each
+            # new document, the setup of its injected script.
             point = self.page.evaluate(_script("browser_click_point.js"), el.stamp)
             if isinstance(point, str):
                 raise ActionError(f"cannot click element [{el.id}] ({el.role} {el.name!r}): {point}")
@@ -237,18 +241,33 @@ class BrowserEnv(WebEnv):
         self._act(el, "click", click)
 
     def _fill(self, el: Element, text: str) -> None:
-        def fill(loc) -> None:
-            if loc.evaluate("(e) => e.readOnly === true"):  # a forced fill would skip this check
-                raise ActionError(f"element [{el.id}] ({el.role} {el.name!r}) is read-only")
-            loc.fill(text, force=True)
+        def fill() -> None:
+            if self._prepare_input(el, "fill", text) == "type":
+                if text:
+                    self.page.keyboard.insert_text(text)  # as Playwright's fill: one input event
+                else:
+                    self.page.keyboard.press("Delete")  # the selected content
 
         self._act(el, "fill", fill)
 
     def _select(self, el: Element, option: str) -> None:
-        self._act(el, "select", lambda loc: loc.select_option(label=option, force=True))
+        self._act(el, "select", lambda: self._prepare_input(el, "select", option))
 
     def _press(self, el: Element, key: str) -> None:
-        self._act(el, "press", lambda loc: loc.press(key, no_wait_after=True))
+        def press() -> None:
+            self._prepare_input(el, "press", key)
+            self.page.keyboard.press(key)
+
+        self._act(el, "press", press)
+
+    def _prepare_input(self, el: Element, verb: str, value: str) -> str:
+        """Run `browser_input.js`: "type" (the keyboard goes on) or "done"; ActionError when it refuses."""
+        how = self.page.evaluate(_script("browser_input.js"), [verb, el.stamp, value])
+        if isinstance(how, dict):
+            if how.get("error") == "read-only":
+                raise ActionError(f"element [{el.id}] ({el.role} {el.name!r}) is read-only")
+            raise ActionError(f"cannot {verb} element [{el.id}] ({el.role} {el.name!r}): {how.get('error')}")
+        return str(how)
 
     def _wait(self, ms: int) -> None:
         self._cached = None
@@ -375,9 +394,8 @@ class BrowserEnv(WebEnv):
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         self._cached = None
-        locator = self.page.locator(f'[data-dp="{el.stamp}"]')
         try:
-            do(locator)
+            do()
         except PlaywrightTimeout:
             self._observe()
             raise ActionError(
