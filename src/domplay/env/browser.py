@@ -391,18 +391,11 @@ class BrowserEnv(WebEnv):
     # -- internals -------------------------------------------------------------------------
     def _act(self, el: Element, verb: str, do) -> None:
         from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         self._cached = None
         try:
             do()
-        except PlaywrightTimeout:
-            self._observe()
-            raise ActionError(
-                f"could not {verb} element [{el.id}] ({el.role} {el.name!r}) within "
-                f"{self.config.browser.action_timeout_ms} ms; it may have gone from the page"
-            ) from None
-        except PlaywrightError as exc:
+        except PlaywrightError as exc:  # e.g. a navigation replaced the document under the script
             self._observe()
             raise ActionError(
                 f"could not {verb} element [{el.id}] ({el.role} {el.name!r}): {_first_line(exc)}"

@@ -46,7 +46,10 @@ class BrowserConfig(Settings):
     headless: bool = True
     navigation_timeout_ms: int = Field(10_000, gt=0, description="longest wait for a page load (goto, back, reset)")
     action_timeout_ms: int = Field(
-        3_000, gt=0, description="longest wait for an element action (click, fill, select, press)"
+        3_000,
+        gt=0,
+        description="Playwright's default timeout for the operations that wait (a screenshot, a load state); "
+        "element actions do not wait for actionability",
     )
     settle_ms: int = Field(
         1_000,
